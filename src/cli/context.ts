@@ -1,0 +1,42 @@
+// What every command starts with: configuration (env + --crm etc.), the logger, and one way
+// to end with a clear message and the right exit code.
+import { loadConfig } from '../config.ts';
+import type { Config, RawConfig } from '../config.ts';
+import { isSyncError } from '../errors.ts';
+import { createLogger } from '../logger.ts';
+import type { Logger } from '../logger.ts';
+
+export const EXIT = { ok: 0, problems: 1, usage: 2, unavailable: 3 } as const;
+
+export interface GlobalOptions {
+  crm?: string;
+  dataDir?: string;
+  logLevel?: string;
+}
+
+export function setup(opts: GlobalOptions, extra: Partial<Record<keyof RawConfig, string>> = {}): { config: Config; log: Logger } {
+  const config = loadConfig(process.env, { CRM: opts.crm, DATA_DIR: opts.dataDir, LOG_LEVEL: opts.logLevel, ...extra });
+  const log = createLogger(config.LOG_LEVEL);
+  return { config, log };
+}
+
+/** Runs a command body, printing configuration and availability problems plainly. */
+export async function runCommand(body: () => Promise<number>): Promise<never> {
+  let code: number;
+  try {
+    code = await body();
+  } catch (err) {
+    if (isSyncError(err)) {
+      process.stderr.write(`ccai-crm-sync: ${err.message}\n`);
+      code = err.code === 'CONFIG_INVALID' ? EXIT.usage : err.code === 'QUEUE_UNAVAILABLE' ? EXIT.unavailable : EXIT.problems;
+    } else {
+      process.stderr.write(`ccai-crm-sync: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      code = EXIT.problems;
+    }
+  }
+  process.exit(code);
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

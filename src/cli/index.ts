@@ -1,0 +1,95 @@
+// The `ccai-crm-sync` command line. One file per command in this folder.
+import { Command, Option } from 'commander';
+import { demoCommand } from './demo.ts';
+import { runCommand as body, setup } from './context.ts';
+import type { GlobalOptions } from './context.ts';
+import { replayCommand } from './replay.ts';
+import { runCommand } from './run.ts';
+import { showCommand } from './show.ts';
+import { statusCommand } from './status.ts';
+import { workerCommand } from './worker.ts';
+
+const program = new Command();
+program
+  .name('ccai-crm-sync')
+  .description('Puts what happened on a CCAI Platform call or chat onto the CRM ticket it belongs to.')
+  .addOption(new Option('--crm <target>', 'where enrichment goes (env CRM)').choices(['local', 'salesforce', 'email']))
+  .option('--data-dir <dir>', 'local data: the local CRM, rejected files, a private Redis (env DATA_DIR, default ./data)')
+  .addOption(new Option('--log-level <level>', 'log level on stderr (env LOG_LEVEL)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+  .showHelpAfterError();
+
+const globals = () => program.opts<GlobalOptions>();
+
+program
+  .command('run')
+  .description('process metadata files and folders through the queue until drained; one result per input')
+  .argument('<paths...>', 'files or folders')
+  .option('--dry-run', 'show what would be written on each ticket; write nothing, queue nothing')
+  .option('--json', 'print the results as one JSON document')
+  .option('--wait <seconds>', 'longest wait for a job that keeps retrying', '300')
+  .action((paths: string[], opts) =>
+    body(async () => {
+      const { config, log } = setup(globals(), process.env.LOG_LEVEL ? {} : { LOG_LEVEL: 'error' });
+      return runCommand(config, log, paths, opts);
+    }),
+  );
+
+program
+  .command('worker')
+  .description('run the long-running service: queue workers, inbox folder (INBOX_DIR), HTTP endpoint, /healthz, /metrics')
+  .action(() =>
+    body(async () => {
+      const { config, log } = setup(globals());
+      return workerCommand(config, log);
+    }),
+  );
+
+program
+  .command('status')
+  .description('where a session is and why, e.g. `status call-1418`')
+  .argument('<kind-id>', 'call-<id> or chat-<id>')
+  .option('--json', 'print as JSON')
+  .action((key: string, opts) =>
+    body(async () => {
+      const { config, log } = setup(globals(), process.env.LOG_LEVEL ? {} : { LOG_LEVEL: 'error' });
+      return statusCommand(config, log, key, opts);
+    }),
+  );
+
+program
+  .command('show')
+  .description('the local CRM record of a ticket, with its notes')
+  .argument('<ticket-id>')
+  .option('--json', 'print as JSON')
+  .option('--html', 'print the notes as HTML instead of text')
+  .action((ticket: string, opts) =>
+    body(async () => {
+      const { config } = setup(globals());
+      return showCommand(config, ticket, opts);
+    }),
+  );
+
+program
+  .command('replay')
+  .description('re-queue failed sessions after a fix (all, or the ones named)')
+  .argument('[kind-id...]', 'only these sessions')
+  .option('--list', 'only list the failed sessions')
+  .option('--json', 'print as JSON')
+  .action((keys: string[], opts) =>
+    body(async () => {
+      const { config, log } = setup(globals(), process.env.LOG_LEVEL ? {} : { LOG_LEVEL: 'error' });
+      return replayCommand(config, log, keys, opts);
+    }),
+  );
+
+program
+  .command('demo')
+  .description('run the bundled sample files into the local CRM and show the result')
+  .action(() =>
+    body(async () => {
+      const { config, log } = setup(globals(), process.env.LOG_LEVEL ? {} : { LOG_LEVEL: 'error' });
+      return demoCommand(config, log);
+    }),
+  );
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,41 @@
+// `status <kind-id>`: where a session is and why, from the status store and the queue.
+import type { Config } from '../config.ts';
+import { parseSessionKey } from '../domain/session.ts';
+import { SyncError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { createApp } from '../main.ts';
+import { EXIT, printJson } from './context.ts';
+
+export async function statusCommand(config: Config, log: Logger, key: string, opts: { json?: boolean }): Promise<number> {
+  const parsed = parseSessionKey(key);
+  if (!parsed) throw new SyncError('CONFIG_INVALID', `"${key}" is not a session key: use call-<id> or chat-<id>, e.g. call-1418`);
+  const sessionKey = `${parsed.kind}-${parsed.id}`;
+  const app = await createApp(config, log, { worker: false, allowPrivateRedis: false });
+  try {
+    const st = await app.status.get(sessionKey);
+    const job = st?.latest.jobId ? await app.queue.getJob(st.latest.jobId) : undefined;
+    const jobInfo = job
+      ? { id: job.id, state: await job.getState(), attemptsMade: job.attemptsMade, failedReason: job.failedReason || null }
+      : null;
+    if (opts.json) {
+      printJson({ session: sessionKey, found: Boolean(st), latest: st?.latest ?? null, job: jobInfo, history: st?.history ?? [] });
+      return st ? EXIT.ok : EXIT.problems;
+    }
+    if (!st) {
+      process.stdout.write(`${sessionKey}: not seen (no file for it has been submitted to this queue, or its record expired)\n`);
+      return EXIT.problems;
+    }
+    const l = st.latest;
+    process.stdout.write(`${sessionKey}: ${l.state}${l.ticket ? ` on ticket ${l.ticket}` : ''}${l.version ? ` (version ${l.version})` : ''}\n`);
+    if (l.reason) process.stdout.write(`  why: ${l.code ? `${l.code}: ` : ''}${l.reason}\n`);
+    if (l.source) process.stdout.write(`  from: ${l.source}\n`);
+    if (jobInfo) process.stdout.write(`  job ${jobInfo.id}: ${jobInfo.state}, ${jobInfo.attemptsMade} attempt(s)${jobInfo.failedReason ? `, last error ${jobInfo.failedReason}` : ''}\n`);
+    process.stdout.write('  history (newest first):\n');
+    for (const h of st.history.slice(0, 10)) {
+      process.stdout.write(`    ${h.at}  ${h.state.padEnd(9)} ${h.version ?? ''} ${h.reason ? `- ${h.reason}` : ''}\n`);
+    }
+    return EXIT.ok;
+  } finally {
+    await app.close();
+  }
+}

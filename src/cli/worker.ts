@@ -1,0 +1,81 @@
+// `worker`: the long-running service. Workers process the shared queue; the inbox folder
+// (INBOX_DIR) and the HTTP endpoint (HTTP_PORT) feed it; /healthz and /metrics report.
+// SIGINT/SIGTERM: stop taking input, let active jobs finish, then exit. A job cut off by a
+// harder stop is not lost: its lock expires and another worker runs it again (idempotently).
+import { join } from 'node:path';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { createApp } from '../main.ts';
+import { createMetrics } from '../metrics.ts';
+import { startHttp } from '../sources/http.ts';
+import { startInbox } from '../sources/inbox.ts';
+import type { InboxSource } from '../sources/inbox.ts';
+import { EXIT } from './context.ts';
+
+export async function workerCommand(config: Config, log: Logger): Promise<number> {
+  const app = await createApp(config, log, { worker: true, allowPrivateRedis: false });
+  const metrics = createMetrics(() => app.queue.counts());
+  app.worker?.on('completed', (job) => metrics.jobs.inc({ outcome: (job.returnvalue as { status?: string } | undefined)?.status ?? 'delivered' }));
+  app.worker?.on('failed', (job) => {
+    const final = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || /UnrecoverableError/.test(job.failedReason ?? '');
+    metrics.jobs.inc({ outcome: final ? 'failed' : 'retrying' });
+  });
+
+  let inbox: InboxSource | null = null;
+  if (config.INBOX_DIR) {
+    inbox = startInbox({
+      dir: config.INBOX_DIR,
+      pollMs: config.INBOX_POLL_MS,
+      maxBytes: config.MAX_FILE_BYTES,
+      submit: app.submit,
+      onDocument: (outcome) => metrics.documents.inc({ source: 'inbox', outcome }),
+      log: log.child({ component: 'inbox' }),
+    });
+  }
+  const startedAt = new Date().toISOString();
+  const http = await startHttp(
+    {
+      token: config.HTTP_TOKEN,
+      maxBytes: config.MAX_FILE_BYTES,
+      rejectedDir: join(config.dataDir, 'rejected'),
+      submit: app.submit,
+      status: (key) => app.status.get(key),
+      onDocument: (outcome) => metrics.documents.inc({ source: 'http', outcome }),
+      async health() {
+        const redisOk = await app.connection.ping().then((p) => p === 'PONG').catch(() => false);
+        const workerOk = Boolean(app.worker?.isRunning());
+        const counts = redisOk ? await app.queue.counts().catch(() => null) : null;
+        return {
+          ok: redisOk && workerOk,
+          redis: redisOk ? 'up' : 'down',
+          worker: workerOk ? 'running' : 'stopped',
+          target: app.target?.name ?? null,
+          inbox: inbox ? { dir: config.INBOX_DIR, lastScanAt: inbox.lastScanAt() } : null,
+          queue: counts,
+          startedAt,
+        };
+      },
+      async metrics() {
+        return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
+      },
+      log: log.child({ component: 'http' }),
+    },
+    config.HTTP_PORT,
+    config.HTTP_HOST,
+  );
+  log.info({ target: app.target?.name, inbox: config.INBOX_DIR ?? null, http: `${config.HTTP_HOST}:${http.port}` }, 'worker started');
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'stopping: finishing active jobs');
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  await inbox?.close();
+  await http.close();
+  await app.close();
+  log.info('stopped');
+  return EXIT.ok;
+}

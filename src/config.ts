@@ -1,0 +1,130 @@
+// Configuration: parsed once, from the environment (and an optional JSON config file that
+// the environment overrides), with zod. Every problem is listed at once; secrets are read
+// from the environment or from `*_FILE` paths and never logged.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { SyncError } from './errors.ts';
+import { DEFAULT_MAX_BYTES } from './domain/session.ts';
+import { parseAllowedHosts } from './domain/ticket.ts';
+import { DEFAULT_TEMPLATES_DIR } from './render/templates.ts';
+
+const bool = z
+  .union([z.boolean(), z.string()])
+  .transform((v, ctx) => {
+    if (typeof v === 'boolean') return v;
+    const s = v.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+    if (['0', 'false', 'no', 'off', ''].includes(s)) return false;
+    ctx.addIssue({ code: 'custom', message: `expected true or false, found "${v}"` });
+    return z.NEVER;
+  });
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  CRM: z.enum(['local', 'salesforce', 'email']).default('local'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  CRM_ALLOWED_HOSTS: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MAX_FILE_BYTES: int(1, 1024 * 1024 * 1024).default(DEFAULT_MAX_BYTES),
+  RECORDING_LINK: z.enum(['unless-denied', 'granted-only', 'never']).default('unless-denied'),
+  INCLUDE_SECURED_CUSTOM_DATA: bool.default(false),
+  TEMPLATES_DIR: z.string().min(1).default(DEFAULT_TEMPLATES_DIR),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
+    .default('ccai'),
+  WORKER_CONCURRENCY: int(1, 1000).default(8),
+  JOB_ATTEMPTS: int(1, 100).default(10),
+  JOB_BACKOFF_MS: int(10, 3_600_000).default(5_000),
+  KEEP_COMPLETED_DAYS: int(0, 365).default(7),
+  JOB_LOCK_MS: int(1_000, 3_600_000).default(30_000),
+  INBOX_DIR: z.string().min(1).optional(),
+  INBOX_POLL_MS: int(100, 3_600_000).default(2_000),
+  HTTP_PORT: int(0, 65535).default(8080),
+  HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  HTTP_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  LOCAL_CRM_LATENCY_MS: int(0, 600_000).default(0),
+});
+
+export type RawConfig = z.infer<typeof schema>;
+
+export interface Config extends RawConfig {
+  dataDir: string;
+  allowedHosts: string[];
+  /** REDIS_URL as given; undefined means "find or start one" (see queue/redis-server.ts) */
+  redisUrl: string | undefined;
+}
+
+/** Variables whose value may instead come from a file named by `NAME_FILE` (Docker/K8s secrets). */
+const SECRET_VARS = ['HTTP_TOKEN', 'REDIS_URL'] as const;
+
+function readSecretFiles(env: Record<string, string | undefined>, problems: string[]) {
+  const out: Record<string, string | undefined> = {};
+  for (const name of SECRET_VARS) {
+    const file = env[`${name}_FILE`];
+    if (file && env[name] === undefined) {
+      try {
+        out[name] = readFileSync(file, 'utf8').trim();
+      } catch (err) {
+        problems.push(`${name}_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err})`);
+      }
+    }
+  }
+  return out;
+}
+
+function readConfigFile(path: string | undefined, problems: string[]): Record<string, unknown> {
+  if (!path) return {};
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    problems.push(`CONFIG_FILE: ${path} must hold a JSON object of setting names to values`);
+  } catch (err) {
+    problems.push(`CONFIG_FILE: cannot read ${path}: ${(err as Error).message}`);
+  }
+  return {};
+}
+
+/**
+ * Builds the configuration from (lowest to highest precedence) the CONFIG_FILE JSON object,
+ * the environment, and command-line overrides. Throws CONFIG_INVALID listing every problem.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  overrides: Partial<Record<keyof RawConfig, string | undefined>> = {},
+): Config {
+  const problems: string[] = [];
+  const fromFile = readConfigFile(env.CONFIG_FILE, problems);
+  const merged: Record<string, unknown> = { ...fromFile };
+  for (const key of Object.keys(schema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') merged[key] = v;
+  }
+  Object.assign(merged, readSecretFiles(env, problems));
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) merged[k] = v;
+
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = issue.path.join('.') || '(config)';
+      const shown = SECRET_VARS.includes(name as never) ? '' : ` (got ${JSON.stringify(merged[name])})`;
+      problems.push(`${name}: ${issue.message}${shown}`);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) {
+    throw new SyncError('CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+  const c = parsed.data;
+  return {
+    ...c,
+    dataDir: resolve(c.DATA_DIR),
+    allowedHosts: parseAllowedHosts(c.CRM_ALLOWED_HOSTS),
+    redisUrl: c.REDIS_URL,
+  };
+}

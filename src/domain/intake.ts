@@ -1,0 +1,95 @@
+// Intake: from a document's bytes to the decision of what happens to it, before any queue.
+// Pure. Classifies by content, never by file name: external storage folders also hold
+// recordings, photos and PDFs, which are recognised by their magic bytes and ignored.
+import { parseSession } from './session.ts';
+import { matchTicket } from './ticket.ts';
+import type { InputProblem, Session, TicketRef } from './types.ts';
+
+export interface IntakeOptions {
+  maxBytes: number;
+  allowedHosts: readonly string[];
+  /**
+   * true when the document was found by scanning a folder (not handed over explicitly): such
+   * folders also hold transcripts and other text, so text that is not JSON at all is ignored
+   * rather than rejected. Anything that starts like JSON is still validated and rejected.
+   */
+  discovered?: boolean;
+}
+
+export type IntakeResult =
+  /** a session with a CRM record: to be queued */
+  | { status: 'accepted'; session: Session; ticket: TicketRef; warnings: string[] }
+  /** a session that names no CRM record: nothing to do, not an error */
+  | { status: 'skipped'; session: Session; reason: string; warnings: string[] }
+  /** not a metadata document at all (a recording, a photo, a PDF): left alone */
+  | { status: 'ignored'; reason: string }
+  /** cannot be processed: the original must be kept with this problem */
+  | { status: 'rejected'; problem: InputProblem; session: Session | null };
+
+const MEDIA_SIGNATURES: Array<{ what: string; test: (b: Uint8Array) => boolean }> = [
+  { what: 'an MP3 recording', test: (b) => ascii(b, 0, 'ID3') || (b[0] === 0xff && ((b[1] ?? 0) & 0xe0) === 0xe0) },
+  { what: 'a WAV recording', test: (b) => ascii(b, 0, 'RIFF') && ascii(b, 8, 'WAVE') },
+  { what: 'an OGG/Opus recording', test: (b) => ascii(b, 0, 'OggS') },
+  { what: 'a FLAC recording', test: (b) => ascii(b, 0, 'fLaC') },
+  { what: 'a JPEG image', test: (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff },
+  { what: 'a PNG image', test: (b) => b[0] === 0x89 && ascii(b, 1, 'PNG') },
+  { what: 'a GIF image', test: (b) => ascii(b, 0, 'GIF8') },
+  { what: 'a PDF document', test: (b) => ascii(b, 0, '%PDF-') },
+  { what: 'an MP4/MOV video', test: (b) => ascii(b, 4, 'ftyp') },
+  { what: 'a WebM video', test: (b) => b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3 },
+];
+
+function ascii(b: Uint8Array, at: number, s: string): boolean {
+  if (b.length < at + s.length) return false;
+  for (let i = 0; i < s.length; i++) if (b[at + i] !== s.charCodeAt(i)) return false;
+  return true;
+}
+
+/** What kind of non-metadata media the bytes are, or null. */
+export function recogniseMedia(bytes: Uint8Array): string | null {
+  for (const sig of MEDIA_SIGNATURES) if (sig.test(bytes)) return sig.what;
+  return null;
+}
+
+/** Describes bytes that are readable text but cannot be JSON (first character not { or [), else null. */
+export function plainTextNotJson(bytes: Uint8Array): string | null {
+  let i = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;
+  if (i >= bytes.length) return null; // empty: a failed upload, rejected as such
+  const first = bytes[i]!;
+  if (first === 0x7b || first === 0x5b) return null; // { or [
+  const sample = bytes.subarray(i, Math.min(bytes.length, i + 4096));
+  for (const b of sample) if (b === 0 || (b < 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09)) return null; // binary
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(sample.length === bytes.length - i ? sample : sample.subarray(0, Math.max(0, sample.length - 4)));
+  } catch {
+    return null;
+  }
+  return 'plain text, not JSON (a transcript or other file?)';
+}
+
+export function intake(bytes: Uint8Array, opts: IntakeOptions): IntakeResult {
+  const media = recogniseMedia(bytes);
+  if (media) return { status: 'ignored', reason: `not a metadata document: ${media}` };
+  if (opts.discovered) {
+    const text = plainTextNotJson(bytes);
+    if (text) return { status: 'ignored', reason: `not a metadata document: ${text}` };
+  }
+  const parsed = parseSession(bytes, { maxBytes: opts.maxBytes });
+  if (!parsed.ok) return { status: 'rejected', problem: parsed.problem, session: null };
+  const { session, warnings } = parsed;
+  const match = matchTicket(session.ticket, { allowedHosts: opts.allowedHosts });
+  switch (match.outcome) {
+    case 'matched':
+      return { status: 'accepted', session, ticket: match.ticket, warnings: [...warnings, ...match.warnings] };
+    case 'no-ticket':
+      return { status: 'skipped', session, reason: match.reason, warnings };
+    case 'invalid':
+      return { status: 'rejected', session, problem: { code: match.code, field: match.field, message: match.reason } };
+  }
+  return unreachable(match);
+}
+
+function unreachable(x: never): never {
+  throw new Error(`unexpected ticket match ${JSON.stringify(x)}`);
+}

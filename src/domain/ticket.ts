@@ -1,0 +1,185 @@
+// Matching a session to the CRM record it belongs to, from `out_ticket_id`, `out_ticket_url` and
+// `is_out_ticket_account` (session-metadata.md, "Ticket link": either may be null). Pure: the URL
+// is parsed with `new URL()` and never fetched.
+//
+// Rules, in order:
+//   1. Nothing usable (no id, and no URL or a URL that is not a CRM record link) -> no-ticket.
+//      A chat has been seen with no id and a CCAI media download URL: that is not a record.
+//   2. A URL recognised as a CRM record link must be on an allowed host (CRM_ALLOWED_HOSTS; an
+//      empty list allows any host), even when the id alone would do -> TICKET_HOST_NOT_ALLOWED.
+//   3. Its id must be valid for that CRM (a Salesforce checksum) -> TICKET_INVALID_ID.
+//   4. With both an id and a record link, they must name the same record, compared normalised
+//      (Salesforce by the 18-character form, GUIDs and sys_ids case-insensitively, ticket
+//      numbers as numbers) -> TICKET_MISMATCH.
+//   5. An id alone is read by its shape (Salesforce, ServiceNow, Dynamics 365); an id no CRM
+//      recognises is kept as given (`generic`). A URL that is not a record link is ignored,
+//      with a warning.
+import { dynamics365 } from './ticket-dynamics.ts';
+import { freshdesk } from './ticket-freshdesk.ts';
+import { isHostAllowed } from './ticket-hosts.ts';
+import type { CrmRecogniser, IdOk, IdReading, RecordLink } from './ticket-recogniser.ts';
+import { hostIn, quote } from './ticket-recogniser.ts';
+import { salesforce } from './ticket-salesforce.ts';
+import { servicenow } from './ticket-servicenow.ts';
+import { zendesk } from './ticket-zendesk.ts';
+import type { CrmSystem, TicketMatch, TicketRef } from './types.ts';
+
+export { isHostAllowed, parseAllowedHosts } from './ticket-hosts.ts';
+export { normaliseSalesforceId, salesforceIdChecksum } from './salesforce-id.ts';
+
+/** Recognisers in the order they are tried. Salesforce first: its custom-domain path is the most common. */
+const RECOGNISERS: readonly CrmRecogniser[] = [salesforce, zendesk, freshdesk, servicenow, dynamics365];
+
+/** A generic id longer than this, or with control characters, is not an id (it would go into logs and keys). */
+const MAX_GENERIC_ID = 255;
+
+export interface TicketInput {
+  id: string | null;
+  url: string | null;
+  isAccount: boolean;
+}
+
+export interface MatchOptions {
+  /** parsed CRM_ALLOWED_HOSTS; empty: any host */
+  allowedHosts: readonly string[];
+}
+
+type UrlVerdict =
+  | { kind: 'record'; crm: CrmRecogniser; link: RecordLink; host: string; url: string }
+  /** not a CRM record link; `what` completes "out_ticket_url …" */
+  | { kind: 'not-crm'; what: string };
+
+export function matchTicket(ref: TicketInput, opts: MatchOptions): TicketMatch {
+  const id = blankToNull(ref.id);
+  const urlText = blankToNull(ref.url);
+  const verdict = urlText === null ? null : readTicketUrl(urlText);
+
+  if (id === null && verdict === null) {
+    return { outcome: 'no-ticket', reason: 'no CRM record: out_ticket_id and out_ticket_url are both empty' };
+  }
+  if (id === null && verdict !== null && verdict.kind === 'not-crm') {
+    return { outcome: 'no-ticket', reason: `no CRM record: out_ticket_id is empty and out_ticket_url ${verdict.what}` };
+  }
+
+  const warnings: string[] = [];
+  if (ref.isAccount) warnings.push("is_out_ticket_account is true: the record is the customer's account");
+
+  // A URL that is not a record link: match by id alone (below), saying the URL was ignored.
+  if (verdict !== null && verdict.kind === 'not-crm') warnings.push(`out_ticket_url ignored: it ${verdict.what}`);
+
+  if (verdict !== null && verdict.kind === 'record') {
+    const { crm, link, host } = verdict;
+    if (!isHostAllowed(host, opts.allowedHosts)) {
+      return {
+        outcome: 'invalid',
+        code: 'TICKET_HOST_NOT_ALLOWED',
+        field: 'out_ticket_url',
+        reason: `out_ticket_url is a ${crm.label} link on host ${host}, which is not in CRM_ALLOWED_HOSTS; add ${host} (or a wildcard such as *.${parentDomain(host)}) to CRM_ALLOWED_HOSTS if it is your CRM`,
+      };
+    }
+    const fromUrl = crm.readId(link.rawId);
+    if (!fromUrl.ok) {
+      return {
+        outcome: 'invalid',
+        code: 'TICKET_INVALID_ID',
+        field: 'out_ticket_url',
+        reason: `out_ticket_url (host ${host}) links to a ${crm.label} ${crm.noun}, but ${fromUrl.reason}`,
+      };
+    }
+    const urlOk = withObject(fromUrl, link.object, crm, warnings);
+    if (id === null) {
+      warnings.push(`out_ticket_id is empty: using the ${crm.label} ${crm.noun} id ${urlOk.id} from out_ticket_url`);
+      return matched(crm.system, urlOk, verdict.url, ref.isAccount, [...warnings, ...urlOk.notes]);
+    }
+    const fromId = crm.readId(id);
+    if (!fromId.ok && fromId.fault === 'malformed') return invalidId(fromId.reason);
+    const mismatch: TicketMatch = {
+      outcome: 'invalid',
+      code: 'TICKET_MISMATCH',
+      field: 'out_ticket_id',
+      reason: `out_ticket_id ${quote(id)} and out_ticket_url (${crm.label} ${crm.noun} ${quote(link.rawId)} on host ${host}) name different records${fromId.ok ? '' : `: ${fromId.reason}`}`,
+    };
+    if (!fromId.ok) return mismatch;
+    const r = crm.reconcile ? crm.reconcile(fromId, urlOk) : fromId.id === urlOk.id ? { same: true as const, use: fromId, notes: [] } : { same: false as const };
+    if (!r.same) return mismatch;
+    const use = { ...r.use, object: r.use.object ?? urlOk.object };
+    return matched(crm.system, use, verdict.url, ref.isAccount, [...warnings, ...fromId.notes, ...r.notes]);
+  }
+
+  // An id alone (no URL, or a URL that is not a record link).
+  if (id === null) throw new Error('unreachable: no id and no record link were handled above');
+  for (const crm of RECOGNISERS) {
+    if (!crm.claimsBareId?.(id)) continue;
+    const reading = crm.readId(id);
+    if (!reading.ok) return invalidId(reading.reason);
+    return matched(crm.system, reading, null, ref.isAccount, [...warnings, ...reading.notes]);
+  }
+  const generic = readGenericId(id);
+  if (!generic.ok) return invalidId(generic.reason);
+  return matched('generic', generic, null, ref.isAccount, warnings);
+}
+
+/** What out_ticket_url is: a CRM record link, or why it is not one. */
+function readTicketUrl(text: string): UrlVerdict {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return { kind: 'not-crm', what: 'is not a valid absolute URL, so not a CRM record link' };
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return { kind: 'not-crm', what: `is a ${url.protocol} URL, not an http(s) link to a CRM record` };
+  }
+  const host = url.hostname;
+  for (const crm of RECOGNISERS) {
+    const link = crm.readUrl(url);
+    if (link !== null) return { kind: 'record', crm, link, host, url: text };
+  }
+  if (hostIn(host, 'ccaiplatform.com') || hostIn(host, 'ujet.co') || hostIn(host, 'ujet.cx')) {
+    const what = /\/download(\/|$)/.test(url.pathname) ? 'media download link' : 'link';
+    return { kind: 'not-crm', what: `is a CCAI Platform ${what} (host ${host}), not a CRM record` };
+  }
+  const vendor = RECOGNISERS.find((crm) => crm.isVendorHost(host));
+  if (vendor) return { kind: 'not-crm', what: `is a ${vendor.label} link (host ${host}) but not to a ${vendor.noun}` };
+  return { kind: 'not-crm', what: `(host ${host}) is not a CRM record link the worker recognises` };
+}
+
+/** The object for a URL reading: what the id says (Salesforce key prefix) wins over the URL path. */
+function withObject(reading: IdOk, linkObject: string | null, crm: CrmRecogniser, warnings: string[]): IdOk {
+  if (reading.object !== null && linkObject !== null && reading.object.toLowerCase() !== linkObject.toLowerCase()) {
+    warnings.push(`out_ticket_url names the object ${quote(linkObject)} but the ${crm.label} id ${reading.id} is a ${reading.object}; using ${reading.object}`);
+  }
+  return { ...reading, object: reading.object ?? linkObject };
+}
+
+/** Any other CRM's id, kept as given (trimmed), unless it cannot be an id. */
+function readGenericId(id: string): IdReading {
+  if (id.length > MAX_GENERIC_ID) {
+    return { ok: false, fault: 'malformed', reason: `${id.length} characters long (at most ${MAX_GENERIC_ID}), not a record id` };
+  }
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(id)) {
+    return { ok: false, fault: 'malformed', reason: `${quote(id)} contains control characters, not a record id` };
+  }
+  return { ok: true, id, object: null, notes: [] };
+}
+
+function invalidId(reason: string): TicketMatch {
+  return { outcome: 'invalid', code: 'TICKET_INVALID_ID', field: 'out_ticket_id', reason: `out_ticket_id: ${reason}` };
+}
+
+function matched(system: CrmSystem, reading: IdOk, url: string | null, isAccount: boolean, warnings: string[]): TicketMatch {
+  const ticket: TicketRef = { system, id: reading.id, url, object: reading.object, isAccount };
+  return { outcome: 'matched', ticket, warnings };
+}
+
+function blankToNull(s: string | null): string | null {
+  if (s === null || s === undefined) return null;
+  const t = String(s).trim(); // String(): tolerate a number that slipped past intake
+  return t === '' ? null : t;
+}
+
+/** `eu12.crm.example.com` -> `crm.example.com`; a two-label host is kept. */
+function parentDomain(host: string): string {
+  const labels = host.split('.');
+  return labels.length > 2 ? labels.slice(1).join('.') : host;
+}

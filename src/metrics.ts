@@ -1,0 +1,37 @@
+// Prometheus metrics (prom-client): what an admin graphs and alerts on.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  documents: Counter<'source' | 'outcome'>;
+  jobs: Counter<'outcome'>;
+  queue: Gauge<'state'>;
+}
+
+export function createMetrics(queueCounts: () => Promise<Record<string, number>>): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'ccai_' });
+  const documents = new Counter({
+    name: 'ccai_documents_total',
+    help: 'Documents received, by source (inbox, http) and intake outcome (queued, duplicate, skipped, ignored, rejected)',
+    labelNames: ['source', 'outcome'] as const,
+    registers: [registry],
+  });
+  const jobs = new Counter({
+    name: 'ccai_jobs_total',
+    help: 'Jobs finished by this worker process, by outcome (delivered, skipped, retrying, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const queue = new Gauge({
+    name: 'ccai_queue_jobs',
+    help: 'Jobs in the shared queue by state (all workers)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect() {
+      const counts = await queueCounts();
+      for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+    },
+  });
+  return { registry, documents, jobs, queue };
+}

@@ -1,0 +1,52 @@
+// The job: one session version -> its ticket. Re-reads the document with the current
+// configuration (so a replay after a config fix uses the fix), decides, renders, writes.
+import { enrich } from '../domain/enrichment.ts';
+import type { EnrichOptions } from '../domain/enrichment.ts';
+import { intake } from '../domain/intake.ts';
+import type { IntakeOptions } from '../domain/intake.ts';
+import { SyncError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { JobOutcome, SessionJobData } from '../queue/jobs.ts';
+import type { StatusStore } from '../queue/status-store.ts';
+import type { JobMeta } from '../queue/worker.ts';
+import { renderNote } from '../render/templates.ts';
+import type { NoteTemplates } from '../render/templates.ts';
+import type { Target } from '../targets/target.ts';
+
+export interface ProcessDeps {
+  intake: IntakeOptions;
+  enrich: EnrichOptions;
+  templates: NoteTemplates;
+  target: Target;
+  status: StatusStore;
+  log: Logger;
+  onOutcome?: (o: JobOutcome) => void;
+}
+
+export function createSessionProcessor(deps: ProcessDeps) {
+  return async (data: SessionJobData, meta: JobMeta): Promise<JobOutcome> => {
+    const log = deps.log.child({ job: meta.jobId, session: data.sessionKey, attempt: meta.attempt });
+    const base = { sessionKey: data.sessionKey, version: data.version, ticketId: data.ticketId, target: deps.target.name };
+    const r = intake(Buffer.from(data.document, 'utf8'), deps.intake);
+    if (r.status === 'rejected') {
+      throw new SyncError(r.problem.code, r.problem.message, { field: r.problem.field });
+    }
+    if (r.status === 'ignored') throw new SyncError('INPUT_NOT_SESSION', r.reason);
+    if (r.status === 'skipped') {
+      const outcome: JobOutcome = { ...base, status: 'skipped', reason: r.reason };
+      await deps.status.record(data.sessionKey, { state: 'skipped', version: data.version, ticket: null, reason: r.reason, code: null, source: data.source, jobId: meta.jobId });
+      deps.onOutcome?.(outcome);
+      return outcome;
+    }
+    await deps.status.record(data.sessionKey, { state: 'active', version: data.version, ticket: r.ticket.id, reason: null, code: null, source: data.source, jobId: meta.jobId });
+    const enrichment = enrich(r.session, r.ticket, deps.enrich);
+    const note = await renderNote(deps.templates, enrichment);
+    const applied = await deps.target.apply(enrichment, note);
+    const reason = applied.status === 'delivered' ? applied.detail : applied.reason;
+    const outcome: JobOutcome = { ...base, ticketId: r.ticket.id, status: applied.status, reason };
+    await deps.status.record(data.sessionKey, { state: applied.status, version: data.version, ticket: r.ticket.id, reason, code: null, source: data.source, jobId: meta.jobId });
+    log.info({ ticket: r.ticket.id, status: applied.status }, 'session processed');
+    deps.onOutcome?.(outcome);
+    return outcome;
+  };
+}

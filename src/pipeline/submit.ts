@@ -1,0 +1,85 @@
+// Submitting a document from any source: intake (pure), then either queue it, or say why not.
+// Sources decide what to do with their original afterwards (move, copy, answer HTTP).
+import { intake } from '../domain/intake.ts';
+import type { IntakeOptions, IntakeResult } from '../domain/intake.ts';
+import type { Logger } from '../logger.ts';
+import type { SessionQueue } from '../queue/session-queue.ts';
+import type { StatusStore } from '../queue/status-store.ts';
+
+export type SubmitStatus = 'queued' | 'duplicate' | 'skipped' | 'ignored' | 'rejected';
+
+export interface SubmitResult {
+  source: string;
+  status: SubmitStatus;
+  session: string | null;
+  version: string | null;
+  ticket: string | null;
+  reason: string | null;
+  code: string | null;
+  field: string | null;
+  jobId: string | null;
+  /** for duplicates: the existing job's state */
+  jobState: string | null;
+  /** when queued again: how the earlier job for this same version had ended */
+  previous: 'completed' | 'failed' | null;
+  intake: IntakeResult;
+}
+
+export interface SubmitDeps {
+  intake: IntakeOptions;
+  queue: SessionQueue;
+  status: StatusStore;
+  log: Logger;
+}
+
+export interface SubmitOptions {
+  /** found by scanning a folder rather than handed over explicitly (see IntakeOptions) */
+  discovered?: boolean;
+}
+
+export async function submitDocument(deps: SubmitDeps, bytes: Uint8Array, source: string, opts: SubmitOptions = {}): Promise<SubmitResult> {
+  const r = intake(bytes, { ...deps.intake, discovered: opts.discovered ?? false });
+  const none = { version: null, ticket: null, reason: null, code: null, field: null, jobId: null, jobState: null, previous: null };
+  switch (r.status) {
+    case 'ignored':
+      return { ...none, source, status: 'ignored', session: null, reason: r.reason, intake: r };
+    case 'rejected': {
+      const key = r.session?.key ?? null;
+      if (key) {
+        await deps.status.record(key, { state: 'rejected', version: r.session!.version, ticket: null, reason: r.problem.message, code: r.problem.code, source, jobId: null });
+      }
+      deps.log.warn({ source, code: r.problem.code, field: r.problem.field, session: key }, 'document rejected');
+      return { ...none, source, status: 'rejected', session: key, version: r.session?.version ?? null, reason: r.problem.message, code: r.problem.code, field: r.problem.field ?? null, intake: r };
+    }
+    case 'skipped':
+      await deps.status.record(r.session.key, { state: 'skipped', version: r.session.version, ticket: null, reason: r.reason, code: null, source, jobId: null });
+      return { ...none, source, status: 'skipped', session: r.session.key, version: r.session.version, reason: r.reason, intake: r };
+    case 'accepted': {
+      const text = new TextDecoder('utf-8').decode(bytes).replace(/^\uFEFF/, '');
+      const q = await deps.queue.enqueue(r.session, {
+        source,
+        document: text,
+        sessionKey: r.session.key,
+        version: r.session.version,
+        ticketId: r.ticket.id,
+        receivedAt: new Date().toISOString(),
+      });
+      if (q.added) {
+        await deps.status.record(r.session.key, { state: 'queued', version: r.session.version, ticket: r.ticket.id, reason: null, code: null, source, jobId: q.jobId });
+      }
+      return {
+        ...none,
+        source,
+        status: q.added ? 'queued' : 'duplicate',
+        session: r.session.key,
+        version: r.session.version,
+        ticket: r.ticket.id,
+        reason: q.added ? null : `same session version already queued as job ${q.jobId} (${q.state})`,
+        jobId: q.jobId,
+        jobState: q.state,
+        previous: q.previous,
+        intake: r,
+      };
+    }
+  }
+}

@@ -1,0 +1,43 @@
+// What a queued job carries and how its id is derived from the business key, so the same
+// file twice is one job: (kind, id, updated_at) -> `call-1418-1774297018000`.
+import type { Session } from '../domain/types.ts';
+
+export const QUEUE_NAME = 'sessions';
+export const JOB_NAME = 'enrich';
+
+export interface SessionJobData {
+  /** where the document came from (path, `http:<addr>`, `imap:<folder>/<uid>`) */
+  source: string;
+  /** the document as UTF-8 JSON text (BOM removed); the worker re-reads it with the current config */
+  document: string;
+  sessionKey: string;
+  version: string;
+  ticketId: string;
+  receivedAt: string;
+}
+
+export type JobStatus = 'delivered' | 'skipped';
+
+export interface JobOutcome {
+  status: JobStatus;
+  reason: string;
+  sessionKey: string;
+  version: string;
+  ticketId: string;
+  target: string;
+}
+
+export function jobIdFor(session: Pick<Session, 'key' | 'versionMs'>): string {
+  // BullMQ custom ids must not contain ':' and must not be plain integers.
+  return `${session.key}-${session.versionMs}`;
+}
+
+/** `CODE: message`, the form failed jobs keep their reason in. */
+export function formatFailure(code: string, message: string): string {
+  return `${code}: ${message}`;
+}
+
+export function parseFailure(reason: string | undefined): { code: string; message: string } {
+  const m = /^([A-Z][A-Z_]+): ([\s\S]*)$/.exec(reason ?? '');
+  return m ? { code: m[1]!, message: m[2]! } : { code: 'INTERNAL', message: reason ?? 'unknown failure' };
+}

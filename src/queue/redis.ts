@@ -1,0 +1,112 @@
+// Redis for the queue: connect to REDIS_URL, or, when it is not set, to a local Redis on the
+// default port, or else start a private `redis-server` from PATH (free port, AOF under
+// DATA_DIR) for the lifetime of this command.
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { SyncError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { safeUrl } from '../logger.ts';
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+export interface RedisHandle {
+  url: string;
+  /** true when this process started the server and stops it on close */
+  private: boolean;
+  close(): Promise<void>;
+}
+
+/** A connection suitable for BullMQ workers and queues (never gives up on a command). */
+export function connectRedis(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+}
+
+export async function ping(url: string, timeoutMs = 1500): Promise<boolean> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: timeoutMs, retryStrategy: () => null });
+  r.on('error', () => {});
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+export async function ensureRedis(opts: {
+  url: string | undefined;
+  dataDir: string;
+  log: Logger;
+  allowPrivate: boolean;
+}): Promise<RedisHandle> {
+  const { url, log } = opts;
+  if (url) {
+    if (!(await ping(url))) {
+      throw new SyncError('QUEUE_UNAVAILABLE', `cannot reach Redis at ${safeUrl(url)} (REDIS_URL). Is it running?`);
+    }
+    return { url, private: false, close: async () => {} };
+  }
+  if (await ping(DEFAULT_REDIS_URL)) return { url: DEFAULT_REDIS_URL, private: false, close: async () => {} };
+  if (!opts.allowPrivate) {
+    throw new SyncError('QUEUE_UNAVAILABLE', howToGetRedis('no Redis answers at 127.0.0.1:6379 and REDIS_URL is not set.'));
+  }
+  return startPrivateRedis(opts.dataDir, log);
+}
+
+function howToGetRedis(first: string): string {
+  return [
+    first,
+    'ccai-crm-sync keeps its queue in Redis. Either:',
+    '  - install Redis and put redis-server on PATH (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis),',
+    '    and this command starts a private one for its own run; or',
+    '  - run one: docker compose up -d redis (see docker-compose.yml), then set REDIS_URL=redis://127.0.0.1:6379.',
+  ].join('\n');
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function startPrivateRedis(dataDir: string, log: Logger): Promise<RedisHandle> {
+  const dir = join(dataDir, 'redis');
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--logfile', join(dir, 'redis.log')];
+  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 50; i++) {
+    const failed = await Promise.race([spawnError, sleep(100).then(() => null)]);
+    if (failed) {
+      throw new SyncError('QUEUE_UNAVAILABLE', howToGetRedis(`no Redis answers at 127.0.0.1:6379, REDIS_URL is not set, and redis-server could not be started (${(failed as NodeJS.ErrnoException).code ?? failed.message}).`));
+    }
+    if (await ping(url, 500)) {
+      log.info({ port, dir }, 'started a private redis-server for this run');
+      return {
+        url,
+        private: true,
+        close: async () => {
+          const exited = new Promise((r) => child.once('exit', r));
+          child.kill('SIGTERM');
+          await Promise.race([exited, sleep(5000)]);
+        },
+      };
+    }
+  }
+  child.kill('SIGKILL');
+  throw new SyncError('QUEUE_UNAVAILABLE', howToGetRedis('a private redis-server was started but did not answer within 5 s.'));
+}

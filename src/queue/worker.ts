@@ -1,0 +1,74 @@
+// The BullMQ worker loop: runs a processor for each job, turns permanent SyncErrors into
+// UnrecoverableError (no retry) and retryable ones into retries with jittered exponential
+// backoff (longer for rate limits), keeping `CODE: message` as the failed reason.
+import { UnrecoverableError, Worker } from 'bullmq';
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { toSyncError } from '../errors.ts';
+import type { SyncError } from '../errors.ts';
+import { QUEUE_NAME, formatFailure, parseFailure } from './jobs.ts';
+import type { JobOutcome, SessionJobData } from './jobs.ts';
+
+export interface JobMeta {
+  jobId: string;
+  attempt: number;
+  maxAttempts: number;
+}
+
+export type Processor = (data: SessionJobData, meta: JobMeta) => Promise<JobOutcome>;
+
+export interface WorkerOptions {
+  prefix: string;
+  concurrency: number;
+  backoffMs: number;
+  /** ms a job may run without renewing its lock before another worker takes it over */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  /** called when a job ends for good (after its last attempt or a permanent error) */
+  onFinalFailure?: (data: SessionJobData, err: SyncError, meta: JobMeta) => Promise<void>;
+  /** called before a retry is scheduled */
+  onRetry?: (data: SessionJobData, err: SyncError, meta: JobMeta) => Promise<void>;
+}
+
+const RATE_LIMIT_MIN_MS = 60_000;
+
+export function backoffDelay(attemptsMade: number, baseMs: number, reason: string | undefined): number {
+  const { code } = parseFailure(reason);
+  const base = code === 'TARGET_RATE_LIMITED' ? Math.max(baseMs, RATE_LIMIT_MIN_MS) : baseMs;
+  const exp = Math.min(base * 2 ** Math.max(0, attemptsMade - 1), 6 * 3_600_000);
+  // full jitter in [exp/2, exp]: retries of many jobs do not arrive together
+  return Math.round(exp / 2 + Math.random() * (exp / 2));
+}
+
+export function startWorker(connection: Redis, processor: Processor, opts: WorkerOptions): Worker<SessionJobData, JobOutcome> {
+  const worker = new Worker<SessionJobData, JobOutcome>(
+    QUEUE_NAME,
+    async (job: Job<SessionJobData, JobOutcome>) => {
+      const meta: JobMeta = { jobId: job.id ?? '', attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1 };
+      try {
+        return await processor(job.data, meta);
+      } catch (raw) {
+        const err = toSyncError(raw);
+        const reason = formatFailure(err.code, err.message);
+        const last = !err.retryable || meta.attempt >= meta.maxAttempts;
+        if (last) await opts.onFinalFailure?.(job.data, err, meta);
+        else await opts.onRetry?.(job.data, err, meta);
+        if (!err.retryable) throw new UnrecoverableError(reason);
+        throw new Error(reason, { cause: err });
+      }
+    },
+    {
+      connection,
+      prefix: opts.prefix,
+      concurrency: opts.concurrency,
+      autorun: true,
+      lockDuration: opts.lockDurationMs ?? 30_000,
+      stalledInterval: opts.stalledIntervalMs ?? 30_000,
+      maxStalledCount: 3,
+      settings: {
+        backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => backoffDelay(attemptsMade, opts.backoffMs, err?.message),
+      },
+    },
+  );
+  return worker;
+}

@@ -1,0 +1,168 @@
+// Loading the admin-editable note templates (templates/*.liquid) and rendering an Enrichment
+// through them. Templates are parsed once at load time, so a broken template stops the worker
+// at start-up with the file and line, not on the first session.
+//
+// Safety (docs: "Templates live in `templates/` as files an admin can edit; rendering escapes
+// by default"):
+//   - data is never evaluated as a template: values are substituted, never re-parsed, so an
+//     agent note containing `{{ 7*7 }}` or `{% include '/etc/passwd' %}` prints literally;
+//   - before rendering, control characters other than \n and \t are removed from every string;
+//   - the HTML engine escapes every output (`outputEscape: 'escape'`); only `| raw` opts out;
+//   - the subject is forced onto one line of at most 200 characters (an e-mail header later);
+//   - templates can include/render other templates from their own folder only (`root`,
+//     `partials` and `layouts` are the folder, relative references are off, and LiquidJS'
+//     file system checks the real path is inside it, so `../` and symlinks cannot escape);
+//   - unknown filters are errors (`strictFilters`), only own properties of the data are
+//     readable (`ownPropertyOnly`), and parse size, render time and memory are bounded.
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Liquid } from 'liquidjs';
+import type { LiquidOptions, Template } from 'liquidjs';
+import type { Enrichment, RenderedNote } from '../domain/types.ts';
+import { SyncError } from '../errors.ts';
+import { sanitiseData, tidyText, toSubjectLine } from './sanitise.ts';
+
+/** The repository's `templates/` folder (the defaults shipped with the package). */
+export const DEFAULT_TEMPLATES_DIR = resolve(fileURLToPath(new URL('../../templates/', import.meta.url)));
+
+/** The three files every templates folder must hold. */
+export const TEMPLATE_FILES = {
+  subject: 'subject.liquid',
+  text: 'note.txt.liquid',
+  html: 'note.html.liquid',
+} as const;
+
+type Part = keyof typeof TEMPLATE_FILES;
+
+interface CompiledTemplate {
+  readonly file: string;
+  readonly engine: Liquid;
+  readonly parsed: Template[];
+}
+
+/** Parsed templates, ready to render. Create with loadTemplates(). */
+export interface NoteTemplates {
+  /** absolute path of the folder the templates came from */
+  readonly dir: string;
+  readonly subject: CompiledTemplate;
+  readonly text: CompiledTemplate;
+  readonly html: CompiledTemplate;
+}
+
+// Bounds against a template (or data) that would hang or exhaust the worker.
+const PARSE_LIMIT_CHARS = 1_000_000;
+const RENDER_LIMIT_MS = 5_000;
+const MEMORY_LIMIT = 64_000_000;
+
+function createEngine(dir: string, escapeHtml: boolean): Liquid {
+  const options: LiquidOptions = {
+    root: [dir],
+    partials: [dir],
+    layouts: [dir],
+    relativeReference: false,
+    extname: '.liquid',
+    cache: true,
+    strictFilters: true,
+    strictVariables: false,
+    ownPropertyOnly: true,
+    jsTruthy: false,
+    // the `date` filter works in UTC, like every time in the view
+    timezoneOffset: 0,
+    parseLimit: PARSE_LIMIT_CHARS,
+    renderLimit: RENDER_LIMIT_MS,
+    memoryLimit: MEMORY_LIMIT,
+  };
+  if (escapeHtml) options.outputEscape = 'escape';
+  return new Liquid(options);
+}
+
+async function readTemplate(dir: string, file: string): Promise<string> {
+  try {
+    const source = await readFile(join(dir, file), 'utf8');
+    return source.charCodeAt(0) === 0xfeff ? source.slice(1) : source;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'is missing' : `cannot be read (${code ?? String(err)})`;
+    throw new SyncError(
+      'CONFIG_INVALID',
+      `template ${file} ${why} in ${dir}: a templates folder needs ${Object.values(TEMPLATE_FILES).join(', ')}`,
+      { cause: err },
+    );
+  }
+}
+
+function compile(engine: Liquid, dir: string, file: string, source: string): CompiledTemplate {
+  const path = join(dir, file);
+  try {
+    return { file, engine, parsed: engine.parse(source, path) };
+  } catch (err) {
+    // LiquidJS messages carry the position, e.g. `tag "iff" not found, file:…, line:3, col:1`
+    const message = err instanceof Error ? err.message : String(err);
+    throw new SyncError('CONFIG_INVALID', `template ${file} is broken (${path}): ${message}`, { cause: err });
+  }
+}
+
+/**
+ * Reads and parses subject.liquid, note.txt.liquid and note.html.liquid from `dir`.
+ * Throws SyncError CONFIG_INVALID naming the file (and the Liquid error with its line) when a
+ * template is missing or does not parse.
+ */
+export async function loadTemplates(dir: string = DEFAULT_TEMPLATES_DIR): Promise<NoteTemplates> {
+  const root = resolve(dir);
+  let isDir = false;
+  try {
+    isDir = (await stat(root)).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  if (!isDir) throw new SyncError('CONFIG_INVALID', `templates folder ${root} does not exist or is not a folder`);
+
+  const textEngine = createEngine(root, false);
+  const htmlEngine = createEngine(root, true);
+  const [subject, text, html] = await Promise.all([
+    readTemplate(root, TEMPLATE_FILES.subject),
+    readTemplate(root, TEMPLATE_FILES.text),
+    readTemplate(root, TEMPLATE_FILES.html),
+  ]);
+  return {
+    dir: root,
+    subject: compile(textEngine, root, TEMPLATE_FILES.subject, subject),
+    text: compile(textEngine, root, TEMPLATE_FILES.text, text),
+    html: compile(htmlEngine, root, TEMPLATE_FILES.html, html),
+  };
+}
+
+/**
+ * The data a template sees: the enrichment's view at the top level plus `fields`, copied with
+ * control characters removed from every string.
+ */
+export function templateScope(e: Enrichment): Record<string, unknown> {
+  const view = sanitiseData(e.view) as Record<string, unknown>;
+  return { ...view, fields: sanitiseData(e.fields) };
+}
+
+function renderPart(t: NoteTemplates, part: Part, scope: Record<string, unknown>): string {
+  const c = t[part];
+  try {
+    return String(c.engine.renderSync(c.parsed, scope));
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new SyncError('CONFIG_INVALID', `template ${c.file} failed to render (${join(t.dir, c.file)}): ${message}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Renders the note for one enrichment. Synchronous (templates are parsed already); callers
+ * may `await` it. Throws SyncError CONFIG_INVALID naming the template when rendering fails.
+ */
+export function renderNote(t: NoteTemplates, e: Enrichment): RenderedNote {
+  const scope = templateScope(e);
+  return {
+    subject: toSubjectLine(renderPart(t, 'subject', scope)),
+    text: tidyText(renderPart(t, 'text', scope)),
+    html: renderPart(t, 'html', scope).trim() + '\n',
+  };
+}

@@ -1,0 +1,139 @@
+// The HTTP endpoint: POST /sessions takes one metadata document (bearer token, size-limited)
+// and answers with the session id and its job's state; GET /sessions/<kind-id> tells where a
+// session is; /healthz and /metrics are for the platform.
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../logger.ts';
+import type { SubmitResult } from '../pipeline/submit.ts';
+import type { StatusEvent } from '../queue/status-store.ts';
+import { keepRejectedCopy, reasonFor } from './rejected.ts';
+
+export interface HttpDeps {
+  token: string | undefined;
+  maxBytes: number;
+  rejectedDir: string;
+  submit(bytes: Uint8Array, source: string): Promise<SubmitResult>;
+  status(sessionKey: string): Promise<{ latest: StatusEvent; history: StatusEvent[] } | null>;
+  health(): Promise<{ ok: boolean; [k: string]: unknown }>;
+  metrics(): Promise<{ contentType: string; body: string }>;
+  onDocument?: (outcome: string) => void;
+  log: Logger;
+}
+
+export interface HttpSource {
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = typeof body === 'string' ? body : `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json', ...headers });
+  res.end(text);
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** Reads a body up to max bytes; null when it is larger (the rest is not buffered). */
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared > max) return null;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > max) return null;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export async function startHttp(deps: HttpDeps, port: number, host: string): Promise<HttpSource> {
+  const log = deps.log;
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    try {
+      if (req.method === 'GET' && url.pathname === '/healthz') {
+        const h = await deps.health();
+        return send(res, h.ok ? 200 : 503, h);
+      }
+      if (req.method === 'GET' && url.pathname === '/metrics') {
+        const m = await deps.metrics();
+        res.writeHead(200, { 'content-type': m.contentType });
+        return res.end(m.body);
+      }
+      if (url.pathname === '/sessions' || url.pathname.startsWith('/sessions/')) {
+        if (!deps.token) return send(res, 503, { error: { code: 'DISABLED', message: 'the ingest endpoint is disabled: set HTTP_TOKEN (or HTTP_TOKEN_FILE) to enable it' } });
+        const auth = req.headers.authorization ?? '';
+        const m = /^Bearer\s+(.+)$/i.exec(auth);
+        if (!m || !sameSecret(m[1]!.trim(), deps.token)) {
+          return send(res, 401, { error: { code: 'UNAUTHORIZED', message: 'a valid bearer token is required' } }, { 'www-authenticate': 'Bearer' });
+        }
+        if (req.method === 'POST' && url.pathname === '/sessions') return await postSession(req, res);
+        if (req.method === 'GET' && url.pathname.startsWith('/sessions/')) {
+          const key = decodeURIComponent(url.pathname.slice('/sessions/'.length));
+          const st = await deps.status(key);
+          return st ? send(res, 200, { session: key, ...st }) : send(res, 404, { error: { code: 'NOT_FOUND', message: `no session ${key}` } });
+        }
+        return send(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: `${req.method} is not supported on ${url.pathname}` } });
+      }
+      return send(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${url.pathname}` } });
+    } catch (err) {
+      log.error({ err: (err as Error).message, path: url.pathname }, 'http request failed');
+      if (!res.headersSent) send(res, 503, { error: { code: 'UNAVAILABLE', message: 'the request could not be processed; retry later' } });
+      else res.destroy();
+    }
+  });
+
+  async function postSession(req: IncomingMessage, res: ServerResponse) {
+    const source = `http:${req.socket.remoteAddress ?? 'unknown'}`;
+    const body = await readBody(req, deps.maxBytes);
+    if (body === null) {
+      deps.onDocument?.('rejected');
+      res.setHeader('connection', 'close');
+      return send(res, 413, { error: { code: 'INPUT_TOO_LARGE', message: `the document is over the ${deps.maxBytes}-byte limit (MAX_FILE_BYTES)` } });
+    }
+    const r = await deps.submit(body, source);
+    deps.onDocument?.(r.status);
+    if (r.status === 'rejected' || r.status === 'ignored') {
+      let keptAt: string | null = null;
+      if (r.intake.status === 'rejected') keptAt = await keepRejectedCopy(deps.rejectedDir, reasonFor(source, r.intake.problem, r.session), body);
+      return send(res, 422, {
+        session: r.session,
+        status: r.status,
+        error: { code: r.code ?? 'INPUT_NOT_SESSION', field: r.field, message: r.reason },
+        keptAt: keptAt ? 'stored in the rejected folder' : null,
+      });
+    }
+    return send(res, r.status === 'queued' ? 202 : 200, {
+      session: r.session,
+      version: r.version,
+      ticket: r.ticket,
+      status: r.status,
+      reason: r.reason,
+      job: r.jobId ? { id: r.jobId, state: r.jobState } : null,
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const actual = (server.address() as AddressInfo).port;
+  log.info({ host, port: actual }, 'http endpoint listening');
+  return {
+    server,
+    port: actual,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

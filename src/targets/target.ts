@@ -1,0 +1,14 @@
+// The interface every CRM target implements. A target receives what the pure domain decided
+// to write and must apply it idempotently: the same (ticket, session, version) twice writes once.
+import type { Enrichment, RenderedNote } from '../domain/types.ts';
+
+export type ApplyResult =
+  | { status: 'delivered'; detail: string }
+  | { status: 'skipped'; reason: string };
+
+export interface Target {
+  readonly name: string;
+  /** Writes the enrichment on its ticket. Throws SyncError (retryable or permanent) on failure. */
+  apply(enrichment: Enrichment, note: RenderedNote): Promise<ApplyResult>;
+  close(): Promise<void>;
+}

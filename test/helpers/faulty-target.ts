@@ -1,0 +1,34 @@
+// Fault injection around a real target: fails the first N calls with a chosen error code,
+// the way a flaky or strict CRM answers, then lets calls through to the real target.
+import type { Enrichment, RenderedNote } from '../../src/domain/types.ts';
+import { SyncError } from '../../src/errors.ts';
+import type { ErrorCode } from '../../src/errors.ts';
+import type { ApplyResult, Target } from '../../src/targets/target.ts';
+
+export class FaultyTarget implements Target {
+  readonly name: string;
+  calls = 0;
+  failures: number;
+  private readonly inner: Target;
+  private readonly code: ErrorCode;
+
+  constructor(inner: Target, code: ErrorCode, failures: number) {
+    this.inner = inner;
+    this.name = inner.name;
+    this.code = code;
+    this.failures = failures;
+  }
+
+  async apply(e: Enrichment, note: RenderedNote): Promise<ApplyResult> {
+    this.calls++;
+    if (this.failures > 0) {
+      this.failures--;
+      throw new SyncError(this.code, `injected: the CRM answered ${this.code} for ${e.ticket.id}`);
+    }
+    return this.inner.apply(e, note);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}

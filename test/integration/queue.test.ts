@@ -1,0 +1,128 @@
+// The queue against the real Redis: duplicates, versions out of order, retries, permanent
+// failures and replay, graceful shutdown. Each test has its own key prefix and data folder.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createApp } from '../../src/main.ts';
+import type { App } from '../../src/main.ts';
+import { LocalCrm } from '../../src/targets/local/local-crm.ts';
+import type { Target } from '../../src/targets/target.ts';
+import { call1418Version } from '../helpers/documents.ts';
+import { FIXTURES, TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
+import { FaultyTarget } from '../helpers/faulty-target.ts';
+
+const CALL_1418 = readFileSync(join(FIXTURES, 'sessions/metadata_call-1418.json'));
+const TICKET = '500ak000024vx4uAAA';
+
+let cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.reverse()) await c();
+  cleanups = [];
+});
+
+async function start(opts: { target?: (dataDir: string) => Target; env?: Record<string, string> } = {}) {
+  const prefix = uniquePrefix('q');
+  const tmp = tempDir('ccai-q');
+  const config = loadConfig({ REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: tmp.path, JOB_BACKOFF_MS: '50', WORKER_CONCURRENCY: '4', ...opts.env });
+  const app: App = await createApp(config, createLogger('silent'), {
+    worker: true,
+    allowPrivateRedis: false,
+    target: opts.target?.(config.dataDir),
+  });
+  const crm = new LocalCrm(config.dataDir);
+  cleanups.push(async () => {
+    await app.close();
+    await crm.close();
+    await dropPrefix(prefix);
+    tmp.cleanup();
+  });
+  return { app, crm, config };
+}
+
+describe('queue and local CRM', () => {
+  it('the same file twice is one job and one note', async () => {
+    const { app, crm } = await start();
+    await app.worker!.pause(); // both copies arrive while the first is still waiting
+    const a = await app.submit(CALL_1418, 'a.json');
+    const b = await app.submit(CALL_1418, 'copy-of-a.json');
+    app.worker!.resume();
+    assert.equal(a.status, 'queued');
+    assert.equal(b.status, 'duplicate');
+    assert.equal(a.jobId, b.jobId);
+    const outcome = await app.queue.waitFor(a.jobId!);
+    assert.equal(outcome.status, 'delivered');
+    assert.equal(crm.get(TICKET)?.notes.length, 1);
+    // The same file once more, after it was delivered: run again, recognised on the ticket.
+    const c = await app.submit(CALL_1418, 'again.json');
+    assert.equal(c.status, 'queued');
+    assert.equal(c.previous, 'completed');
+    const again = await app.queue.waitFor(c.jobId!);
+    assert.equal(again.status, 'delivered');
+    assert.match(again.reason, /already on the ticket/);
+    assert.equal(crm.get(TICKET)?.notes.length, 1);
+  });
+
+  it('a newer version adds its note and replaces the fields; an older one after it changes nothing', async () => {
+    const { app, crm } = await start();
+    const v1 = await app.submit(CALL_1418, 'v1.json');
+    await app.queue.waitFor(v1.jobId!);
+    const v3 = await app.submit(call1418Version(30, 'customer called back, resolved'), 'v3.json');
+    assert.equal((await app.queue.waitFor(v3.jobId!)).status, 'delivered');
+    const v2 = await app.submit(call1418Version(10, 'older correction that arrived late'), 'v2.json');
+    const late = await app.queue.waitFor(v2.jobId!);
+    assert.equal(late.status, 'skipped');
+    assert.match(late.reason, /superseded/);
+    const rec = crm.get(TICKET)!;
+    assert.equal(rec.notes.length, 2);
+    assert.match(String(rec.fields.disposition_notes), /customer called back, resolved/);
+    assert.doesNotMatch(JSON.stringify(rec), /older correction/);
+  });
+
+  it('retries a transient CRM error with backoff and then delivers', async () => {
+    let faulty: FaultyTarget | undefined;
+    const { app, crm } = await start({
+      target: (dir) => (faulty = new FaultyTarget(new LocalCrm(dir), 'TARGET_UNAVAILABLE', 2)),
+    });
+    const s = await app.submit(CALL_1418, 'a.json');
+    const outcome = await app.queue.waitFor(s.jobId!);
+    assert.equal(outcome.status, 'delivered');
+    assert.equal(faulty!.calls, 3);
+    assert.equal(crm.get(TICKET)?.notes.length, 1);
+  });
+
+  it('fails a permanent error at once, keeps the reason, and replays after a fix', async () => {
+    let faulty: FaultyTarget | undefined;
+    const { app, crm } = await start({
+      target: (dir) => (faulty = new FaultyTarget(new LocalCrm(dir), 'TARGET_DELETED', 1)),
+    });
+    const s = await app.submit(CALL_1418, 'a.json');
+    await assert.rejects(app.queue.waitFor(s.jobId!), /TARGET_DELETED/);
+    assert.equal(faulty!.calls, 1, 'not retried');
+    const failed = await app.queue.failed();
+    assert.equal(failed.length, 1);
+    assert.equal(failed[0]!.sessionKey, 'call-1418');
+    assert.match(failed[0]!.reason, /^TARGET_DELETED: injected/);
+    const st = await app.status.get('call-1418');
+    assert.equal(st?.latest.state, 'failed');
+    assert.equal(st?.latest.code, 'TARGET_DELETED');
+    assert.equal(crm.get(TICKET), null);
+
+    const replayed = await app.queue.replay();
+    assert.equal(replayed.length, 1);
+    await waitFor('replayed job delivered', async () => crm.get(TICKET)?.notes.length === 1);
+    assert.equal((await app.queue.failed()).length, 0);
+  });
+
+  it('shutting down lets an active job finish instead of losing it', async () => {
+    const { app, crm } = await start({ env: { LOCAL_CRM_LATENCY_MS: '800' } });
+    const s = await app.submit(CALL_1418, 'a.json');
+    await waitFor('job active', async () => (await app.queue.getJob(s.jobId!))?.isActive());
+    await app.worker!.close();
+    const job = await app.queue.getJob(s.jobId!);
+    assert.equal(await job?.getState(), 'completed');
+    assert.equal(crm.get(TICKET)?.notes.length, 1);
+  });
+});

@@ -1,0 +1,145 @@
+// The worker's sources against the real Redis: the watched inbox folder and the HTTP endpoint.
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createApp } from '../../src/main.ts';
+import type { App } from '../../src/main.ts';
+import { startHttp } from '../../src/sources/http.ts';
+import type { HttpSource } from '../../src/sources/http.ts';
+import { startInbox } from '../../src/sources/inbox.ts';
+import type { InboxSource } from '../../src/sources/inbox.ts';
+import { LocalCrm } from '../../src/targets/local/local-crm.ts';
+import { FIXTURES, TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
+
+const TOKEN = 'test-token-0123456789abcdef';
+
+describe('sources', () => {
+  const prefix = uniquePrefix('src');
+  const tmp = tempDir('ccai-src');
+  const inboxDir = join(tmp.path, 'inbox');
+  let app: App;
+  let crm: LocalCrm;
+  let inbox: InboxSource;
+  let http: HttpSource;
+  let base: string;
+
+  before(async () => {
+    const config = loadConfig({ REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: join(tmp.path, 'data'), HTTP_TOKEN: TOKEN, MAX_FILE_BYTES: '100000' });
+    const log = createLogger('silent');
+    app = await createApp(config, log, { worker: true, allowPrivateRedis: false });
+    crm = new LocalCrm(config.dataDir);
+    mkdirSync(inboxDir, { recursive: true });
+    inbox = startInbox({ dir: inboxDir, pollMs: 100_000, maxBytes: config.MAX_FILE_BYTES, submit: app.submit, log });
+    http = await startHttp(
+      {
+        token: TOKEN,
+        maxBytes: config.MAX_FILE_BYTES,
+        rejectedDir: join(config.dataDir, 'rejected'),
+        submit: app.submit,
+        status: (k) => app.status.get(k),
+        health: async () => ({ ok: true }),
+        metrics: async () => ({ contentType: 'text/plain', body: '' }),
+        log,
+      },
+      0,
+      '127.0.0.1',
+    );
+    base = `http://127.0.0.1:${http.port}`;
+  });
+
+  after(async () => {
+    await inbox.close();
+    await http.close();
+    await app.close();
+    await crm.close();
+    await dropPrefix(prefix);
+    tmp.cleanup();
+  });
+
+  describe('inbox folder', () => {
+    it('moves a metadata file to processed/ once queued, and it gets delivered', async () => {
+      copyFileSync(join(FIXTURES, 'sessions/metadata_call-987.json'), join(inboxDir, 'metadata_call-987.json'));
+      await new Promise((r) => setTimeout(r, 600)); // older than the settle time
+      await inbox.scan();
+      await inbox.scan();
+      assert.deepEqual(readdirSync(join(inboxDir, 'processed')), ['metadata_call-987.json']);
+      await waitFor('delivered', async () => crm.get('500ak00001nkg4MAAQ')?.notes.length === 1);
+    });
+
+    it('moves a broken file to rejected/ with a sidecar naming the field', async () => {
+      const bytes = readFileSync(join(FIXTURES, 'bad/bad-timestamp.json'));
+      writeFileSync(join(inboxDir, 'late.json'), bytes);
+      await new Promise((r) => setTimeout(r, 600));
+      await inbox.scan();
+      await inbox.scan();
+      assert.ok(!existsSync(join(inboxDir, 'late.json')));
+      assert.deepEqual(readFileSync(join(inboxDir, 'rejected/late.json')), bytes, 'original bytes kept');
+      const reason = JSON.parse(readFileSync(join(inboxDir, 'rejected/late.json.reason.json'), 'utf8'));
+      assert.equal(reason.code, 'INPUT_BAD_TIMESTAMP');
+      assert.equal(reason.field, 'updated_at');
+      assert.match(reason.source, /late\.json$/);
+    });
+
+    it('leaves a recording where it is', async () => {
+      writeFileSync(join(inboxDir, 'call-987.wav'), Buffer.concat([Buffer.from('RIFF\0\0\0\0WAVEfmt '), Buffer.alloc(64)]));
+      await new Promise((r) => setTimeout(r, 600));
+      await inbox.scan();
+      await inbox.scan();
+      assert.ok(existsSync(join(inboxDir, 'call-987.wav')));
+    });
+
+    it('does not take a file that is still being written', async () => {
+      writeFileSync(join(inboxDir, 'partial.json'), '{"id": 1');
+      await inbox.scan();
+      assert.ok(existsSync(join(inboxDir, 'partial.json')), 'a fresh file waits for the next pass');
+    });
+  });
+
+  describe('HTTP endpoint', () => {
+    const post = (body: string | Buffer, token = TOKEN) =>
+      fetch(`${base}/sessions`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+
+    it('requires the bearer token', async () => {
+      const r = await post('{}', 'wrong-token-wrong-token');
+      assert.equal(r.status, 401);
+      const none = await fetch(`${base}/sessions`, { method: 'POST', body: '{}' });
+      assert.equal(none.status, 401);
+    });
+
+    it('accepts a document and answers with the session id and job state', async () => {
+      await app.worker!.pause(); // so the second copy arrives while the first is queued
+      const r = await post(readFileSync(join(FIXTURES, 'sessions/metadata_call-1418.json')));
+      assert.equal(r.status, 202);
+      const body = (await r.json()) as { session: string; ticket: string; job: { id: string; state: string } };
+      assert.equal(body.session, 'call-1418');
+      assert.equal(body.ticket, '500ak000024vx4uAAA');
+      assert.equal(body.job.id, 'call-1418-1774297018000');
+      const again = await post(readFileSync(join(FIXTURES, 'sessions/metadata_call-1418.json')));
+      assert.equal(again.status, 200);
+      assert.equal(((await again.json()) as { status: string }).status, 'duplicate');
+      app.worker!.resume();
+      await waitFor('delivered', async () => crm.get('500ak000024vx4uAAA')?.notes.length === 1);
+      const st = await fetch(`${base}/sessions/call-1418`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      assert.equal(((await st.json()) as { latest: { state: string } }).latest.state, 'delivered');
+    });
+
+    it('rejects a bad document with 422, the code and the field, and keeps it', async () => {
+      const r = await post('{"id": 5, "chat_type": "x", "updated_at": "yesterday"}');
+      assert.equal(r.status, 422);
+      const body = (await r.json()) as { error: { code: string; field: string; message: string } };
+      assert.equal(body.error.code, 'INPUT_BAD_TIMESTAMP');
+      assert.equal(body.error.field, 'updated_at');
+      assert.match(body.error.message, /yesterday/);
+      const kept = readdirSync(join(tmp.path, 'data/rejected'));
+      assert.ok(kept.some((f) => f.endsWith('.reason.json')));
+    });
+
+    it('refuses a body over the size limit with 413', async () => {
+      const r = await post(Buffer.alloc(200_000, 0x20));
+      assert.equal(r.status, 413);
+    });
+  });
+});

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/config.ts';
+import { tempDir } from '../helpers/env.ts';
+
+describe('configuration', () => {
+  it('works with no configuration at all', () => {
+    const c = loadConfig({});
+    assert.equal(c.CRM, 'local');
+    assert.equal(c.redisUrl, undefined);
+    assert.deepEqual(c.allowedHosts, []);
+    assert.match(c.dataDir, /data$/);
+  });
+
+  it('lists every problem at once', () => {
+    assert.throws(
+      () => loadConfig({ CRM: 'hubspot', LOG_LEVEL: 'loud', REDIS_URL: 'http://x', WORKER_CONCURRENCY: '0' }),
+      (err: Error) => {
+        for (const name of ['CRM', 'LOG_LEVEL', 'REDIS_URL', 'WORKER_CONCURRENCY']) assert.match(err.message, new RegExp(`${name}:`));
+        return true;
+      },
+    );
+  });
+
+  it('never shows a secret in an error', () => {
+    assert.throws(
+      () => loadConfig({ HTTP_TOKEN: 'short-secret' }),
+      (err: Error) => /HTTP_TOKEN/.test(err.message) && !err.message.includes('short-secret'),
+    );
+  });
+
+  it('reads secrets from *_FILE and settings from CONFIG_FILE, the environment winning', () => {
+    const tmp = tempDir();
+    try {
+      writeFileSync(join(tmp.path, 'token'), 'a-long-enough-secret-token\n');
+      writeFileSync(join(tmp.path, 'config.json'), JSON.stringify({ CRM_ALLOWED_HOSTS: 'a.example.com', LOG_LEVEL: 'debug' }));
+      const c = loadConfig({ HTTP_TOKEN_FILE: join(tmp.path, 'token'), CONFIG_FILE: join(tmp.path, 'config.json'), LOG_LEVEL: 'warn' });
+      assert.equal(c.HTTP_TOKEN, 'a-long-enough-secret-token');
+      assert.deepEqual(c.allowedHosts, ['a.example.com']);
+      assert.equal(c.LOG_LEVEL, 'warn');
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('command-line overrides win over the environment', () => {
+    assert.equal(loadConfig({ CRM: 'local' }, { CRM: 'email' }).CRM, 'email');
+  });
+});
