@@ -16,7 +16,10 @@ if [ -z "$NODE" ] || ! ok "$NODE"; then
   export PATH
 fi
 if [ ! -f "$root/node_modules/.package-lock.json" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
-  echo "ccai-crm-sync: installing dependencies (npm ci) ..." >&2
-  (cd "$root" && npm ci --no-audit --no-fund --loglevel=error) >&2
+  echo "ccai-crm-sync: installing dependencies (npm install, from package-lock.json) ..." >&2
+  # npm install rather than npm ci: ci refuses a lock file that lacks optional platform
+  # packages a registry mirror does not carry (msgpackr-extract for macOS/Windows); install
+  # keeps every locked version and tolerates that.
+  (cd "$root" && npm install --no-audit --no-fund --loglevel=error) >&2
 fi
 exec "$NODE" "$@"

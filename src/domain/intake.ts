@@ -10,8 +10,9 @@ export interface IntakeOptions {
   allowedHosts: readonly string[];
   /**
    * true when the document was found by scanning a folder (not handed over explicitly): such
-   * folders also hold transcripts and other text, so text that is not JSON at all is ignored
-   * rather than rejected. Anything that starts like JSON is still validated and rejected.
+   * folders also hold recordings, photos and transcripts, so media and text that is not JSON
+   * at all are ignored rather than rejected. Anything that starts like JSON is still validated.
+   * A document handed over explicitly (a named file, an HTTP body) must be a metadata document.
    */
   discovered?: boolean;
 }
@@ -69,9 +70,10 @@ export function plainTextNotJson(bytes: Uint8Array): string | null {
 }
 
 export function intake(bytes: Uint8Array, opts: IntakeOptions): IntakeResult {
-  const media = recogniseMedia(bytes);
-  if (media) return { status: 'ignored', reason: `not a metadata document: ${media}` };
   if (opts.discovered) {
+    // Found in a folder: recordings, photos, PDFs and transcripts live there too.
+    const media = recogniseMedia(bytes);
+    if (media) return { status: 'ignored', reason: `not a metadata document: ${media}` };
     const text = plainTextNotJson(bytes);
     if (text) return { status: 'ignored', reason: `not a metadata document: ${text}` };
   }

@@ -34,8 +34,10 @@ describe('intake', () => {
     assert.equal(recogniseMedia(Buffer.from([0xff, 0xd8, 0xff, 0xe0])), 'a JPEG image');
     assert.equal(recogniseMedia(Buffer.from('%PDF-1.7')), 'a PDF document');
     assert.equal(recogniseMedia(Buffer.from('{"id": 1}')), null);
-    const r = intake(Buffer.from('ID3\x04\x00\x00\x00'), opts);
+    const r = intake(Buffer.from('ID3\x04\x00\x00\x00'), { ...opts, discovered: true });
     assert.equal(r.status, 'ignored');
+    const explicit = intake(Buffer.from('ID3\x04\x00\x00\x00'), opts);
+    assert.equal(explicit.status, 'rejected', 'a recording handed over explicitly is not a metadata document');
   });
 
   it('ignores plain text found in a folder, but rejects it when handed over explicitly', () => {
