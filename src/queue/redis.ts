@@ -43,17 +43,20 @@ export async function ensureRedis(opts: {
   dataDir: string;
   log: Logger;
   allowPrivate: boolean;
+  /** where to look when REDIS_URL is not set (tests point it at a closed port) */
+  defaultUrl?: string;
 }): Promise<RedisHandle> {
   const { url, log } = opts;
+  const fallback = opts.defaultUrl ?? DEFAULT_REDIS_URL;
   if (url) {
     if (!(await ping(url))) {
       throw new SyncError('QUEUE_UNAVAILABLE', `cannot reach Redis at ${safeUrl(url)} (REDIS_URL). Is it running?`);
     }
     return { url, private: false, close: async () => {} };
   }
-  if (await ping(DEFAULT_REDIS_URL)) return { url: DEFAULT_REDIS_URL, private: false, close: async () => {} };
+  if (await ping(fallback)) return { url: fallback, private: false, close: async () => {} };
   if (!opts.allowPrivate) {
-    throw new SyncError('QUEUE_UNAVAILABLE', howToGetRedis('no Redis answers at 127.0.0.1:6379 and REDIS_URL is not set.'));
+    throw new SyncError('QUEUE_UNAVAILABLE', howToGetRedis(`no Redis answers at ${safeUrl(fallback)} and REDIS_URL is not set.`));
   }
   return startPrivateRedis(opts.dataDir, log);
 }

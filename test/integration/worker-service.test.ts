@@ -1,0 +1,69 @@
+// `ccai-crm-sync worker` as a real process: /healthz, POST /sessions, /metrics, SIGTERM.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { CLI, FIXTURES, TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('worker service', () => {
+  const prefix = uniquePrefix('svc');
+  const tmp = tempDir('ccai-svc');
+  after(async () => {
+    await dropPrefix(prefix);
+    tmp.cleanup();
+  });
+
+  it('reports health, takes a document over HTTP, counts it in /metrics, stops on SIGTERM', async () => {
+    const port = await freePort();
+    const token = 'svc-test-token-abcdefghijkl';
+    let stderr = '';
+    const child = spawn(process.execPath, [CLI, 'worker'], {
+      env: { PATH: process.env.PATH ?? '', REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: tmp.path, HTTP_PORT: String(port), HTTP_TOKEN: token, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      const health = await waitFor('healthz', async () => {
+        const r = await fetch(`${base}/healthz`).catch(() => null);
+        return r && r.status === 200 ? ((await r.json()) as Record<string, unknown>) : null;
+      });
+      assert.equal(health.redis, 'up');
+      assert.equal(health.worker, 'running');
+      assert.equal(health.target, 'local');
+
+      const post = await fetch(`${base}/sessions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: readFileSync(join(FIXTURES, 'sessions/metadata_call-987.json')),
+      });
+      assert.equal(post.status, 202);
+      await waitFor('delivered', async () => {
+        const r = await fetch(`${base}/sessions/call-987`, { headers: { authorization: `Bearer ${token}` } });
+        return ((await r.json()) as { latest?: { state: string } }).latest?.state === 'delivered';
+      });
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      assert.match(metrics, /ccai_documents_total\{source="http",outcome="queued"\} 1/);
+      assert.match(metrics, /ccai_jobs_total\{outcome="delivered"\} 1/);
+      assert.match(metrics, /ccai_queue_jobs\{state="completed"\} 1/);
+      assert.doesNotMatch(stderr, new RegExp(token), 'the token is never logged');
+      assert.doesNotMatch(stderr, /jane\.smith@example\.com|\+15550100100/, 'no personal data in logs');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const code = await new Promise((r) => child.once('exit', r));
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /stopped/);
+  });
+});
