@@ -46,6 +46,7 @@ const schema = z.object({
   JOB_LOCK_MS: int(1_000, 3_600_000).default(30_000),
   INBOX_DIR: z.string().min(1).optional(),
   INBOX_POLL_MS: int(100, 3_600_000).default(2_000),
+  INBOX_SETTLE_MS: int(0, 3_600_000).default(2_000),
   HTTP_PORT: int(0, 65535).default(8080),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -86,7 +87,10 @@ function readConfigFile(path: string | undefined, problems: string[]): Record<st
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
     problems.push(`CONFIG_FILE: ${path} must hold a JSON object of setting names to values`);
   } catch (err) {
-    problems.push(`CONFIG_FILE: cannot read ${path}: ${(err as Error).message}`);
+    // Never echo the file's content (JSON errors quote it): it may hold secrets.
+    const code = (err as NodeJS.ErrnoException).code;
+    const pos = /position (\d+)/.exec((err as Error).message)?.[1];
+    problems.push(`CONFIG_FILE: cannot read ${path}: ${code ?? `not valid JSON${pos ? ` (at character ${pos})` : ''}`}`);
   }
   return {};
 }

@@ -25,7 +25,7 @@ export const REDACT_PATHS = [
   'req.headers.cookie',
 ];
 
-export function createLogger(level: string, destination: pino.DestinationStream = pino.destination(2)): Logger {
+export function createLogger(level: string, destination: pino.DestinationStream = pino.destination({ dest: 2, sync: true })): Logger {
   return pino(
     {
       level,

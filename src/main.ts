@@ -10,7 +10,10 @@ import { createSessionProcessor } from './pipeline/process-session.ts';
 import { submitDocument } from './pipeline/submit.ts';
 import type { SubmitOptions, SubmitResult } from './pipeline/submit.ts';
 import type { JobOutcome } from './queue/jobs.ts';
-import { connectRedis, ensureRedis } from './queue/redis.ts';
+import { connectBlocking, connectClient, ensureRedis } from './queue/redis.ts';
+import { queueName } from './queue/jobs.ts';
+import type { SessionJobData } from './queue/jobs.ts';
+import { SyncError } from './errors.ts';
 import type { RedisHandle } from './queue/redis.ts';
 import { SessionQueue } from './queue/session-queue.ts';
 import { StatusStore } from './queue/status-store.ts';
@@ -56,45 +59,67 @@ export async function createApp(
     target = opts.target ?? createTarget(config);
   }
   const redis = await ensureRedis({ url: config.redisUrl, dataDir: config.dataDir, log, allowPrivate: opts.allowPrivateRedis });
-  const connection = connectRedis(redis.url);
-  connection.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-  const queue = new SessionQueue(connection, {
-    prefix: config.QUEUE_PREFIX,
-    attempts: config.JOB_ATTEMPTS,
-    backoffMs: config.JOB_BACKOFF_MS,
-    keepCompletedDays: config.KEEP_COMPLETED_DAYS,
-  });
+  const redisLog = log.child({ component: 'redis' });
+  const blocking: Redis[] = [];
+  const newBlocking = () => {
+    const c = connectBlocking(redis.url);
+    c.on('error', (err) => redisLog.warn({ err: err.message }, 'redis connection error'));
+    blocking.push(c);
+    return c;
+  };
+  let connection: Redis;
+  try {
+    connection = await connectClient(redis.url);
+  } catch (err) {
+    await redis.close();
+    throw new SyncError('QUEUE_UNAVAILABLE', `cannot connect to Redis: ${(err as Error).message}`);
+  }
+  connection.on('error', (err) => redisLog.warn({ err: err.message }, 'redis connection error'));
+  const queue = new SessionQueue(
+    connection,
+    newBlocking,
+    queueName(config.CRM),
+    { prefix: config.QUEUE_PREFIX, attempts: config.JOB_ATTEMPTS, backoffMs: config.JOB_BACKOFF_MS, keepCompletedDays: config.KEEP_COMPLETED_DAYS },
+    (err) => redisLog.warn({ err: err.message }, 'queue error'),
+  );
   const status = new StatusStore(connection, config.QUEUE_PREFIX);
   const intakeOptions = intakeOptionsOf(config);
 
   let worker: Worker | null = null;
-  let workerConnection: Redis | null = null;
   if (opts.worker && templates && target) {
+    const wlog = log.child({ component: 'worker' });
     const processor = createSessionProcessor({
       intake: intakeOptions,
       enrich: enrichOptionsOf(config),
       templates,
       target,
       status,
-      log: log.child({ component: 'worker' }),
+      log: wlog,
       onOutcome: opts.onOutcome,
     });
-    workerConnection = connection.duplicate();
-    worker = startWorker(workerConnection, processor, {
+    const failed = (data: SessionJobData, code: string, message: string, jobId: string) =>
+      status.record(data.sessionKey, { state: 'failed', version: data.version, ticket: data.ticketId, reason: message, code, source: data.source, jobId });
+    worker = startWorker(newBlocking(), queueName(config.CRM), processor, {
       prefix: config.QUEUE_PREFIX,
       concurrency: config.WORKER_CONCURRENCY,
       backoffMs: config.JOB_BACKOFF_MS,
       lockDurationMs: config.JOB_LOCK_MS,
       stalledIntervalMs: config.JOB_LOCK_MS,
       onFinalFailure: async (data, err, meta) => {
-        log.warn({ session: data.sessionKey, job: meta.jobId, code: err.code }, 'job failed');
-        await status.record(data.sessionKey, { state: 'failed', version: data.version, ticket: data.ticketId, reason: err.message, code: err.code, source: data.source, jobId: meta.jobId });
+        wlog.warn({ session: data.sessionKey, job: meta.jobId, code: err.code }, 'job failed');
+        await failed(data, err.code, err.message, meta.jobId);
       },
       onRetry: async (data, err, meta) => {
         await status.record(data.sessionKey, { state: 'retrying', version: data.version, ticket: data.ticketId, reason: `attempt ${meta.attempt} of ${meta.maxAttempts} failed: ${err.message}`, code: err.code, source: data.source, jobId: meta.jobId });
       },
     });
-    worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
+    worker.on('error', (err) => wlog.error({ err: err.message }, 'worker error'));
+    // A job that stalled too often (its workers kept dying) fails without reaching the processor.
+    worker.on('failed', (job, err) => {
+      if (job && /stalled/i.test(err.message)) {
+        void failed(job.data, 'INTERNAL', `the job stalled too many times (workers stopped while running it): ${err.message}`, job.id ?? '').catch(() => undefined);
+      }
+    });
   }
 
   const submitLog = log.child({ component: 'submit' });
@@ -110,13 +135,17 @@ export async function createApp(
     target,
     submit: (bytes, source, o) => submitDocument({ intake: intakeOptions, queue, status, log: submitLog }, bytes, source, o),
     async close() {
-      // Graceful: a worker's close() waits for its active jobs to finish.
-      await worker?.close();
-      await queue.close();
-      await target?.close();
-      workerConnection?.disconnect();
-      connection.disconnect();
-      await redis.close();
+      // Graceful: a worker's close() waits for its active jobs to finish. Whatever fails on
+      // the way, the connections and a private redis-server are still closed.
+      try {
+        await worker?.close();
+        await queue.close();
+        await target?.close();
+      } finally {
+        for (const c of blocking) c.disconnect();
+        connection.disconnect();
+        await redis.close();
+      }
     },
   };
 }

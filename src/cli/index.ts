@@ -30,7 +30,7 @@ program
   .action((paths: string[], opts) =>
     body(async () => {
       const { config, log } = setup(globals(), process.env.LOG_LEVEL ? {} : { LOG_LEVEL: 'error' });
-      return runCommand(config, log, paths, opts);
+      return (await runCommand(config, log, paths, opts)).code;
     }),
   );
 

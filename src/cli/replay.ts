@@ -5,7 +5,7 @@ import { createApp } from '../main.ts';
 import { EXIT, printJson } from './context.ts';
 
 export async function replayCommand(config: Config, log: Logger, keys: string[], opts: { json?: boolean; list?: boolean }): Promise<number> {
-  const app = await createApp(config, log, { worker: false, allowPrivateRedis: false });
+  const app = await createApp(config, log, { worker: false, allowPrivateRedis: true });
   try {
     const wanted = new Set(keys);
     const filter = (f: { sessionKey: string }) => wanted.size === 0 || wanted.has(f.sessionKey);

@@ -3,14 +3,17 @@
 import { relative, resolve } from 'node:path';
 import type { Config } from '../config.ts';
 import { enrich } from '../domain/enrichment.ts';
-import { intake } from '../domain/intake.ts';
+import { intake, notMetadata } from '../domain/intake.ts';
 import type { RenderedNote } from '../domain/types.ts';
+import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createApp, enrichOptionsOf, intakeOptionsOf } from '../main.ts';
+import type { App } from '../main.ts';
 import type { SubmitResult } from '../pipeline/submit.ts';
 import { parseFailure } from '../queue/jobs.ts';
 import { loadTemplates, renderNote } from '../render/templates.ts';
 import { listInputs, readDocument } from '../sources/files.ts';
+import type { ReadResult } from '../sources/files.ts';
 import { keepRejectedCopy, reasonFor } from '../sources/rejected.ts';
 import { EXIT, printJson } from './context.ts';
 
@@ -44,6 +47,9 @@ interface Input {
   discovered: boolean;
 }
 
+/** Inputs in flight at once: bounds memory whatever the number of files. */
+const WINDOW = 200;
+
 async function expand(paths: string[]): Promise<Array<Input | RunResult>> {
   const out: Array<Input | RunResult> = [];
   for (const p of paths) {
@@ -68,26 +74,27 @@ function blank(source: string, status: ResultStatus, reason: string | null, code
   return { source, session: null, ticket: null, status, reason, version: null, code, field: null, keptAt: null };
 }
 
-function fromSubmit(s: SubmitResult): RunResult {
-  return {
-    source: s.source,
-    session: s.session,
-    ticket: s.ticket,
-    status: s.status === 'rejected' ? 'rejected' : 'skipped',
-    reason: s.code ? `${s.code}${s.field ? ` (${s.field})` : ''}: ${s.reason}` : s.reason,
-    version: s.version,
-    code: s.code,
-    field: s.field,
-    keptAt: null,
-  };
+function problemText(p: { code: string; field?: string | null; message: string }): string {
+  return `${p.code}${p.field ? ` (${p.field})` : ''}: ${p.message}`;
 }
 
-export async function runCommand(config: Config, log: Logger, inputs: string[], opts: RunOptions): Promise<number> {
+/** A document too large to read: a recording found in a folder is ignored, anything else rejected. */
+function tooLarge(item: Input, read: Extract<ReadResult, { ok: false }>): RunResult | null {
+  const other = item.discovered && read.head ? notMetadata(read.head) : null;
+  return other ? blank(item.source, 'skipped', other) : null;
+}
+
+export async function runCommand(config: Config, log: Logger, inputs: string[], opts: RunOptions): Promise<{ code: number; results: RunResult[] }> {
+  const waitSeconds = Number(opts.wait ?? 300);
+  if (!Number.isFinite(waitSeconds) || waitSeconds <= 0) {
+    throw new SyncError('CONFIG_INVALID', `--wait must be a number of seconds above 0, not "${opts.wait}"`);
+  }
   const items = await expand(inputs);
-  const results = opts.dryRun ? await dryRun(config, items) : await realRun(config, log, items, Number(opts.wait ?? 300) * 1000);
+  const results = opts.dryRun ? await dryRun(config, items) : await realRun(config, log, items, waitSeconds * 1000);
   if (opts.json) printJson({ results });
   else printHuman(results, Boolean(opts.dryRun));
-  return results.some((r) => r.status === 'rejected' || r.status === 'failed') ? EXIT.problems : EXIT.ok;
+  const code = results.some((r) => r.status === 'rejected' || r.status === 'failed') ? EXIT.problems : EXIT.ok;
+  return { code, results };
 }
 
 async function dryRun(config: Config, items: Array<Input | RunResult>): Promise<RunResult[]> {
@@ -100,13 +107,13 @@ async function dryRun(config: Config, items: Array<Input | RunResult>): Promise<
     }
     const read = await readDocument(item.path, config.MAX_FILE_BYTES);
     if (!read.ok) {
-      results.push({ ...blank(item.source, 'rejected', `${read.problem.code}: ${read.problem.message}`, read.problem.code) });
+      results.push(tooLarge(item, read) ?? { ...blank(item.source, 'rejected', problemText(read.problem), read.problem.code) });
       continue;
     }
     const r = intake(read.bytes, { ...intakeOptionsOf(config), discovered: item.discovered });
     if (r.status === 'accepted') {
       const e = enrich(r.session, r.ticket, enrichOptionsOf(config));
-      const note = await renderNote(templates, e);
+      const note = renderNote(templates, e);
       results.push({
         source: item.source,
         session: r.session.key,
@@ -120,8 +127,7 @@ async function dryRun(config: Config, items: Array<Input | RunResult>): Promise<
         wouldWrite: { fields: e.fields, note },
       });
     } else if (r.status === 'rejected') {
-      const p = r.problem;
-      results.push({ ...blank(item.source, 'rejected', `${p.code}${p.field ? ` (${p.field})` : ''}: ${p.message}`, p.code), session: r.session?.key ?? null, field: p.field ?? null });
+      results.push({ ...blank(item.source, 'rejected', problemText(r.problem), r.problem.code), session: r.session?.key ?? null, field: r.problem.field ?? null });
     } else if (r.status === 'skipped') {
       results.push({ ...blank(item.source, 'skipped', r.reason), session: r.session.key, version: r.session.version });
     } else {
@@ -133,63 +139,100 @@ async function dryRun(config: Config, items: Array<Input | RunResult>): Promise<
 
 async function realRun(config: Config, log: Logger, items: Array<Input | RunResult>, waitMs: number): Promise<RunResult[]> {
   const app = await createApp(config, log, { worker: true, allowPrivateRedis: true });
-  const rejectedDir = resolve(config.dataDir, 'rejected');
+  // Ctrl-C or a TERM: stop taking inputs, let active jobs finish, stop a private Redis.
+  let stopping = false;
+  const onSignal = () => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write('ccai-crm-sync: stopping; queued jobs stay in the queue for the next run or a worker\n');
+    void app.close().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     const results: RunResult[] = [];
-    const pending: Array<{ index: number; jobId: string; duplicateOf: string | null }> = [];
-    const seen = new Map<string, string>();
-    for (const item of items) {
-      if (!('path' in item)) {
-        results.push(item);
-        continue;
-      }
-      const read = await readDocument(item.path, config.MAX_FILE_BYTES);
-      if (!read.ok) {
-        const reason = reasonFor(item.source, read.problem, null);
-        const keptAt = read.problem.code === 'INPUT_UNREADABLE' ? null : await keepRejectedCopy(rejectedDir, reason, { path: item.path });
-        results.push({ ...blank(item.source, 'rejected', `${read.problem.code}: ${read.problem.message}`, read.problem.code), keptAt });
-        continue;
-      }
-      const s = await app.submit(read.bytes, item.source, { discovered: item.discovered });
-      const result = fromSubmit(s);
-      if (s.status === 'rejected' && s.intake.status === 'rejected') {
-        result.keptAt = await keepRejectedCopy(rejectedDir, reasonFor(item.source, s.intake.problem, s.session), read.bytes);
-      }
-      results.push(result);
-      if (s.jobId) {
-        pending.push({ index: results.length - 1, jobId: s.jobId, duplicateOf: s.status === 'duplicate' ? (seen.get(s.jobId) ?? 'a job already in the queue') : null });
-        if (!seen.has(s.jobId)) seen.set(s.jobId, item.source);
-      }
-    }
-    await Promise.all(
-      pending.map(async (p) => {
-        const r = results[p.index]!;
-        try {
-          const outcome = await withTimeout(app.queue.waitFor(p.jobId), waitMs);
-          if (outcome === 'timeout') {
-            r.status = 'failed';
-            r.reason = `still not done after ${waitMs / 1000} s (job ${p.jobId} stays queued; a worker will continue it)`;
-            return;
-          }
-          r.ticket = outcome.ticketId;
-          if (p.duplicateOf) {
-            r.status = 'skipped';
-            r.reason = `duplicate: same session version as ${p.duplicateOf}`;
-          } else {
-            r.status = outcome.status;
-            r.reason = outcome.reason;
-          }
-        } catch (err) {
-          const f = parseFailure(err instanceof Error ? err.message : String(err));
-          r.status = 'failed';
-          r.code = f.code;
-          r.reason = `${f.code}: ${f.message}`;
+    const firstSource = new Map<string, string>();
+    for (let i = 0; i < items.length && !stopping; i += WINDOW) {
+      const window = items.slice(i, i + WINDOW);
+      const waits: Array<Promise<void>> = [];
+      for (const item of window) {
+        if (stopping) break;
+        const result = 'path' in item ? await submitOne(app, config, item) : { result: item, jobId: null };
+        results.push(result.result);
+        if (result.jobId) {
+          const duplicateOf = result.result.reason?.startsWith('the same session version') ? (firstSource.get(result.jobId) ?? null) : null;
+          if (!firstSource.has(result.jobId)) firstSource.set(result.jobId, result.result.source);
+          waits.push(settle(app, result.result, result.jobId, duplicateOf, waitMs));
         }
-      }),
-    );
+      }
+      await Promise.all(waits);
+    }
     return results;
   } finally {
-    await app.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (!stopping) await app.close();
+  }
+}
+
+async function submitOne(app: App, config: Config, item: Input): Promise<{ result: RunResult; jobId: string | null }> {
+  const rejectedDir = resolve(config.dataDir, 'rejected');
+  const read = await readDocument(item.path, config.MAX_FILE_BYTES);
+  if (!read.ok) {
+    const ignored = tooLarge(item, read);
+    if (ignored) return { result: ignored, jobId: null };
+    const keptAt = read.problem.code === 'INPUT_UNREADABLE' ? null : await keepRejectedCopy(rejectedDir, reasonFor(item.source, read.problem, null), { path: item.path });
+    return { result: { ...blank(item.source, 'rejected', problemText(read.problem), read.problem.code), keptAt }, jobId: null };
+  }
+  const s = await app.submit(read.bytes, item.source, { discovered: item.discovered });
+  const result = fromSubmit(s);
+  if (s.intake.status === 'rejected') {
+    result.keptAt = await keepRejectedCopy(rejectedDir, reasonFor(item.source, s.intake.problem, s.session), read.bytes);
+  }
+  return { result, jobId: s.jobId };
+}
+
+function fromSubmit(s: SubmitResult): RunResult {
+  return {
+    source: s.source,
+    session: s.session,
+    ticket: s.ticket,
+    status: s.status === 'rejected' ? 'rejected' : 'skipped',
+    reason: s.code ? problemText({ code: s.code, field: s.field, message: s.reason ?? '' }) : s.reason,
+    version: s.version,
+    code: s.code,
+    field: s.field,
+    keptAt: null,
+  };
+}
+
+/** Waits for a queued input's job and writes its outcome into the result. */
+async function settle(app: App, r: RunResult, jobId: string, duplicateOf: string | null, waitMs: number): Promise<void> {
+  const wasDuplicate = r.reason !== null;
+  try {
+    const outcome = await withTimeout(app.queue.waitFor(jobId), waitMs);
+    if (outcome === 'timeout') {
+      r.status = 'failed';
+      r.code = 'TIMEOUT';
+      r.reason = `still not done after ${waitMs / 1000} s (job ${jobId} stays queued; a worker will continue it)`;
+      return;
+    }
+    r.ticket = outcome.ticketId;
+    if (duplicateOf) {
+      r.status = 'skipped';
+      r.reason = `duplicate: the same session version as ${duplicateOf}`;
+    } else if (wasDuplicate) {
+      r.status = 'skipped';
+      r.reason = `already processed (job ${jobId}): ${outcome.status}, ${outcome.reason}`;
+    } else {
+      r.status = outcome.status;
+      r.reason = outcome.reason;
+    }
+  } catch (err) {
+    const f = parseFailure(err instanceof Error ? err.message : String(err));
+    r.status = 'failed';
+    r.code = f.code;
+    r.reason = `${f.code}: ${f.message}`;
   }
 }
 

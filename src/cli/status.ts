@@ -10,7 +10,7 @@ export async function statusCommand(config: Config, log: Logger, key: string, op
   const parsed = parseSessionKey(key);
   if (!parsed) throw new SyncError('CONFIG_INVALID', `"${key}" is not a session key: use call-<id> or chat-<id>, e.g. call-1418`);
   const sessionKey = `${parsed.kind}-${parsed.id}`;
-  const app = await createApp(config, log, { worker: false, allowPrivateRedis: false });
+  const app = await createApp(config, log, { worker: false, allowPrivateRedis: true });
   try {
     const st = await app.status.get(sessionKey);
     const job = st?.latest.jobId ? await app.queue.getJob(st.latest.jobId) : undefined;

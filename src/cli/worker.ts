@@ -17,8 +17,8 @@ export async function workerCommand(config: Config, log: Logger): Promise<number
   const metrics = createMetrics(() => app.queue.counts());
   app.worker?.on('completed', (job) => metrics.jobs.inc({ outcome: (job.returnvalue as { status?: string } | undefined)?.status ?? 'delivered' }));
   app.worker?.on('failed', (job) => {
-    const final = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || /UnrecoverableError/.test(job.failedReason ?? '');
-    metrics.jobs.inc({ outcome: final ? 'failed' : 'retrying' });
+    // finishedOn is set only when the job has ended for good (permanent error or last attempt)
+    metrics.jobs.inc({ outcome: !job || job.finishedOn ? 'failed' : 'retrying' });
   });
 
   let inbox: InboxSource | null = null;
@@ -26,6 +26,7 @@ export async function workerCommand(config: Config, log: Logger): Promise<number
     inbox = startInbox({
       dir: config.INBOX_DIR,
       pollMs: config.INBOX_POLL_MS,
+      settleMs: config.INBOX_SETTLE_MS,
       maxBytes: config.MAX_FILE_BYTES,
       submit: app.submit,
       onDocument: (outcome) => metrics.documents.inc({ source: 'inbox', outcome }),
@@ -42,7 +43,10 @@ export async function workerCommand(config: Config, log: Logger): Promise<number
       status: (key) => app.status.get(key),
       onDocument: (outcome) => metrics.documents.inc({ source: 'http', outcome }),
       async health() {
-        const redisOk = await app.connection.ping().then((p) => p === 'PONG').catch(() => false);
+        const redisOk = await Promise.race([
+          app.connection.ping().then((p) => p === 'PONG').catch(() => false),
+          new Promise<boolean>((r) => setTimeout(() => r(false), 2_000).unref()),
+        ]);
         const workerOk = Boolean(app.worker?.isRunning());
         const counts = redisOk ? await app.queue.counts().catch(() => null) : null;
         return {

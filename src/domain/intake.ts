@@ -69,13 +69,19 @@ export function plainTextNotJson(bytes: Uint8Array): string | null {
   return 'plain text, not JSON (a transcript or other file?)';
 }
 
+/**
+ * For a document found in a folder, where recordings, photos, PDFs and transcripts live too:
+ * why its first bytes (4 KiB are enough) show it is not a metadata document, or null.
+ */
+export function notMetadata(head: Uint8Array): string | null {
+  const what = recogniseMedia(head) ?? plainTextNotJson(head);
+  return what ? `not a metadata document: ${what}` : null;
+}
+
 export function intake(bytes: Uint8Array, opts: IntakeOptions): IntakeResult {
   if (opts.discovered) {
-    // Found in a folder: recordings, photos, PDFs and transcripts live there too.
-    const media = recogniseMedia(bytes);
-    if (media) return { status: 'ignored', reason: `not a metadata document: ${media}` };
-    const text = plainTextNotJson(bytes);
-    if (text) return { status: 'ignored', reason: `not a metadata document: ${text}` };
+    const other = notMetadata(bytes);
+    if (other) return { status: 'ignored', reason: other };
   }
   const parsed = parseSession(bytes, { maxBytes: opts.maxBytes });
   if (!parsed.ok) return { status: 'rejected', problem: parsed.problem, session: null };

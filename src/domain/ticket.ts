@@ -46,14 +46,27 @@ export interface MatchOptions {
 
 type UrlVerdict =
   | { kind: 'record'; crm: CrmRecogniser; link: RecordLink; host: string; url: string }
-  /** not a CRM record link; `what` completes "out_ticket_url …" */
-  | { kind: 'not-crm'; what: string };
+  /**
+   * not a CRM record link; `what` completes "out_ticket_url …"; `host` for an http(s) URL,
+   * `platform` when it is CCAI Platform's own (media) link
+   */
+  | { kind: 'not-crm'; what: string; host?: string; platform?: boolean };
 
 export function matchTicket(ref: TicketInput, opts: MatchOptions): TicketMatch {
   const id = blankToNull(ref.id);
   const urlText = blankToNull(ref.url);
   const verdict = urlText === null ? null : readTicketUrl(urlText);
 
+  // With an allowlist, any http(s) link outside it is refused, recognised or not: an unknown
+  // host is exactly what the list is for. CCAI Platform's own media links are not CRM links.
+  if (verdict?.kind === 'not-crm' && verdict.host && !verdict.platform && opts.allowedHosts.length > 0 && !isHostAllowed(verdict.host, opts.allowedHosts)) {
+    return {
+      outcome: 'invalid',
+      code: 'TICKET_HOST_NOT_ALLOWED',
+      field: 'out_ticket_url',
+      reason: `out_ticket_url is on host ${verdict.host}, which is not in CRM_ALLOWED_HOSTS (and not a CRM record link the worker recognises); add the host to CRM_ALLOWED_HOSTS if it is your CRM`,
+    };
+  }
   if (id === null && verdict === null) {
     return { outcome: 'no-ticket', reason: 'no CRM record: out_ticket_id and out_ticket_url are both empty' };
   }
@@ -137,11 +150,11 @@ function readTicketUrl(text: string): UrlVerdict {
   }
   if (hostIn(host, 'ccaiplatform.com') || hostIn(host, 'ujet.co') || hostIn(host, 'ujet.cx')) {
     const what = /\/download(\/|$)/.test(url.pathname) ? 'media download link' : 'link';
-    return { kind: 'not-crm', what: `is a CCAI Platform ${what} (host ${host}), not a CRM record` };
+    return { kind: 'not-crm', what: `is a CCAI Platform ${what} (host ${host}), not a CRM record`, host, platform: true };
   }
   const vendor = RECOGNISERS.find((crm) => crm.isVendorHost(host));
-  if (vendor) return { kind: 'not-crm', what: `is a ${vendor.label} link (host ${host}) but not to a ${vendor.noun}` };
-  return { kind: 'not-crm', what: `(host ${host}) is not a CRM record link the worker recognises` };
+  if (vendor) return { kind: 'not-crm', what: `is a ${vendor.label} link (host ${host}) but not to a ${vendor.noun}`, host };
+  return { kind: 'not-crm', what: `(host ${host}) is not a CRM record link the worker recognises`, host };
 }
 
 /** The object for a URL reading: what the id says (Salesforce key prefix) wins over the URL path. */

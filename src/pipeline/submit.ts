@@ -5,6 +5,7 @@ import type { IntakeOptions, IntakeResult } from '../domain/intake.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionQueue } from '../queue/session-queue.ts';
 import type { StatusStore } from '../queue/status-store.ts';
+import { jobIdFor } from '../queue/jobs.ts';
 
 export type SubmitStatus = 'queued' | 'duplicate' | 'skipped' | 'ignored' | 'rejected';
 
@@ -56,17 +57,20 @@ export async function submitDocument(deps: SubmitDeps, bytes: Uint8Array, source
       return { ...none, source, status: 'skipped', session: r.session.key, version: r.session.version, reason: r.reason, intake: r };
     case 'accepted': {
       const text = new TextDecoder('utf-8').decode(bytes).replace(/^\uFEFF/, '');
-      const q = await deps.queue.enqueue(r.session, {
-        source,
-        document: text,
-        sessionKey: r.session.key,
-        version: r.session.version,
-        ticketId: r.ticket.id,
-        receivedAt: new Date().toISOString(),
-      });
-      if (q.added) {
-        await deps.status.record(r.session.key, { state: 'queued', version: r.session.version, ticket: r.ticket.id, reason: null, code: null, source, jobId: q.jobId });
-      }
+      const session = r.session;
+      const q = await deps.queue.enqueue(
+        session,
+        {
+          source,
+          document: text,
+          sessionKey: session.key,
+          version: session.version,
+          ticketId: r.ticket.id,
+          receivedAt: new Date().toISOString(),
+        },
+        // Recorded before the job exists, so a fast worker's "delivered" is never overwritten.
+        () => deps.status.record(session.key, { state: 'queued', version: session.version, ticket: r.ticket.id, reason: null, code: null, source, jobId: jobIdFor(session) }),
+      );
       return {
         ...none,
         source,
@@ -74,7 +78,7 @@ export async function submitDocument(deps: SubmitDeps, bytes: Uint8Array, source
         session: r.session.key,
         version: r.session.version,
         ticket: r.ticket.id,
-        reason: q.added ? null : `same session version already queued as job ${q.jobId} (${q.state})`,
+        reason: q.added ? null : `the same session version is already job ${q.jobId} (${q.state})`,
         jobId: q.jobId,
         jobState: q.state,
         previous: q.previous,

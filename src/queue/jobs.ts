@@ -2,7 +2,10 @@
 // file twice is one job: (kind, id, updated_at) -> `call-1418-1774297018000`.
 import type { Session } from '../domain/types.ts';
 
-export const QUEUE_NAME = 'sessions';
+/** One queue per target: a `run --crm local` never takes jobs meant for a Salesforce worker. */
+export function queueName(target: string): string {
+  return `sessions-${target}`;
+}
 export const JOB_NAME = 'enrich';
 
 export interface SessionJobData {

@@ -20,9 +20,20 @@ export interface RedisHandle {
   close(): Promise<void>;
 }
 
-/** A connection suitable for BullMQ workers and queues (never gives up on a command). */
-export function connectRedis(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+/** A connection for BullMQ workers and queue events: blocking commands, never gives up. */
+export function connectBlocking(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
+}
+
+/**
+ * A connection for producers, getters, the status store and health checks: while Redis is
+ * down its commands fail within seconds instead of hanging, so HTTP answers 503 and a
+ * shutdown is not held up.
+ */
+export async function connectClient(url: string): Promise<Redis> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 5_000, connectTimeout: 5_000 });
+  await r.connect();
+  return r;
 }
 
 export async function ping(url: string, timeoutMs = 1500): Promise<boolean> {

@@ -2,7 +2,7 @@
 import { Queue, QueueEvents } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { JOB_NAME, QUEUE_NAME, jobIdFor } from './jobs.ts';
+import { JOB_NAME, jobIdFor } from './jobs.ts';
 import type { JobOutcome, SessionJobData } from './jobs.ts';
 import type { Session } from '../domain/types.ts';
 
@@ -33,15 +33,28 @@ export interface FailedJob {
   failedAt: string | null;
 }
 
+type Waiter = { resolve: (o: JobOutcome) => void; reject: (e: Error) => void };
+
 export class SessionQueue {
   readonly queue: Queue<SessionJobData, JobOutcome>;
+  readonly name: string;
   private events: QueueEvents | null = null;
-  private eventsConnection: Redis | null = null;
+  private readonly waiters = new Map<string, Waiter[]>();
   private readonly connection: Redis;
+  private readonly blocking: () => Redis;
+  private eventsConnection: Redis | null = null;
+  private poller: NodeJS.Timeout | null = null;
+  private polling = false;
 
-  constructor(connection: Redis, opts: QueueOptions) {
+  /**
+   * `connection` fails fast (producer, getters); `blocking` makes connections that wait
+   * forever, which QueueEvents needs. `name` is the queue's name (one per target).
+   */
+  constructor(connection: Redis, blocking: () => Redis, name: string, opts: QueueOptions, onError: (err: Error) => void) {
     this.connection = connection;
-    this.queue = new Queue<SessionJobData, JobOutcome>(QUEUE_NAME, {
+    this.blocking = blocking;
+    this.name = name;
+    this.queue = new Queue<SessionJobData, JobOutcome>(name, {
       connection,
       prefix: opts.prefix,
       defaultJobOptions: {
@@ -52,61 +65,123 @@ export class SessionQueue {
         removeOnFail: false,
       },
     });
+    this.queue.on('error', onError);
   }
 
-  async enqueue(session: Session, data: SessionJobData): Promise<EnqueueResult> {
+  /**
+   * Adds a job for this session version unless one exists: a waiting, running or finished
+   * job with the same id means the same file came twice (one job). A failed one is queued
+   * again: the file was sent once more, presumably after a fix.
+   */
+  async enqueue(session: Session, data: SessionJobData, beforeAdd?: () => Promise<void>): Promise<EnqueueResult> {
     const jobId = jobIdFor(session);
-    // In flight: the same version is one job. Finished: run it again and let the target's
-    // idempotency decide (the ticket is the truth: a version already there is not written twice,
-    // and a failed one gets another chance after whatever was fixed).
     const existing = await this.queue.getJob(jobId);
     let previous: EnqueueResult['previous'] = null;
     if (existing) {
       const state = await existing.getState();
-      if (state !== 'completed' && state !== 'failed') return { jobId, added: false, previous: null, state };
-      previous = state;
-      await existing.remove().catch(() => undefined); // another worker may be re-adding it too
+      if (state !== 'failed') return { jobId, added: false, previous: null, state };
+      previous = 'failed';
+      await existing.remove().catch(() => undefined); // another submitter may be re-adding it too
     }
+    await beforeAdd?.();
     // Two submitters racing on the same version: BullMQ keeps one job under the id.
     await this.queue.add(JOB_NAME, data, { jobId });
     return { jobId, added: true, previous, state: 'waiting' };
   }
 
-  /** Resolves with the job's outcome when it completes; rejects with its failed reason. */
+  /**
+   * Resolves with the job's outcome when it completes; rejects with its failed reason
+   * (`CODE: message`). Listens to queue events without holding the job (memory stays flat).
+   */
   async waitFor(jobId: string): Promise<JobOutcome> {
-    if (!this.events) {
-      this.eventsConnection = this.connection.duplicate();
-      this.events = new QueueEvents(QUEUE_NAME, { connection: this.eventsConnection, prefix: this.queue.opts.prefix });
-      await this.events.waitUntilReady();
+    await this.ensureEvents();
+    const done = new Promise<JobOutcome>((resolve, reject) => {
+      const list = this.waiters.get(jobId) ?? [];
+      list.push({ resolve, reject });
+      this.waiters.set(jobId, list);
+    });
+    // It may have finished before we listened.
+    await this.check(jobId);
+    return done;
+  }
+
+  /** Settles a waiter from the job's stored state when the job has ended. */
+  private async check(jobId: string): Promise<void> {
+    const state = await this.queue.getJobState(jobId);
+    if (state === 'completed' || state === 'failed') {
+      const job = await this.getJob(jobId);
+      if (state === 'completed') this.settle(jobId, { ok: true, value: job?.returnvalue as JobOutcome });
+      else this.settle(jobId, { ok: false, reason: job?.failedReason ?? 'failed' });
+    } else if (state === 'unknown') {
+      this.settle(jobId, { ok: false, reason: `INTERNAL: job ${jobId} is gone from the queue` });
     }
-    const job = (await this.queue.getJob(jobId)) as Job<SessionJobData, JobOutcome> | undefined;
-    if (!job) throw new Error(`job ${jobId} is gone`);
-    return (await job.waitUntilFinished(this.events)) as JobOutcome;
+  }
+
+  private async ensureEvents(): Promise<void> {
+    if (this.events) return;
+    this.eventsConnection = this.blocking();
+    this.events = new QueueEvents(this.name, { connection: this.eventsConnection, prefix: this.queue.opts.prefix });
+    this.events.on('error', () => undefined);
+    this.events.on('completed', ({ jobId, returnvalue }) => this.settle(jobId, { ok: true, value: returnvalue as JobOutcome }));
+    this.events.on('failed', ({ jobId, failedReason }) => {
+      // A failed attempt that will be retried is not the end: only settle when it stays failed.
+      void this.queue.getJobState(jobId).then((s) => {
+        if (s === 'failed') this.settle(jobId, { ok: false, reason: failedReason });
+      });
+    });
+    await this.events.waitUntilReady();
+    // Events are fast but not guaranteed (one that fires before the event reader's first read
+    // is never seen): a slow look at the waiters' stored state settles what events missed.
+    this.poller = setInterval(() => {
+      if (this.polling || this.waiters.size === 0) return;
+      this.polling = true;
+      void (async () => {
+        for (const jobId of [...this.waiters.keys()].slice(0, 500)) await this.check(jobId).catch(() => undefined);
+      })().finally(() => {
+        this.polling = false;
+      });
+    }, 1_000);
+  }
+
+  private settle(jobId: string, r: { ok: true; value: JobOutcome } | { ok: false; reason: string }): void {
+    const list = this.waiters.get(jobId);
+    if (!list) return;
+    this.waiters.delete(jobId);
+    for (const w of list) {
+      if (r.ok) w.resolve(r.value);
+      else w.reject(new Error(r.reason));
+    }
   }
 
   async getJob(jobId: string): Promise<Job<SessionJobData, JobOutcome> | undefined> {
     return (await this.queue.getJob(jobId)) as Job<SessionJobData, JobOutcome> | undefined;
   }
 
-  async failed(limit = 1000): Promise<FailedJob[]> {
-    const jobs = (await this.queue.getFailed(0, limit - 1)) as Array<Job<SessionJobData, JobOutcome>>;
-    return jobs.filter(Boolean).map((j) => ({
-      jobId: j.id ?? '',
-      sessionKey: j.data.sessionKey,
-      version: j.data.version,
-      ticketId: j.data.ticketId,
-      source: j.data.source,
-      reason: j.failedReason,
-      attempts: j.attemptsMade,
-      failedAt: j.finishedOn ? new Date(j.finishedOn).toISOString() : null,
-    }));
+  /** Every failed job, read page by page. */
+  async *failedJobs(pageSize = 500): AsyncGenerator<FailedJob> {
+    for (let start = 0; ; start += pageSize) {
+      const jobs = (await this.queue.getFailed(start, start + pageSize - 1)) as Array<Job<SessionJobData, JobOutcome>>;
+      for (const j of jobs) if (j) yield describeFailed(j);
+      if (jobs.length < pageSize) return;
+    }
   }
 
-  /** Moves failed jobs back to waiting; returns the ids replayed. */
+  async failed(limit = Number.POSITIVE_INFINITY): Promise<FailedJob[]> {
+    const out: FailedJob[] = [];
+    for await (const f of this.failedJobs()) {
+      if (out.length >= limit) break;
+      out.push(f);
+    }
+    return out;
+  }
+
+  /** Moves failed jobs back to waiting; returns those replayed. */
   async replay(filter: (f: FailedJob) => boolean = () => true): Promise<FailedJob[]> {
+    // Collect first: retrying while paging would shift the pages.
+    const chosen: FailedJob[] = [];
+    for await (const f of this.failedJobs()) if (filter(f)) chosen.push(f);
     const replayed: FailedJob[] = [];
-    for (const f of await this.failed()) {
-      if (!filter(f)) continue;
+    for (const f of chosen) {
       const job = await this.getJob(f.jobId);
       if (!job) continue;
       await job.retry('failed', { resetAttemptsMade: true });
@@ -119,9 +194,30 @@ export class SessionQueue {
     return this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
   }
 
+  /** Removes finished jobs (the demo starts from a clean slate with this). */
+  async cleanFinished(): Promise<void> {
+    await this.queue.clean(0, 0, 'completed');
+    await this.queue.clean(0, 0, 'failed');
+  }
+
   async close(): Promise<void> {
+    if (this.poller) clearInterval(this.poller);
+    for (const [jobId] of this.waiters) this.settle(jobId, { ok: false, reason: 'INTERNAL: stopped before the job finished' });
     await this.events?.close();
     this.eventsConnection?.disconnect();
     await this.queue.close();
   }
+}
+
+function describeFailed(j: Job<SessionJobData, JobOutcome>): FailedJob {
+  return {
+    jobId: j.id ?? '',
+    sessionKey: j.data.sessionKey,
+    version: j.data.version,
+    ticketId: j.data.ticketId,
+    source: j.data.source,
+    reason: j.failedReason,
+    attempts: j.attemptsMade,
+    failedAt: j.finishedOn ? new Date(j.finishedOn).toISOString() : null,
+  };
 }

@@ -6,7 +6,7 @@ import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { toSyncError } from '../errors.ts';
 import type { SyncError } from '../errors.ts';
-import { QUEUE_NAME, formatFailure, parseFailure } from './jobs.ts';
+import { formatFailure, parseFailure } from './jobs.ts';
 import type { JobOutcome, SessionJobData } from './jobs.ts';
 
 export interface JobMeta {
@@ -40,9 +40,9 @@ export function backoffDelay(attemptsMade: number, baseMs: number, reason: strin
   return Math.round(exp / 2 + Math.random() * (exp / 2));
 }
 
-export function startWorker(connection: Redis, processor: Processor, opts: WorkerOptions): Worker<SessionJobData, JobOutcome> {
+export function startWorker(connection: Redis, name: string, processor: Processor, opts: WorkerOptions): Worker<SessionJobData, JobOutcome> {
   const worker = new Worker<SessionJobData, JobOutcome>(
-    QUEUE_NAME,
+    name,
     async (job: Job<SessionJobData, JobOutcome>) => {
       const meta: JobMeta = { jobId: job.id ?? '', attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1 };
       try {
@@ -51,8 +51,14 @@ export function startWorker(connection: Redis, processor: Processor, opts: Worke
         const err = toSyncError(raw);
         const reason = formatFailure(err.code, err.message);
         const last = !err.retryable || meta.attempt >= meta.maxAttempts;
-        if (last) await opts.onFinalFailure?.(job.data, err, meta);
-        else await opts.onRetry?.(job.data, err, meta);
+        // Status hooks must never change how the job ends (a Redis hiccup here would
+        // otherwise turn a permanent failure into a retry).
+        try {
+          if (last) await opts.onFinalFailure?.(job.data, err, meta);
+          else await opts.onRetry?.(job.data, err, meta);
+        } catch {
+          /* the job's own failed reason still records it */
+        }
         if (!err.retryable) throw new UnrecoverableError(reason);
         throw new Error(reason, { cause: err });
       }

@@ -21,7 +21,12 @@ export async function listInputs(path: string): Promise<string[]> {
   return out;
 }
 
-export type ReadResult = { ok: true; bytes: Uint8Array } | { ok: false; problem: InputProblem };
+export type ReadResult =
+  | { ok: true; bytes: Uint8Array }
+  /** `head`: the first bytes, when the file was too large to read whole (to tell a recording from a bad document) */
+  | { ok: false; problem: InputProblem; head?: Uint8Array };
+
+const HEAD_BYTES = 4096;
 
 /** Reads a file, refusing (without reading it) one over maxBytes. */
 export async function readDocument(path: string, maxBytes: number): Promise<ReadResult> {
@@ -30,9 +35,12 @@ export async function readDocument(path: string, maxBytes: number): Promise<Read
     fh = await open(path, 'r');
     const { size } = await fh.stat();
     if (size > maxBytes) {
+      const head = Buffer.alloc(Math.min(HEAD_BYTES, size));
+      const { bytesRead } = await fh.read(head, 0, head.length, 0);
       return {
         ok: false,
         problem: { code: 'INPUT_TOO_LARGE', message: `the file is ${size} bytes, over the ${maxBytes}-byte limit (MAX_FILE_BYTES)` },
+        head: head.subarray(0, bytesRead),
       };
     }
     const buf = Buffer.alloc(size);

@@ -5,6 +5,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseSessionKey } from '../domain/session.ts';
 import type { Logger } from '../logger.ts';
 import type { SubmitResult } from '../pipeline/submit.ts';
 import type { StatusEvent } from '../queue/status-store.ts';
@@ -77,7 +78,15 @@ export async function startHttp(deps: HttpDeps, port: number, host: string): Pro
         }
         if (req.method === 'POST' && url.pathname === '/sessions') return await postSession(req, res);
         if (req.method === 'GET' && url.pathname.startsWith('/sessions/')) {
-          const key = decodeURIComponent(url.pathname.slice('/sessions/'.length));
+          let key = '';
+          try {
+            key = decodeURIComponent(url.pathname.slice('/sessions/'.length));
+          } catch {
+            /* malformed escape: answered below */
+          }
+          const parsed = parseSessionKey(key);
+          if (!parsed) return send(res, 400, { error: { code: 'BAD_SESSION_KEY', message: 'use /sessions/call-<id> or /sessions/chat-<id>' } });
+          key = `${parsed.kind}-${parsed.id}`;
           const st = await deps.status(key);
           return st ? send(res, 200, { session: key, ...st }) : send(res, 404, { error: { code: 'NOT_FOUND', message: `no session ${key}` } });
         }

@@ -15,6 +15,8 @@ import { freeName, moveRejected, reasonFor } from './rejected.ts';
 export interface InboxDeps {
   dir: string;
   pollMs: number;
+  /** a file is taken once two looks at least this far apart saw the same size and mtime */
+  settleMs: number;
   maxBytes: number;
   submit(bytes: Uint8Array, source: string, opts: { discovered: boolean }): Promise<SubmitResult>;
   onDocument?: (outcome: string) => void;
@@ -28,14 +30,12 @@ export interface InboxSource {
   close(): Promise<void>;
 }
 
-/** A file is taken once its size and mtime are the same on two looks at least this far apart. */
-const SETTLE_MS = 500;
-
 export function startInbox(deps: InboxDeps): InboxSource {
   const { dir, log } = deps;
   const processedDir = join(dir, 'processed');
   const rejectedDir = join(dir, 'rejected');
-  const seen = new Map<string, { size: number; mtimeMs: number; at: number }>();
+  const seen = new Map<string, { sig: string; at: number }>();
+  let unsettled = false;
   const ignored = new Map<string, string>();
   let timer: NodeJS.Timeout | null = null;
   let watcher: FSWatcher | null = null;
@@ -49,12 +49,17 @@ export function startInbox(deps: InboxDeps): InboxSource {
     if (!st || !st.isFile()) return false;
     const sig = `${st.size}:${st.mtimeMs}`;
     if (ignored.get(name) === sig) return false;
+    // An upload in progress (SFTP, a bucket sync) may pause: only a file that looked the same
+    // on two looks at least settleMs apart is taken.
     const prev = seen.get(name);
     const now = Date.now();
-    if (!prev || prev.size !== st.size || prev.mtimeMs !== st.mtimeMs) {
-      seen.set(name, { size: st.size, mtimeMs: st.mtimeMs, at: now });
-      if (now - st.mtimeMs < SETTLE_MS) return false; // still being written: look again next pass
-    } else if (now - prev.at < SETTLE_MS && now - st.mtimeMs < SETTLE_MS) {
+    if (!prev || prev.sig !== sig) {
+      seen.set(name, { sig, at: now });
+      unsettled = true;
+      return false;
+    }
+    if (now - prev.at < deps.settleMs) {
+      unsettled = true;
       return false;
     }
     const source = path;
@@ -92,6 +97,7 @@ export function startInbox(deps: InboxDeps): InboxSource {
 
   async function pass(): Promise<number> {
     let handled = 0;
+    unsettled = false;
     const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
       log.error({ dir, code: err.code }, 'cannot read inbox folder');
       return [];
@@ -125,7 +131,8 @@ export function startInbox(deps: InboxDeps): InboxSource {
     timer = setTimeout(async () => {
       timer = null;
       await scan();
-      schedule();
+      // files waiting to settle are looked at again as soon as they can be taken
+      schedule(unsettled ? Math.min(deps.pollMs, deps.settleMs) : deps.pollMs);
     }, delay);
   }
 
@@ -135,7 +142,7 @@ export function startInbox(deps: InboxDeps): InboxSource {
       // A change notice brings the next pass sooner; polling alone is the guarantee
       // (watch events are unreliable on network file systems).
       watcher = watch(dir, () => {
-        if (timer) schedule(SETTLE_MS);
+        if (timer) schedule(Math.min(deps.pollMs, 100));
       });
       watcher.on('error', () => {});
     } catch {

@@ -116,8 +116,8 @@ describe('ccai-crm-sync run / show', () => {
     const again = await runCli(['run', '--json', inbox], env, { timeoutMs: 90_000 });
     const results = (JSON.parse(again.stdout) as { results: Result[] }).results;
     const c = results.find((x) => x.source.endsWith('/metadata_call-1418.json'))!;
-    assert.equal(c.status, 'delivered');
-    assert.match(c.reason ?? '', /already on the ticket.*nothing written twice/);
+    assert.equal(c.status, 'skipped');
+    assert.match(c.reason ?? '', /already processed.*delivered/);
     const j = await runCli(['show', '500ak000024vx4uAAA', '--json'], env);
     assert.equal(JSON.parse(j.stdout).notes.length, 1);
   });

@@ -35,6 +35,7 @@ describe('a worker killed mid-job', () => {
     DATA_DIR: dataDir,
     INBOX_DIR: inbox,
     INBOX_POLL_MS: '200',
+    INBOX_SETTLE_MS: '200',
     HTTP_PORT: '0',
     JOB_LOCK_MS: '1500',
   };
@@ -48,7 +49,7 @@ describe('a worker killed mid-job', () => {
   it('is taken over by another worker: one note, job completed, file processed', async () => {
     mkdirSync(inbox, { recursive: true });
     const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-    const queue = new Queue('sessions', { connection, prefix });
+    const queue = new Queue('sessions-local', { connection, prefix });
     try {
       // Worker A writes, then "waits for the CRM's answer" for 10 s: killed in that window.
       const a = startWorker({ ...env, LOCAL_CRM_LATENCY_MS: '10000' });

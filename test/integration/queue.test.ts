@@ -55,13 +55,10 @@ describe('queue and local CRM', () => {
     const outcome = await app.queue.waitFor(a.jobId!);
     assert.equal(outcome.status, 'delivered');
     assert.equal(crm.get(TICKET)?.notes.length, 1);
-    // The same file once more, after it was delivered: run again, recognised on the ticket.
+    // The same file once more, after it was delivered: still the one job.
     const c = await app.submit(CALL_1418, 'again.json');
-    assert.equal(c.status, 'queued');
-    assert.equal(c.previous, 'completed');
-    const again = await app.queue.waitFor(c.jobId!);
-    assert.equal(again.status, 'delivered');
-    assert.match(again.reason, /already on the ticket/);
+    assert.equal(c.status, 'duplicate');
+    assert.match(c.reason ?? '', /completed/);
     assert.equal(crm.get(TICKET)?.notes.length, 1);
   });
 
@@ -110,6 +107,13 @@ describe('queue and local CRM', () => {
     assert.equal(st?.latest.code, 'TARGET_DELETED');
     assert.equal(crm.get(TICKET), null);
 
+    // Sending the same file again after a failure queues it again (the cause may be fixed)...
+    faulty!.failures = 1;
+    const again = await app.submit(CALL_1418, 'a-again.json');
+    assert.equal(again.status, 'queued');
+    assert.equal(again.previous, 'failed');
+    await assert.rejects(app.queue.waitFor(again.jobId!), /TARGET_DELETED/);
+    // ...and `replay` re-queues what failed.
     const replayed = await app.queue.replay();
     assert.equal(replayed.length, 1);
     await waitFor('replayed job delivered', async () => crm.get(TICKET)?.notes.length === 1);

@@ -1,6 +1,6 @@
 // The worker's sources against the real Redis: the watched inbox folder and the HTTP endpoint.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
@@ -32,7 +32,7 @@ describe('sources', () => {
     app = await createApp(config, log, { worker: true, allowPrivateRedis: false });
     crm = new LocalCrm(config.dataDir);
     mkdirSync(inboxDir, { recursive: true });
-    inbox = startInbox({ dir: inboxDir, pollMs: 100_000, maxBytes: config.MAX_FILE_BYTES, submit: app.submit, log });
+    inbox = startInbox({ dir: inboxDir, pollMs: 100_000, settleMs: 300, maxBytes: config.MAX_FILE_BYTES, submit: app.submit, log });
     http = await startHttp(
       {
         token: TOKEN,
@@ -59,12 +59,17 @@ describe('sources', () => {
     tmp.cleanup();
   });
 
+  /** Two looks at the inbox, the settle time apart: a file that did not change is taken. */
+  async function settledScan() {
+    await inbox.scan();
+    await new Promise((r) => setTimeout(r, 350));
+    await inbox.scan();
+  }
+
   describe('inbox folder', () => {
     it('moves a metadata file to processed/ once queued, and it gets delivered', async () => {
       copyFileSync(join(FIXTURES, 'sessions/metadata_call-987.json'), join(inboxDir, 'metadata_call-987.json'));
-      await new Promise((r) => setTimeout(r, 600)); // older than the settle time
-      await inbox.scan();
-      await inbox.scan();
+      await settledScan();
       assert.deepEqual(readdirSync(join(inboxDir, 'processed')), ['metadata_call-987.json']);
       await waitFor('delivered', async () => crm.get('500ak00001nkg4MAAQ')?.notes.length === 1);
     });
@@ -72,9 +77,7 @@ describe('sources', () => {
     it('moves a broken file to rejected/ with a sidecar naming the field', async () => {
       const bytes = readFileSync(join(FIXTURES, 'bad/bad-timestamp.json'));
       writeFileSync(join(inboxDir, 'late.json'), bytes);
-      await new Promise((r) => setTimeout(r, 600));
-      await inbox.scan();
-      await inbox.scan();
+      await settledScan();
       assert.ok(!existsSync(join(inboxDir, 'late.json')));
       assert.deepEqual(readFileSync(join(inboxDir, 'rejected/late.json')), bytes, 'original bytes kept');
       const reason = JSON.parse(readFileSync(join(inboxDir, 'rejected/late.json.reason.json'), 'utf8'));
@@ -85,16 +88,18 @@ describe('sources', () => {
 
     it('leaves a recording where it is', async () => {
       writeFileSync(join(inboxDir, 'call-987.wav'), Buffer.concat([Buffer.from('RIFF\0\0\0\0WAVEfmt '), Buffer.alloc(64)]));
-      await new Promise((r) => setTimeout(r, 600));
-      await inbox.scan();
-      await inbox.scan();
+      await settledScan();
       assert.ok(existsSync(join(inboxDir, 'call-987.wav')));
     });
 
     it('does not take a file that is still being written', async () => {
-      writeFileSync(join(inboxDir, 'partial.json'), '{"id": 1');
+      const path = join(inboxDir, 'growing.json');
+      writeFileSync(path, '{"id": 1');
       await inbox.scan();
-      assert.ok(existsSync(join(inboxDir, 'partial.json')), 'a fresh file waits for the next pass');
+      await new Promise((r) => setTimeout(r, 350));
+      appendFileSync(path, ', "chat_type": "x"'); // the upload goes on after a pause
+      await inbox.scan();
+      assert.ok(existsSync(path), 'a file that changed since the last look waits');
     });
   });
 

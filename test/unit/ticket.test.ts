@@ -463,3 +463,24 @@ describe('allowed hosts', () => {
     assert.equal(matchedTicket(match(null, url, { allowedHosts: parseAllowedHosts('acme.lightning.force.com') })).id, '500ak000024vx4uAAA');
   });
 });
+
+describe('allowlist and links the worker does not recognise', () => {
+  const allowed = { allowedHosts: ['acme.zendesk.com'] };
+  it('refuses an unrecognised link on a host outside the list, with or without an id', () => {
+    for (const id of ['5', null]) {
+      const m = matchTicket({ id, url: 'https://evil.example.net/agent/tickets/5', isAccount: false }, allowed);
+      assert.equal(m.outcome, 'invalid');
+      assert.equal(m.outcome === 'invalid' && m.code, 'TICKET_HOST_NOT_ALLOWED');
+      assert.match(m.outcome === 'invalid' ? m.reason : '', /evil\.example\.net/);
+    }
+  });
+  it('still treats a CCAI Platform media link as no ticket', () => {
+    const m = matchTicket({ id: null, url: 'https://media.ccaiplatform.com/v1/download/88900e6a', isAccount: false }, allowed);
+    assert.equal(m.outcome, 'no-ticket');
+  });
+  it('without a list, an unrecognised link is ignored and the id used', () => {
+    const m = matchTicket({ id: '5', url: 'https://evil.example.net/x', isAccount: false }, { allowedHosts: [] });
+    assert.equal(m.outcome, 'matched');
+  });
+});
+
