@@ -51,6 +51,21 @@ const schema = z.object({
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   LOCAL_CRM_LATENCY_MS: int(0, 600_000).default(0),
+  // Salesforce (CRM=salesforce): one of three ways to authenticate, see README.
+  SF_LOGIN_URL: z.string().url('must be a URL such as https://acme.my.salesforce.com').default('https://login.salesforce.com'),
+  SF_CLIENT_ID: z.string().min(1).optional(),
+  SF_CLIENT_SECRET: z.string().min(1).optional(),
+  SF_USERNAME: z.string().min(1).optional(),
+  SF_PRIVATE_KEY: z.string().min(1).optional(),
+  SF_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+  SF_INSTANCE_URL: z.string().url('must be the org URL, e.g. https://acme.my.salesforce.com').optional(),
+  SF_ACCESS_TOKEN: z.string().min(1).optional(),
+  SF_API_VERSION: z.string().regex(/^\d{2,3}\.0$/, 'must look like 62.0').default('62.0'),
+  SF_MAPPING_FILE: z.string().min(1).optional(),
+  SF_BATCH_SIZE: int(1, 200).default(200),
+  SF_BATCH_WAIT_MS: int(0, 60_000).default(200),
+  SF_API_USAGE_SLOWDOWN: z.coerce.number().min(0).max(1).default(0.8),
+  SF_API_USAGE_PAUSE: z.coerce.number().min(0).max(1).default(0.95),
 });
 
 export type RawConfig = z.infer<typeof schema>;
@@ -63,7 +78,7 @@ export interface Config extends RawConfig {
 }
 
 /** Variables whose value may instead come from a file named by `NAME_FILE` (Docker/K8s secrets). */
-const SECRET_VARS = ['HTTP_TOKEN', 'REDIS_URL'] as const;
+const SECRET_VARS = ['HTTP_TOKEN', 'REDIS_URL', 'SF_CLIENT_SECRET', 'SF_ACCESS_TOKEN', 'SF_PRIVATE_KEY'] as const;
 
 function readSecretFiles(env: Record<string, string | undefined>, problems: string[]) {
   const out: Record<string, string | undefined> = {};
@@ -125,6 +140,22 @@ export function loadConfig(
     throw new SyncError('CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
   const c = parsed.data;
+  if (c.CRM === 'salesforce') {
+    const modes = [
+      c.SF_INSTANCE_URL && c.SF_ACCESS_TOKEN,
+      c.SF_CLIENT_ID && c.SF_USERNAME && (c.SF_PRIVATE_KEY || c.SF_PRIVATE_KEY_FILE),
+      c.SF_CLIENT_ID && c.SF_CLIENT_SECRET,
+    ];
+    if (!modes.some(Boolean)) {
+      throw new SyncError(
+        'CONFIG_INVALID',
+        'invalid configuration:\n  - CRM=salesforce needs credentials: SF_CLIENT_ID + SF_CLIENT_SECRET (client credentials), or SF_CLIENT_ID + SF_USERNAME + SF_PRIVATE_KEY_FILE (JWT bearer), or SF_INSTANCE_URL + SF_ACCESS_TOKEN (a ready token)',
+      );
+    }
+    if (c.SF_API_USAGE_SLOWDOWN > c.SF_API_USAGE_PAUSE) {
+      throw new SyncError('CONFIG_INVALID', 'invalid configuration:\n  - SF_API_USAGE_SLOWDOWN must not be above SF_API_USAGE_PAUSE');
+    }
+  }
   return {
     ...c,
     dataDir: resolve(c.DATA_DIR),

@@ -42,13 +42,16 @@ export class SyncError extends Error {
   readonly retryable: boolean;
   /** The field of the input the error is about, as a dotted path (`dispositions[0].note`). */
   readonly field: string | undefined;
+  /** for rate limits: how long the whole worker should hold off */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { field?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { field?: string; cause?: unknown; retryAfterMs?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SyncError';
     this.code = code;
     this.retryable = ERROR_CODES[code].retryable;
     this.field = options.field;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

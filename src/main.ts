@@ -56,7 +56,7 @@ export async function createApp(
   let target: Target | null = null;
   if (opts.worker) {
     templates = await loadTemplates(config.TEMPLATES_DIR);
-    target = opts.target ?? createTarget(config);
+    target = opts.target ?? (await createTarget(config, log));
   }
   const redis = await ensureRedis({ url: config.redisUrl, dataDir: config.dataDir, log, allowPrivate: opts.allowPrivateRedis });
   const redisLog = log.child({ component: 'redis' });

@@ -1,5 +1,6 @@
 // The `ccai-crm-sync` command line. One file per command in this folder.
 import { Command, Option } from 'commander';
+import { checkCommand } from './check.ts';
 import { demoCommand } from './demo.ts';
 import { runCommand as body, setup } from './context.ts';
 import type { GlobalOptions } from './context.ts';
@@ -79,6 +80,17 @@ program
     body(async () => {
       const { config, log } = setup(globals(), process.env.LOG_LEVEL ? {} : { LOG_LEVEL: 'error' });
       return replayCommand(config, log, keys, opts);
+    }),
+  );
+
+program
+  .command('check')
+  .description('connect to the target (CRM) and check that every mapped field exists and is writable')
+  .option('--json', 'print as JSON')
+  .action((opts) =>
+    body(async () => {
+      const { config, log } = setup(globals(), process.env.LOG_LEVEL ? {} : { LOG_LEVEL: 'error' });
+      return checkCommand(config, log, opts);
     }),
   );
 

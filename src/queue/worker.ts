@@ -41,7 +41,7 @@ export function backoffDelay(attemptsMade: number, baseMs: number, reason: strin
 }
 
 export function startWorker(connection: Redis, name: string, processor: Processor, opts: WorkerOptions): Worker<SessionJobData, JobOutcome> {
-  const worker = new Worker<SessionJobData, JobOutcome>(
+  const worker: Worker<SessionJobData, JobOutcome> = new Worker<SessionJobData, JobOutcome>(
     name,
     async (job: Job<SessionJobData, JobOutcome>) => {
       const meta: JobMeta = { jobId: job.id ?? '', attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1 };
@@ -49,6 +49,12 @@ export function startWorker(connection: Redis, name: string, processor: Processo
         return await processor(job.data, meta);
       } catch (raw) {
         const err = toSyncError(raw);
+        if (err.code === 'TARGET_RATE_LIMITED' && err.retryAfterMs) {
+          // The CRM asked us to hold off: pause this worker and put the job back as it was
+          // (no attempt is used up), rather than burning retries against the limit.
+          await worker.rateLimit(err.retryAfterMs);
+          throw Worker.RateLimitError();
+        }
         const reason = formatFailure(err.code, err.message);
         const last = !err.retryable || meta.attempt >= meta.maxAttempts;
         // Status hooks must never change how the job ends (a Redis hiccup here would

@@ -1,0 +1,86 @@
+// From what the domain decided (an Enrichment and its rendered note) to Salesforce records.
+// Pure: no connection here, so every mapping rule is a unit test.
+import type { Enrichment, FieldValue, RenderedNote } from '../../domain/types.ts';
+import type { Mapping } from './mapping.ts';
+
+/** Salesforce limits (crm-targets.md). */
+export const LIMITS = { taskDescription: 32_000, caseCommentBytes: 4_000, subject: 255, callDisposition: 255 } as const;
+
+export interface SessionWrite {
+  /** Task.CallObject: the session version's key, our idempotency key in Salesforce */
+  callObject: string;
+  recordId: string;
+  /** the record's object, `Case` unless the file pointed at another record */
+  object: string;
+  version: string;
+  task: Record<string, FieldValue> | null;
+  /** Case field values, written only when this version is the newest seen on the Case */
+  caseFields: Record<string, FieldValue> | null;
+  comment: Record<string, FieldValue> | null;
+}
+
+/** CaseComment has no external id: this marker opens every comment we write, to find it again. */
+export function commentMarker(callObject: string): string {
+  return `[ccai ${callObject}]`;
+}
+
+export function callObjectFor(e: Pick<Enrichment, 'sessionKey' | 'version'>): string {
+  return `${e.sessionKey}@${e.version}`;
+}
+
+/** Cuts text to at most `max` characters, saying so at the end. */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const tail = '\n[… cut to fit Salesforce’s field limit]';
+  return text.slice(0, max - tail.length) + tail;
+}
+
+/** Cuts text to at most `maxBytes` UTF-8 bytes (CaseComment.CommentBody counts bytes). */
+export function clipBytes(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  const tail = '\n[… cut to fit]';
+  let out = text.slice(0, maxBytes);
+  while (Buffer.byteLength(out + tail, 'utf8') > maxBytes) out = out.slice(0, -16);
+  return out + tail;
+}
+
+function callType(sessionType: FieldValue, kind: FieldValue): string | null {
+  if (kind !== 'call') return null;
+  const t = String(sessionType ?? '').toLowerCase();
+  if (t.includes('outbound')) return 'Outbound';
+  if (t.includes('inbound')) return 'Inbound';
+  return null;
+}
+
+export function planWrite(e: Enrichment, note: RenderedNote, m: Mapping): SessionWrite {
+  const f = e.fields;
+  const object = e.ticket.object ?? 'Case';
+  const callObject = callObjectFor(e);
+  let task: Record<string, FieldValue> | null = null;
+  if (m.task.enabled) {
+    const ended = typeof f.ended_at === 'string' ? f.ended_at : typeof f.started_at === 'string' ? f.started_at : e.version;
+    task = {
+      // a Contact is linked by WhoId; a Case, an Account or another record by WhatId
+      ...(object === 'Contact' || object === 'Lead' ? { WhoId: e.ticket.id } : { WhatId: e.ticket.id }),
+      Subject: clip(note.subject, LIMITS.subject),
+      Description: clip(note.text, LIMITS.taskDescription),
+      Status: m.task.status,
+      ActivityDate: ended.slice(0, 10),
+      CallObject: callObject,
+      CallDurationInSeconds: typeof f.handle_seconds === 'number' ? f.handle_seconds : typeof f.talk_seconds === 'number' ? f.talk_seconds : null,
+      CallDisposition: typeof f.last_disposition === 'string' ? clip(f.last_disposition, LIMITS.callDisposition) : null,
+      CallType: callType(f.session_type, f.session_kind),
+    };
+    for (const [sf, name] of Object.entries(m.task.fields)) task[sf] = f[name] ?? null;
+    for (const k of Object.keys(task)) if (task[k] === null) delete task[k];
+  }
+  const mapped = Object.entries(m.case.fields);
+  const caseFields =
+    mapped.length > 0 && object === 'Case'
+      ? Object.fromEntries([...mapped.map(([sf, name]) => [sf, f[name] ?? null] as const), [m.case.versionField, e.version]])
+      : null;
+  const comment = m.caseComment.enabled && object === 'Case'
+    ? { ParentId: e.ticket.id, IsPublished: m.caseComment.isPublished, CommentBody: clipBytes(`${commentMarker(callObject)}\n${note.subject}\n\n${note.text}`, LIMITS.caseCommentBytes) }
+    : null;
+  return { callObject, recordId: e.ticket.id, object, version: e.version, task, caseFields, comment };
+}

@@ -1,0 +1,309 @@
+// The Salesforce target: each session version becomes a Task on its Case (CallObject = the
+// version's key), optionally a CaseComment, and, when the admin mapped them, Case fields.
+// Concurrent jobs are coalesced: one flush of up to 200 sessions costs two API calls, one
+// composite request reading what is already there and one composite request writing
+// (sObject Collections inside), and every record's own success or error goes back to its job.
+import type { Connection } from 'jsforce';
+import type { Config } from '../../config.ts';
+import type { Enrichment, FieldValue, RenderedNote } from '../../domain/types.ts';
+import { SyncError } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
+import type { ApplyResult, Target } from '../target.ts';
+import { Batcher } from './batcher.ts';
+import { connect } from './connection.ts';
+import { fromJsforceError, fromSalesforceError } from './errors.ts';
+import type { SalesforceErrorItem } from './errors.ts';
+import { loadMapping, mappedFields } from './mapping.ts';
+import type { Mapping } from './mapping.ts';
+import { commentMarker, planWrite } from './plan.ts';
+import type { SessionWrite } from './plan.ts';
+
+interface SubRequest {
+  method: 'GET' | 'POST' | 'PATCH';
+  url: string;
+  referenceId: string;
+  body?: unknown;
+}
+
+interface SubResponse {
+  body: unknown;
+  httpStatusCode: number;
+  referenceId: string;
+}
+
+interface SaveResult {
+  id?: string;
+  success: boolean;
+  errors: SalesforceErrorItem[];
+}
+
+/** How long the worker holds off once the org's API usage passes the pause threshold. */
+const PAUSE_MS = 15 * 60_000;
+
+export interface SalesforceTargetOptions {
+  conn: Connection;
+  mapping: Mapping;
+  batchSize: number;
+  batchWaitMs: number;
+  slowdownAt: number;
+  pauseAt: number;
+  log: Logger;
+}
+
+export class SalesforceTarget implements Target {
+  readonly name = 'salesforce';
+  private readonly conn: Connection;
+  private readonly mapping: Mapping;
+  private readonly batcher: Batcher<SessionWrite, ApplyResult>;
+  private readonly opts: SalesforceTargetOptions;
+  private readonly base: string;
+  private pausedUntil = 0;
+  /** API calls this process made (the benchmark reads it) */
+  apiCalls = 0;
+
+  constructor(opts: SalesforceTargetOptions) {
+    this.opts = opts;
+    this.conn = opts.conn;
+    this.mapping = opts.mapping;
+    this.base = `/services/data/v${opts.conn.version}`;
+    this.batcher = new Batcher((items) => this.flush(items), { maxSize: opts.batchSize, maxWaitMs: opts.batchWaitMs });
+  }
+
+  async apply(e: Enrichment, note: RenderedNote): Promise<ApplyResult> {
+    this.throwIfPaused();
+    return this.batcher.add(planWrite(e, note, this.mapping));
+  }
+
+  async close(): Promise<void> {
+    await this.batcher.close();
+  }
+
+  /** Describes the mapped objects: the list of fields that are missing or cannot be written. */
+  async check(): Promise<string[]> {
+    const problems: string[] = [];
+    const wanted = mappedFields(this.mapping);
+    const plan: Array<[string, string[], 'createable' | 'updateable']> = [
+      ['Task', wanted.Task.create, 'createable'],
+      ['Case', wanted.Case.update, 'updateable'],
+      ['CaseComment', wanted.CaseComment.create, 'createable'],
+    ];
+    for (const [object, fields, how] of plan) {
+      if (fields.length === 0) continue;
+      let described: { fields: Array<{ name: string; createable: boolean; updateable: boolean }> };
+      try {
+        described = (await this.call(() => this.conn.sobject(object).describe())) as never;
+      } catch (err) {
+        problems.push(`${object}: cannot describe it (${(err as Error).message})`);
+        continue;
+      }
+      const byName = new Map(described.fields.map((f) => [f.name.toLowerCase(), f]));
+      for (const field of fields) {
+        const f = byName.get(field.toLowerCase());
+        if (!f) problems.push(`${object}.${field}: no such field (check the API name and the integration user's field-level security)`);
+        else if (!f[how]) problems.push(`${object}.${field}: not ${how === 'createable' ? 'creatable' : 'updateable'} by the integration user`);
+      }
+    }
+    return problems;
+  }
+
+  private throwIfPaused(): void {
+    const left = this.pausedUntil - Date.now();
+    if (left > 0) {
+      throw new SyncError('TARGET_RATE_LIMITED', `paused: the org's daily API usage passed SF_API_USAGE_PAUSE; resuming in ${Math.ceil(left / 1000)} s`, { retryAfterMs: left });
+    }
+  }
+
+  /** Runs one API request, counting it and watching the org's usage. */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    this.throwIfPaused();
+    const usage = this.conn.limitInfo?.apiUsage;
+    if (usage && usage.limit > 0) {
+      const share = usage.used / usage.limit;
+      if (share >= this.opts.pauseAt) {
+        this.pause(`API usage ${usage.used}/${usage.limit}`);
+        this.throwIfPaused();
+      } else if (share >= this.opts.slowdownAt) {
+        // slow down gradually between the two thresholds: up to 5 s between requests
+        const f = (share - this.opts.slowdownAt) / Math.max(1e-9, this.opts.pauseAt - this.opts.slowdownAt);
+        await new Promise((r) => setTimeout(r, Math.round(f * 5_000)));
+      }
+    }
+    this.apiCalls++;
+    try {
+      return await fn();
+    } catch (err) {
+      const se = fromJsforceError(err, 'request');
+      if (se.code === 'TARGET_RATE_LIMITED') this.pause('REQUEST_LIMIT_EXCEEDED');
+      throw this.pausedUntil > Date.now() && se.code === 'TARGET_RATE_LIMITED'
+        ? new SyncError('TARGET_RATE_LIMITED', se.message, { retryAfterMs: this.pausedUntil - Date.now(), cause: err })
+        : se;
+    }
+  }
+
+  private pause(why: string): void {
+    if (this.pausedUntil > Date.now()) return;
+    this.pausedUntil = Date.now() + PAUSE_MS;
+    this.opts.log.warn({ why, resumeAt: new Date(this.pausedUntil).toISOString() }, 'pausing Salesforce writes: org API usage too high');
+  }
+
+  private composite(subrequests: SubRequest[]): Promise<SubResponse[]> {
+    return this.call(async () => {
+      const res = (await this.conn.requestPost(`${this.base}/composite`, { allOrNone: false, compositeRequest: subrequests })) as {
+        compositeResponse: SubResponse[];
+      };
+      return res.compositeResponse;
+    });
+  }
+
+  private query(soql: string, referenceId: string): SubRequest {
+    return { method: 'GET', url: `${this.base}/query?q=${encodeURIComponent(soql)}`, referenceId };
+  }
+
+  private async flush(items: SessionWrite[]): Promise<Array<ApplyResult | Error>> {
+    const results: Array<ApplyResult | Error | null> = items.map(() => null);
+    const log = this.opts.log;
+
+    // 1. What is already there: one composite request (one API call).
+    const reads: SubRequest[] = [];
+    const withTask = items.filter((w) => w.task);
+    if (withTask.length) reads.push(this.query(`SELECT Id, CallObject FROM Task WHERE CallObject IN (${quoteAll(withTask.map((w) => w.callObject))})`, 'tasks'));
+    const caseIds = unique(items.filter((w) => w.caseFields).map((w) => w.recordId));
+    const vf = this.mapping.case.versionField;
+    if (caseIds.length) reads.push(this.query(`SELECT Id, ${vf} FROM Case WHERE Id IN (${quoteAll(caseIds)})`, 'cases'));
+    const commentParents = unique(items.filter((w) => w.comment).map((w) => w.recordId));
+    if (commentParents.length) reads.push(this.query(`SELECT Id, ParentId, CommentBody FROM CaseComment WHERE ParentId IN (${quoteAll(commentParents)})`, 'comments'));
+
+    const existingTasks = new Map<string, string>();
+    const caseVersions = new Map<string, string | null>();
+    const existingComments = new Set<string>();
+    if (reads.length) {
+      const responses = await this.composite(reads);
+      for (const r of responses) {
+        if (r.httpStatusCode >= 300) throw fromSalesforceError(firstError(r.body), `reading ${r.referenceId}`);
+        const records = (r.body as { records: Array<Record<string, unknown>> }).records;
+        if (r.referenceId === 'tasks') for (const t of records) existingTasks.set(String(t.CallObject), String(t.Id));
+        if (r.referenceId === 'cases') for (const c of records) caseVersions.set(String(c.Id), (c[vf] as string | null) ?? null);
+        if (r.referenceId === 'comments') for (const c of records) existingComments.add(`${c.ParentId}|${String(c.CommentBody ?? '').split('\n', 1)[0]}`);
+      }
+    }
+
+    // 2. What to write.
+    const taskCreates: Array<{ index: number; record: Record<string, FieldValue> }> = [];
+    const commentCreates: Array<{ index: number; record: Record<string, FieldValue> }> = [];
+    const newestByCase = new Map<string, { version: string; fields: Record<string, FieldValue>; indexes: number[] }>();
+    const notes: string[][] = items.map(() => []);
+    items.forEach((w, i) => {
+      if (w.task) {
+        const existing = existingTasks.get(w.callObject);
+        if (existing) notes[i]!.push(`Task ${existing} for this version was already there`);
+        else taskCreates.push({ index: i, record: { attributes: { type: 'Task' } as never, ...w.task } });
+      }
+      if (w.comment && !existingComments.has(`${w.recordId}|${commentMarker(w.callObject)}`)) {
+        commentCreates.push({ index: i, record: { attributes: { type: 'CaseComment' } as never, ...w.comment } });
+      }
+      if (w.caseFields) {
+        if (!caseVersions.has(w.recordId)) {
+          results[i] = new SyncError('TARGET_NOT_FOUND', `Salesforce: Case ${w.recordId} was not found (deleted, or not visible to the integration user)`);
+          return;
+        }
+        const stored = caseVersions.get(w.recordId) ?? null;
+        if (stored && Date.parse(stored) >= Date.parse(w.version)) {
+          notes[i]!.push(`Case fields kept: the Case already has ${stored === w.version ? 'this' : `the newer version ${stored}`}`);
+          return;
+        }
+        const cur = newestByCase.get(w.recordId);
+        if (!cur || Date.parse(w.version) > Date.parse(cur.version)) {
+          newestByCase.set(w.recordId, { version: w.version, fields: w.caseFields, indexes: [...(cur?.indexes ?? []), i] });
+        } else {
+          cur.indexes.push(i);
+        }
+      }
+    });
+
+    // 3. Write: one composite request with the collections inside (one API call).
+    const writes: SubRequest[] = [];
+    for (const [ref, list] of [
+      ['taskCreate', taskCreates],
+      ['commentCreate', commentCreates],
+    ] as const) {
+      for (let k = 0; k < list.length; k += 200) {
+        writes.push({ method: 'POST', url: `${this.base}/composite/sobjects`, referenceId: `${ref}${k / 200}`, body: { allOrNone: false, records: list.slice(k, k + 200).map((c) => c.record) } });
+      }
+    }
+    const caseUpdates = [...newestByCase.entries()];
+    if (caseUpdates.length) {
+      writes.push({
+        method: 'PATCH',
+        url: `${this.base}/composite/sobjects`,
+        referenceId: 'caseUpdate0',
+        body: { allOrNone: false, records: caseUpdates.map(([id, u]) => ({ attributes: { type: 'Case' }, Id: id, ...u.fields })) },
+      });
+    }
+    if (writes.length) {
+      const responses = await this.composite(writes);
+      for (const r of responses) {
+        const saves = r.httpStatusCode < 300 ? (r.body as SaveResult[]) : null;
+        const error = saves ? null : fromSalesforceError(firstError(r.body), `writing ${r.referenceId.replace(/\d+$/, '')}`);
+        const chunk = Number(/\d+$/.exec(r.referenceId)?.[0] ?? 0) * 200;
+        const targets: Array<{ indexes: number[]; what: string }> = r.referenceId.startsWith('taskCreate')
+          ? taskCreates.slice(chunk, chunk + 200).map((c) => ({ indexes: [c.index], what: 'Task' }))
+          : r.referenceId.startsWith('commentCreate')
+            ? commentCreates.slice(chunk, chunk + 200).map((c) => ({ indexes: [c.index], what: 'CaseComment' }))
+            : caseUpdates.map(([id, u]) => ({ indexes: u.indexes, what: `Case ${id} fields` }));
+        targets.forEach((t, k) => {
+          const save = saves?.[k];
+          const err = error ?? (save && !save.success ? fromSalesforceError(firstError(save.errors), `${t.what}`) : null);
+          for (const i of t.indexes) {
+            if (results[i] instanceof Error) continue;
+            if (err) results[i] = err;
+            else notes[i]!.push(t.what === 'Task' ? `Task ${save?.id} created` : t.what === 'CaseComment' ? `CaseComment ${save?.id} created` : `${t.what} updated`);
+          }
+        });
+      }
+    }
+    log.debug({ sessions: items.length, reads: reads.length, writes: writes.length }, 'salesforce batch written');
+    return items.map((w, i): ApplyResult | Error => {
+      const r = results[i];
+      if (r) return r;
+      const said = notes[i]!.join('; ');
+      if (notes[i]!.some((n) => /created|updated/.test(n))) return { status: 'delivered', detail: `on ${w.object} ${w.recordId}: ${said}` };
+      if (notes[i]!.some((n) => /already there/.test(n))) return { status: 'delivered', detail: `already on ${w.object} ${w.recordId}: ${said}; nothing written twice` };
+      if (notes[i]!.some((n) => /kept/.test(n))) return { status: 'skipped', reason: `superseded: ${said}` };
+      return { status: 'skipped', reason: 'nothing to write: the mapping writes no Task, comment or field for this record' };
+    });
+  }
+}
+
+function firstError(body: unknown): SalesforceErrorItem {
+  const list = Array.isArray(body) ? body : [body];
+  return (list[0] as SalesforceErrorItem) ?? { message: 'unknown error' };
+}
+
+function unique<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}
+
+/** SOQL string literals: quote and escape (backslash and quote). */
+export function quoteAll(values: string[]): string {
+  return values.map((v) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`).join(', ');
+}
+
+export async function createSalesforceTarget(config: Config, log: Logger): Promise<SalesforceTarget> {
+  const mapping = loadMapping(config.SF_MAPPING_FILE);
+  const { conn } = await connect(config);
+  const target = new SalesforceTarget({
+    conn,
+    mapping,
+    batchSize: config.SF_BATCH_SIZE,
+    batchWaitMs: config.SF_BATCH_WAIT_MS,
+    slowdownAt: config.SF_API_USAGE_SLOWDOWN,
+    pauseAt: config.SF_API_USAGE_PAUSE,
+    log,
+  });
+  // Before any job runs: every mapped field must exist and be writable.
+  const problems = await target.check();
+  if (problems.length) {
+    throw new SyncError('TARGET_CONFIG', `the Salesforce mapping does not fit this org:\n  - ${problems.join('\n  - ')}`);
+  }
+  return target;
+}

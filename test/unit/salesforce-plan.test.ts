@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { enrich } from '../../src/domain/enrichment.ts';
+import { DEFAULT_MAPPING, parseMapping } from '../../src/targets/salesforce/mapping.ts';
+import { callObjectFor, clip, clipBytes, commentMarker, planWrite } from '../../src/targets/salesforce/plan.ts';
+import { quoteAll } from '../../src/targets/salesforce/salesforce-target.ts';
+import { buildSession, buildTicket } from '../helpers/session-builder.ts';
+
+const note = { subject: 'Call 1418 · Voice Inbound (IVR)', text: 'the note', html: '<p>the note</p>' };
+
+describe('Salesforce write plan', () => {
+  const e = enrich(buildSession(), buildTicket());
+
+  it('by default: a Task with the call fields on the Case, no Case fields, no comment', () => {
+    const w = planWrite(e, note, DEFAULT_MAPPING);
+    assert.equal(w.callObject, `call-1418@${e.version}`);
+    assert.equal(w.task?.WhatId, e.ticket.id);
+    assert.equal(w.task?.CallObject, w.callObject);
+    assert.equal(w.task?.CallType, 'Inbound');
+    assert.equal(w.task?.CallDurationInSeconds, e.fields.handle_seconds);
+    assert.equal(w.task?.CallDisposition, e.fields.last_disposition);
+    assert.equal(w.task?.Subject, note.subject);
+    assert.equal(w.task?.Description, 'the note');
+    assert.equal(w.task?.Status, 'Completed');
+    assert.match(String(w.task?.ActivityDate), /^\d{4}-\d{2}-\d{2}$/);
+    assert.equal(w.caseFields, null);
+    assert.equal(w.comment, null);
+  });
+
+  it('maps Case fields only when asked, always with the version field', () => {
+    const m = parseMapping({ case: { fields: { CCAI_CSAT__c: 'csat_rating', CCAI_Notes__c: 'disposition_notes' } } });
+    const w = planWrite(e, note, m);
+    assert.deepEqual(Object.keys(w.caseFields ?? {}).sort(), ['CCAI_CSAT__c', 'CCAI_Notes__c', 'CCAI_Session_Version__c']);
+    assert.equal(w.caseFields?.CCAI_CSAT__c, e.fields.csat_rating);
+    assert.equal(w.caseFields?.CCAI_Session_Version__c, e.version);
+  });
+
+  it('starts a CaseComment with its marker and keeps it within 4,000 bytes', () => {
+    const m = parseMapping({ caseComment: { enabled: true } });
+    const long = { ...note, text: 'é'.repeat(5000) };
+    const w = planWrite(e, long, m);
+    const body = String(w.comment?.CommentBody);
+    assert.ok(body.startsWith(commentMarker(callObjectFor(e))));
+    assert.ok(Buffer.byteLength(body, 'utf8') <= 4000);
+  });
+
+  it('rejects a mapping with unknown enrichment fields or keys, listing each', () => {
+    assert.throws(() => parseMapping({ case: { fields: { X__c: 'no_such_field' } }, tsk: {} }), (err: Error) => /case\.fields\.X__c/.test(err.message) && /tsk/.test(err.message));
+  });
+
+  it('clips long text and says so', () => {
+    assert.equal(clip('short', 10), 'short');
+    const c = clip('x'.repeat(40_000), 32_000);
+    assert.equal(c.length, 32_000);
+    assert.match(c, /cut to fit/);
+    assert.ok(Buffer.byteLength(clipBytes('€'.repeat(3000), 4000)) <= 4000);
+  });
+
+  it('escapes SOQL string literals', () => {
+    assert.equal(quoteAll(["a'b", 'c\\d']), "'a\\'b', 'c\\\\d'");
+  });
+});
