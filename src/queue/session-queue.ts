@@ -100,6 +100,8 @@ export class SessionQueue {
       list.push({ resolve, reject });
       this.waiters.set(jobId, list);
     });
+    // Settled early (by an event while we look below) before the caller holds it: not unhandled.
+    done.catch(() => undefined);
     // It may have finished before we listened.
     await this.check(jobId);
     return done;

@@ -77,6 +77,9 @@ export function startWorker(connection: Redis, name: string, processor: Processo
       lockDuration: opts.lockDurationMs ?? 30_000,
       stalledInterval: opts.stalledIntervalMs ?? 30_000,
       maxStalledCount: 3,
+      // No rate limit of our own; BullMQ needs a limiter configured for the manual one
+      // (worker.rateLimit, used when the CRM tells us to hold off) to put jobs back.
+      limiter: { max: 1_000_000, duration: 1_000 },
       settings: {
         backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => backoffDelay(attemptsMade, opts.backoffMs, err?.message),
       },

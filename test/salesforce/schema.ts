@@ -145,6 +145,14 @@ export function standardObjects(): ObjectDef[] {
   ];
 }
 
+/** A custom object created by describeOverride for a name the double does not know. */
+export function customObject(name: string, keyPrefix: string): ObjectDef {
+  return {
+    name, label: name.replace(/__c$/, '').replace(/_/g, ' '), keyPrefix, custom: true,
+    fields: [f('Id', 'id', { label: 'Record ID' }), f('Name', 'string', { length: 80 }), ...audit()],
+  };
+}
+
 /** A field added through describeOverride (custom fields such as CCAI_Last_Disposition__c). */
 export function customField(spec: { name: string; type?: string; updateable?: boolean; createable?: boolean; length?: number }): FieldDef {
   const type = spec.type ?? 'string';

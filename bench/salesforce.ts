@@ -1,0 +1,191 @@
+// Benchmark: N generated sessions through the real queue (Redis) and worker into the
+// Salesforce test double with a fixed per-request latency, batched target against a naive
+// baseline that makes one request per record. One run, one machine; reports ratios and counts.
+//
+//   npm run bench                      # N = 1,000 and 20,000, 50 ms latency
+//   npm run bench -- --n 5000 --latency 50 --only batched
+//
+// Needs Redis (REDIS_URL or 127.0.0.1:6379). Uses its own key prefix and removes it after.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { Connection } from 'jsforce';
+import { loadConfig } from '../src/config.ts';
+import { toSyncError } from '../src/errors.ts';
+import type { Enrichment, RenderedNote } from '../src/domain/types.ts';
+import { createLogger } from '../src/logger.ts';
+import { createApp } from '../src/main.ts';
+import { DEFAULT_MAPPING } from '../src/targets/salesforce/mapping.ts';
+import { planWrite } from '../src/targets/salesforce/plan.ts';
+import { SalesforceTarget, quoteAll } from '../src/targets/salesforce/salesforce-target.ts';
+import { connect } from '../src/targets/salesforce/connection.ts';
+import { fromJsforceError } from '../src/targets/salesforce/errors.ts';
+import type { ApplyResult, Target } from '../src/targets/target.ts';
+import { startSalesforceDouble } from '../test/salesforce/double.ts';
+import type { SalesforceDouble } from '../test/salesforce/double.ts';
+import { dropPrefix } from '../test/helpers/env.ts';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', multiple: true },
+    latency: { type: 'string', default: '50' },
+    only: { type: 'string' },
+    concurrency: { type: 'string', default: '400' },
+  },
+});
+const SIZES = (values.n ?? ['1000', '20000']).map(Number);
+const LATENCY = Number(values.latency);
+const CONCURRENCY = Number(values.concurrency);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const TEMPLATE = JSON.parse(readFileSync(new URL('../samples/metadata_call-1418.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+
+/** One request per record: look for the Task, then create it. What a straightforward integration does. */
+class NaiveTarget implements Target {
+  readonly name = 'salesforce';
+  private readonly conn: Connection;
+  constructor(conn: Connection) {
+    this.conn = conn;
+  }
+  async apply(e: Enrichment, note: RenderedNote): Promise<ApplyResult> {
+    const w = planWrite(e, note, DEFAULT_MAPPING);
+    try {
+      const found = await this.conn.query(`SELECT Id FROM Task WHERE CallObject IN (${quoteAll([w.callObject])})`);
+      if (found.totalSize > 0) return { status: 'delivered', detail: 'already there' };
+      await this.conn.sobject('Task').create(w.task as never);
+      return { status: 'delivered', detail: 'created' };
+    } catch (err) {
+      throw fromJsforceError(err, 'naive');
+    }
+  }
+  async close(): Promise<void> {}
+}
+
+function sessionDoc(i: number, caseId: string): Buffer {
+  const doc = { ...TEMPLATE, id: 100_000 + i, out_ticket_id: caseId, out_ticket_url: `https://crm.example.com/lightning/r/Case/${caseId}/view` };
+  return Buffer.from(JSON.stringify(doc));
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+interface Row {
+  variant: string;
+  n: number;
+  apiCalls: number;
+  callsPer1000: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  peakRssMb: number;
+  failed: number;
+}
+
+async function runOnce(variant: 'batched' | 'naive', n: number, sf: SalesforceDouble): Promise<Row> {
+  const prefix = `ccaibench-${randomBytes(3).toString('hex')}`;
+  const log = createLogger('error');
+  const config = loadConfig({
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    DATA_DIR: '/tmp/ccai-bench',
+    CRM: 'salesforce',
+    SF_INSTANCE_URL: sf.url,
+    SF_ACCESS_TOKEN: sf.accessToken(),
+    SF_API_VERSION: `${sf.apiVersion}`,
+    WORKER_CONCURRENCY: String(CONCURRENCY),
+    KEEP_COMPLETED_DAYS: '0',
+  });
+  const { conn } = await connect(config);
+  const target: Target =
+    variant === 'batched'
+      ? new SalesforceTarget({ conn, mapping: DEFAULT_MAPPING, batchSize: 200, batchWaitMs: 200, slowdownAt: 1, pauseAt: 1, log })
+      : new NaiveTarget(conn);
+  const cases = Array.from({ length: Math.min(n, 2000) }, (_, i) => sf.insert('Case', { Subject: `bench case ${i}` }));
+
+  const submittedAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let done = 0;
+  let failed = 0;
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 50);
+  let finishAll: () => void = () => {};
+  const allDone = new Promise<void>((r) => (finishAll = r));
+  const app = await createApp(config, log, {
+    worker: true,
+    allowPrivateRedis: false,
+    target,
+    onOutcome: (o) => {
+      const t0 = submittedAt.get(o.sessionKey);
+      if (t0 !== undefined) {
+        latencies.push(performance.now() - t0);
+        submittedAt.delete(o.sessionKey);
+      }
+      if (++done + failed >= n) finishAll();
+    },
+  });
+  app.worker!.on('failed', (job, err) => {
+    if (job?.finishedOn) {
+      failed++;
+      if (failed <= 3) process.stderr.write(`failed: ${toSyncError(err).message}\n`);
+      if (done + failed >= n) finishAll();
+    }
+  });
+  sf.reset();
+  const callsBefore = sf.apiCalls();
+  const t0 = performance.now();
+  // Feed the queue like files arriving: never more than 5,000 ahead of the worker.
+  for (let i = 0; i < n; i++) {
+    while (i - done - failed > 5_000) await new Promise((r) => setTimeout(r, 20));
+    const doc = sessionDoc(i, cases[i % cases.length]!);
+    submittedAt.set(`call-${100_000 + i}`, performance.now());
+    const r = await app.submit(doc, `bench:${i}`);
+    if (r.status !== 'queued') throw new Error(`bench document ${i} not queued: ${r.status} ${r.reason}`);
+  }
+  await allDone;
+  const seconds = (performance.now() - t0) / 1000;
+  clearInterval(sampler);
+  const apiCalls = sf.apiCalls() - callsBefore;
+  await app.close();
+  await dropPrefix(prefix, REDIS_URL);
+  latencies.sort((a, b) => a - b);
+  return {
+    variant,
+    n,
+    apiCalls,
+    callsPer1000: Math.round((apiCalls / n) * 1000 * 10) / 10,
+    perSecond: Math.round(n / seconds),
+    p50: Math.round(percentile(latencies, 50)),
+    p99: Math.round(percentile(latencies, 99)),
+    peakRssMb: Math.round(peakRss / 1024 / 1024),
+    failed,
+  };
+}
+
+const rows: Row[] = [];
+for (const n of SIZES) {
+  for (const variant of ['naive', 'batched'] as const) {
+    if (values.only && values.only !== variant) continue;
+    const sf = await startSalesforceDouble({ latencyMs: LATENCY, dailyLimit: 10_000_000 });
+    try {
+      const row = await runOnce(variant, n, sf);
+      rows.push(row);
+      process.stderr.write(`${variant} n=${n}: ${JSON.stringify(row)}\n`);
+    } finally {
+      await sf.close();
+    }
+  }
+}
+
+console.log(`\nccai-crm-sync Salesforce benchmark: ${LATENCY} ms per Salesforce request, worker concurrency ${CONCURRENCY}, Node ${process.version}\n`);
+console.log('| variant | N | API calls | calls / 1,000 sessions | sessions/s | p50 ms | p99 ms | peak RSS MB | failed |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const r of rows) console.log(`| ${r.variant} | ${r.n} | ${r.apiCalls} | ${r.callsPer1000} | ${r.perSecond} | ${r.p50} | ${r.p99} | ${r.peakRssMb} | ${r.failed} |`);
+for (const n of SIZES) {
+  const b = rows.find((r) => r.variant === 'batched' && r.n === n);
+  const v = rows.find((r) => r.variant === 'naive' && r.n === n);
+  if (b && v) console.log(`\nN=${n}: batched makes ${(v.apiCalls / Math.max(1, b.apiCalls)).toFixed(1)}x fewer API calls and is ${(b.perSecond / Math.max(1, v.perSecond)).toFixed(1)}x faster than the naive baseline.`);
+}
+process.exit(0);
