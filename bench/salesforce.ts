@@ -21,8 +21,8 @@ import { SalesforceTarget, quoteAll } from '../src/targets/salesforce/salesforce
 import { connect } from '../src/targets/salesforce/connection.ts';
 import { fromJsforceError } from '../src/targets/salesforce/errors.ts';
 import type { ApplyResult, Target } from '../src/targets/target.ts';
-import { startSalesforceDouble } from '../test/salesforce/double.ts';
-import type { SalesforceDouble } from '../test/salesforce/double.ts';
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { dropPrefix } from '../test/helpers/env.ts';
 
 const { values } = parseArgs({
@@ -31,11 +31,41 @@ const { values } = parseArgs({
     latency: { type: 'string', default: '50' },
     only: { type: 'string' },
     concurrency: { type: 'string', default: '400' },
+    submitters: { type: 'string', default: '32' },
   },
 });
 const SIZES = (values.n ?? ['1000', '20000']).map(Number);
 const LATENCY = Number(values.latency);
 const CONCURRENCY = Number(values.concurrency);
+const SUBMITTERS = Number(values.submitters);
+
+/** The Salesforce double in a child process (bench/double-process.ts), driven over IPC. */
+class RemoteDouble {
+  private readonly child: ChildProcess;
+  private next = 0;
+  private readonly pending = new Map<number, (v: unknown) => void>();
+  private constructor(child: ChildProcess) {
+    this.child = child;
+    child.on('message', (m: { id?: number; value?: unknown }) => {
+      if (m.id !== undefined) {
+        this.pending.get(m.id)?.(m.value);
+        this.pending.delete(m.id);
+      }
+    });
+  }
+  static async start(latencyMs: number): Promise<RemoteDouble> {
+    const child = fork(new URL('./double-process.ts', import.meta.url).pathname, [String(latencyMs)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    await new Promise<void>((resolve) => child.once('message', () => resolve()));
+    return new RemoteDouble(child);
+  }
+  ask<T>(cmd: string, n?: number): Promise<T> {
+    const id = this.next++;
+    return new Promise<T>((resolve) => {
+      this.pending.set(id, resolve as (v: unknown) => void);
+      this.child.send({ id, cmd, n });
+    });
+  }
+}
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const TEMPLATE = JSON.parse(readFileSync(new URL('../samples/metadata_call-1418.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 
@@ -82,7 +112,8 @@ interface Row {
   failed: number;
 }
 
-async function runOnce(variant: 'batched' | 'naive', n: number, sf: SalesforceDouble): Promise<Row> {
+async function runOnce(variant: 'batched' | 'naive', n: number, sf: RemoteDouble): Promise<Row> {
+  const info = await sf.ask<{ url: string; token: string; apiVersion: string }>('info');
   const prefix = `ccaibench-${randomBytes(3).toString('hex')}`;
   const log = createLogger('error');
   const config = loadConfig({
@@ -90,9 +121,9 @@ async function runOnce(variant: 'batched' | 'naive', n: number, sf: SalesforceDo
     QUEUE_PREFIX: prefix,
     DATA_DIR: '/tmp/ccai-bench',
     CRM: 'salesforce',
-    SF_INSTANCE_URL: sf.url,
-    SF_ACCESS_TOKEN: sf.accessToken(),
-    SF_API_VERSION: `${sf.apiVersion}`,
+    SF_INSTANCE_URL: info.url,
+    SF_ACCESS_TOKEN: info.token,
+    SF_API_VERSION: info.apiVersion,
     WORKER_CONCURRENCY: String(CONCURRENCY),
     KEEP_COMPLETED_DAYS: '0',
   });
@@ -101,15 +132,19 @@ async function runOnce(variant: 'batched' | 'naive', n: number, sf: SalesforceDo
     variant === 'batched'
       ? new SalesforceTarget({ conn, mapping: DEFAULT_MAPPING, batchSize: 200, batchWaitMs: 200, slowdownAt: 1, pauseAt: 1, log })
       : new NaiveTarget(conn);
-  const cases = Array.from({ length: Math.min(n, 2000) }, (_, i) => sf.insert('Case', { Subject: `bench case ${i}` }));
+  const cases = await sf.ask<string[]>('insertCases', Math.min(n, 2000));
 
   const submittedAt = new Map<string, number>();
   const latencies: number[] = [];
   let done = 0;
   let failed = 0;
   let peakRss = process.memoryUsage().rss;
+  let peakHeap = 0;
+  const startRss = peakRss;
   const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapUsed);
   }, 50);
   let finishAll: () => void = () => {};
   const allDone = new Promise<void>((r) => (finishAll = r));
@@ -133,21 +168,29 @@ async function runOnce(variant: 'batched' | 'naive', n: number, sf: SalesforceDo
       if (done + failed >= n) finishAll();
     }
   });
-  sf.reset();
-  const callsBefore = sf.apiCalls();
+  await sf.ask('reset');
+  const callsBefore = await sf.ask<number>('apiCalls');
   const t0 = performance.now();
-  // Feed the queue like files arriving: never more than 5,000 ahead of the worker.
-  for (let i = 0; i < n; i++) {
-    while (i - done - failed > 5_000) await new Promise((r) => setTimeout(r, 20));
-    const doc = sessionDoc(i, cases[i % cases.length]!);
-    submittedAt.set(`call-${100_000 + i}`, performance.now());
-    const r = await app.submit(doc, `bench:${i}`);
-    if (r.status !== 'queued') throw new Error(`bench document ${i} not queued: ${r.status} ${r.reason}`);
-  }
+  // Feed the queue like files arriving from several sources at once (SUBMITTERS in parallel),
+  // never more than 5,000 ahead of the worker.
+  let nextDoc = 0;
+  const submitter = async () => {
+    for (let i = nextDoc++; i < n; i = nextDoc++) {
+      while (i - done - failed > 5_000) await new Promise((r) => setTimeout(r, 20));
+      const doc = sessionDoc(i, cases[i % cases.length]!);
+      submittedAt.set(`call-${100_000 + i}`, performance.now());
+      const r = await app.submit(doc, `bench:${i}`);
+      if (r.status !== 'queued') throw new Error(`bench document ${i} not queued: ${r.status} ${r.reason}`);
+    }
+  };
+  await Promise.all(Array.from({ length: SUBMITTERS }, submitter));
   await allDone;
   const seconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
-  const apiCalls = sf.apiCalls() - callsBefore;
+  const apiCalls = (await sf.ask<number>('apiCalls')) - callsBefore;
+  const tasks = await sf.ask<number>('taskCount');
+  if (process.env.BENCH_DEBUG) process.stderr.write(`start rss ${Math.round(startRss / 1048576)} MB, peak heap ${Math.round(peakHeap / 1048576)} MB\n`);
+  if (tasks !== n) throw new Error(`${variant}: expected ${n} Tasks in the double, found ${tasks}`);
   await app.close();
   await dropPrefix(prefix, REDIS_URL);
   latencies.sort((a, b) => a - b);
@@ -168,18 +211,18 @@ const rows: Row[] = [];
 for (const n of SIZES) {
   for (const variant of ['naive', 'batched'] as const) {
     if (values.only && values.only !== variant) continue;
-    const sf = await startSalesforceDouble({ latencyMs: LATENCY, dailyLimit: 10_000_000 });
+    const sf = await RemoteDouble.start(LATENCY);
     try {
       const row = await runOnce(variant, n, sf);
       rows.push(row);
       process.stderr.write(`${variant} n=${n}: ${JSON.stringify(row)}\n`);
     } finally {
-      await sf.close();
+      await sf.ask('close');
     }
   }
 }
 
-console.log(`\nccai-crm-sync Salesforce benchmark: ${LATENCY} ms per Salesforce request, worker concurrency ${CONCURRENCY}, Node ${process.version}\n`);
+console.log(`\nccai-crm-sync Salesforce benchmark: ${LATENCY} ms per Salesforce request (double in its own process), one worker process with concurrency ${CONCURRENCY}, ${SUBMITTERS} parallel submitters, Node ${process.version}\n`);
 console.log('| variant | N | API calls | calls / 1,000 sessions | sessions/s | p50 ms | p99 ms | peak RSS MB | failed |');
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) console.log(`| ${r.variant} | ${r.n} | ${r.apiCalls} | ${r.callsPer1000} | ${r.perSecond} | ${r.p50} | ${r.p99} | ${r.peakRssMb} | ${r.failed} |`);

@@ -40,7 +40,7 @@ export function createSessionProcessor(deps: ProcessDeps) {
     }
     await deps.status.record(data.sessionKey, { state: 'active', version: data.version, ticket: r.ticket.id, reason: null, code: null, source: data.source, jobId: meta.jobId });
     const enrichment = enrich(r.session, r.ticket, deps.enrich);
-    const note = await renderNote(deps.templates, enrichment);
+    const note = renderNote(deps.templates, enrichment, { html: deps.target.usesHtml !== false });
     const applied = await deps.target.apply(enrichment, note);
     const reason = applied.status === 'delivered' ? applied.detail : applied.reason;
     const outcome: JobOutcome = { ...base, ticketId: r.ticket.id, status: applied.status, reason };

@@ -158,11 +158,15 @@ function renderPart(t: NoteTemplates, part: Part, scope: Record<string, unknown>
  * Renders the note for one enrichment. Synchronous (templates are parsed already); callers
  * may `await` it. Throws SyncError CONFIG_INVALID naming the template when rendering fails.
  */
-export function renderNote(t: NoteTemplates, e: Enrichment): RenderedNote {
+/**
+ * Renders the note. `html: false` skips the HTML part (it comes back empty) for targets that
+ * only write text, such as Salesforce Tasks: rendering is most of a job's CPU time.
+ */
+export function renderNote(t: NoteTemplates, e: Enrichment, opts: { html?: boolean } = {}): RenderedNote {
   const scope = templateScope(e);
   return {
     subject: toSubjectLine(renderPart(t, 'subject', scope)),
     text: tidyText(renderPart(t, 'text', scope)),
-    html: renderPart(t, 'html', scope).trim() + '\n',
+    html: opts.html === false ? '' : renderPart(t, 'html', scope).trim() + '\n',
   };
 }

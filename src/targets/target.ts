@@ -8,6 +8,8 @@ export type ApplyResult =
 
 export interface Target {
   readonly name: string;
+  /** false when the target never writes the HTML note (saves rendering it) */
+  readonly usesHtml?: boolean;
   /** Writes the enrichment on its ticket. Throws SyncError (retryable or permanent) on failure. */
   apply(enrichment: Enrichment, note: RenderedNote): Promise<ApplyResult>;
   close(): Promise<void>;

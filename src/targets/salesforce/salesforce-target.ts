@@ -52,6 +52,7 @@ export interface SalesforceTargetOptions {
 
 export class SalesforceTarget implements Target {
   readonly name = 'salesforce';
+  readonly usesHtml = false;
   private readonly conn: Connection;
   private readonly mapping: Mapping;
   private readonly batcher: Batcher<SessionWrite, ApplyResult>;
