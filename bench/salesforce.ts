@@ -32,6 +32,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     concurrency: { type: 'string', default: '400' },
     submitters: { type: 'string', default: '32' },
+    child: { type: 'string' },
   },
 });
 const SIZES = (values.n ?? ['1000', '20000']).map(Number);
@@ -207,18 +208,33 @@ async function runOnce(variant: 'batched' | 'naive', n: number, sf: RemoteDouble
   };
 }
 
+// Each (variant, N) runs in a fresh process, so one run's memory never counts in the next.
+if (values.child) {
+  const [variant, n] = values.child.split(':') as ['batched' | 'naive', string];
+  const sf = await RemoteDouble.start(LATENCY);
+  try {
+    const row = await runOnce(variant, Number(n), sf);
+    process.stdout.write(`${JSON.stringify(row)}\n`);
+  } finally {
+    await sf.ask('close');
+  }
+  process.exit(0);
+}
+
 const rows: Row[] = [];
 for (const n of SIZES) {
   for (const variant of ['naive', 'batched'] as const) {
     if (values.only && values.only !== variant) continue;
-    const sf = await RemoteDouble.start(LATENCY);
-    try {
-      const row = await runOnce(variant, n, sf);
-      rows.push(row);
-      process.stderr.write(`${variant} n=${n}: ${JSON.stringify(row)}\n`);
-    } finally {
-      await sf.ask('close');
-    }
+    const args = [...process.execArgv, process.argv[1]!, '--child', `${variant}:${n}`, '--latency', String(LATENCY), '--concurrency', String(CONCURRENCY), '--submitters', String(SUBMITTERS)];
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = fork(process.argv[1]!, args.slice(process.execArgv.length + 1), { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+      let text = '';
+      child.stdout!.on('data', (d) => (text += d));
+      child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`${variant} n=${n} exited ${code}`))));
+    });
+    const row = JSON.parse(out.trim().split('\n').pop()!) as Row;
+    rows.push(row);
+    process.stderr.write(`${variant} n=${n}: ${JSON.stringify(row)}\n`);
   }
 }
 

@@ -20,6 +20,8 @@ program
   .showHelpAfterError();
 
 const globals = () => program.opts<GlobalOptions>();
+/** One-shot commands log only errors unless LOG_LEVEL says otherwise: their report says it all. */
+const oneShot = () => setup(globals(), process.env.LOG_LEVEL ? {} : { LOG_LEVEL: 'error' });
 
 program
   .command('run')
@@ -30,7 +32,7 @@ program
   .option('--wait <seconds>', 'longest wait for a job that keeps retrying', '300')
   .action((paths: string[], opts) =>
     body(async () => {
-      const { config, log } = setup(globals(), process.env.LOG_LEVEL ? {} : { LOG_LEVEL: 'error' });
+      const { config, log } = oneShot();
       return (await runCommand(config, log, paths, opts)).code;
     }),
   );
@@ -52,7 +54,7 @@ program
   .option('--json', 'print as JSON')
   .action((key: string, opts) =>
     body(async () => {
-      const { config, log } = setup(globals(), process.env.LOG_LEVEL ? {} : { LOG_LEVEL: 'error' });
+      const { config, log } = oneShot();
       return statusCommand(config, log, key, opts);
     }),
   );
@@ -78,7 +80,7 @@ program
   .option('--json', 'print as JSON')
   .action((keys: string[], opts) =>
     body(async () => {
-      const { config, log } = setup(globals(), process.env.LOG_LEVEL ? {} : { LOG_LEVEL: 'error' });
+      const { config, log } = oneShot();
       return replayCommand(config, log, keys, opts);
     }),
   );
@@ -89,7 +91,7 @@ program
   .option('--json', 'print as JSON')
   .action((opts) =>
     body(async () => {
-      const { config, log } = setup(globals(), process.env.LOG_LEVEL ? {} : { LOG_LEVEL: 'error' });
+      const { config, log } = oneShot();
       return checkCommand(config, log, opts);
     }),
   );
@@ -99,7 +101,7 @@ program
   .description('run the bundled sample files into the local CRM and show the result')
   .action(() =>
     body(async () => {
-      const { config, log } = setup(globals(), process.env.LOG_LEVEL ? {} : { LOG_LEVEL: 'error' });
+      const { config, log } = oneShot();
       return demoCommand(config, log);
     }),
   );

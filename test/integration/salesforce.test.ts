@@ -135,6 +135,22 @@ describe('Salesforce target', () => {
     assert.equal(tasksOn(sf, caseId).length, 2);
   });
 
+  it('adds one CaseComment per version when enabled, found again by its marker', async () => {
+    const { app, sf } = await start({ mapping: { caseComment: { enabled: true } } });
+    const caseId = sf.insert('Case', { Subject: 'x' });
+    const s = await app.submit(callOnTicket(40, caseId), 'a.json');
+    await app.queue.waitFor(s.jobId!);
+    const job = await app.queue.getJob(s.jobId!);
+    await job!.retry('completed'); // as if the job ran again after a crash
+    await app.queue.waitFor(s.jobId!);
+    const comments = sf.records('CaseComment').filter((c) => c.ParentId === caseId);
+    assert.equal(comments.length, 1);
+    assert.ok(String(comments[0]!.CommentBody).startsWith(`[ccai call-40@${s.version}]`));
+    assert.ok(Buffer.byteLength(String(comments[0]!.CommentBody)) <= 4000);
+    assert.equal(comments[0]!.IsPublished, false);
+    assert.equal(tasksOn(sf, caseId).length, 1);
+  });
+
   it('refuses to start when mapped fields are missing, listing every one', async () => {
     const sf = await startSalesforceDouble();
     cleanups.push(() => sf.close());
