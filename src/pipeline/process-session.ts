@@ -38,7 +38,6 @@ export function createSessionProcessor(deps: ProcessDeps) {
       deps.onOutcome?.(outcome);
       return outcome;
     }
-    await deps.status.record(data.sessionKey, { state: 'active', version: data.version, ticket: r.ticket.id, reason: null, code: null, source: data.source, jobId: meta.jobId });
     const enrichment = enrich(r.session, r.ticket, deps.enrich);
     const note = renderNote(deps.templates, enrichment, { html: deps.target.usesHtml !== false });
     const applied = await deps.target.apply(enrichment, note);

@@ -1,0 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { parseSession } from './src/domain/session.ts';
+import { matchTicket } from './src/domain/ticket.ts';
+import { enrich } from './src/domain/enrichment.ts';
+import { loadTemplates, renderNote } from './src/render/templates.ts';
+const bytes = readFileSync('samples/metadata_call-1418.json');
+const t = await loadTemplates('templates');
+const N = 3000;
+const time = (label: string, fn: () => void) => { const s = performance.now(); for (let i = 0; i < N; i++) fn(); console.log(label, ((performance.now() - s) / N * 1000).toFixed(0), 'µs'); };
+const p = parseSession(bytes); if (!p.ok) throw 0;
+const m = matchTicket(p.session.ticket, { allowedHosts: [] }); if (m.outcome !== 'matched') throw 0;
+const e = enrich(p.session, m.ticket);
+time('render text', () => renderNote(t, e, { html: false }));
