@@ -33,6 +33,10 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '400' },
     submitters: { type: 'string', default: '32' },
     child: { type: 'string' },
+    'gc-probe': { type: 'boolean', default: false },
+    // V8 limits for the worker process, as the Dockerfile sets them: without them V8 keeps
+    // hundreds of MB of garbage around under load (the retained heap is ~50 MB, see --gc-probe).
+    'node-flags': { type: 'string', default: '--max-old-space-size=192 --max-semi-space-size=8' },
   },
 });
 const SIZES = (values.n ?? ['1000', '20000']).map(Number);
@@ -110,6 +114,8 @@ interface Row {
   p50: number;
   p99: number;
   peakRssMb: number;
+  /** with --gc-probe: the largest heap still in use right after a full GC (what is really retained) */
+  liveHeapMb: number | null;
   failed: number;
 }
 
@@ -147,6 +153,15 @@ async function runOnce(variant: 'batched' | 'naive', n: number, sf: RemoteDouble
     peakRss = Math.max(peakRss, m.rss);
     peakHeap = Math.max(peakHeap, m.heapUsed);
   }, 50);
+  // --gc-probe: every 2 s a full GC, then the heap left is what the worker really retains.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  let liveHeap = 0;
+  const probe = gc
+    ? setInterval(() => {
+        gc();
+        liveHeap = Math.max(liveHeap, process.memoryUsage().heapUsed);
+      }, 2_000)
+    : null;
   let finishAll: () => void = () => {};
   const allDone = new Promise<void>((r) => (finishAll = r));
   const app = await createApp(config, log, {
@@ -188,6 +203,7 @@ async function runOnce(variant: 'batched' | 'naive', n: number, sf: RemoteDouble
   await allDone;
   const seconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
+  if (probe) clearInterval(probe);
   const apiCalls = (await sf.ask<number>('apiCalls')) - callsBefore;
   const tasks = await sf.ask<number>('taskCount');
   if (process.env.BENCH_DEBUG) process.stderr.write(`start rss ${Math.round(startRss / 1048576)} MB, peak heap ${Math.round(peakHeap / 1048576)} MB\n`);
@@ -204,6 +220,7 @@ async function runOnce(variant: 'batched' | 'naive', n: number, sf: RemoteDouble
     p50: Math.round(percentile(latencies, 50)),
     p99: Math.round(percentile(latencies, 99)),
     peakRssMb: Math.round(peakRss / 1024 / 1024),
+    liveHeapMb: gc ? Math.round(liveHeap / 1024 / 1024) : null,
     failed,
   };
 }
@@ -225,9 +242,11 @@ const rows: Row[] = [];
 for (const n of SIZES) {
   for (const variant of ['naive', 'batched'] as const) {
     if (values.only && values.only !== variant) continue;
-    const args = [...process.execArgv, process.argv[1]!, '--child', `${variant}:${n}`, '--latency', String(LATENCY), '--concurrency', String(CONCURRENCY), '--submitters', String(SUBMITTERS)];
+    const flags = (values['node-flags'] ?? '').split(/\s+/).filter(Boolean);
+    const execArgv = [...process.execArgv, ...flags, ...(values['gc-probe'] ? ['--expose-gc'] : [])];
+    const args = [...execArgv, process.argv[1]!, '--child', `${variant}:${n}`, '--latency', String(LATENCY), '--concurrency', String(CONCURRENCY), '--submitters', String(SUBMITTERS), '--node-flags', values['node-flags'] ?? ''];
     const out = await new Promise<string>((resolve, reject) => {
-      const child = fork(process.argv[1]!, args.slice(process.execArgv.length + 1), { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+      const child = fork(process.argv[1]!, args.slice(execArgv.length + 1), { execArgv, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
       let text = '';
       child.stdout!.on('data', (d) => (text += d));
       child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`${variant} n=${n} exited ${code}`))));
@@ -238,10 +257,10 @@ for (const n of SIZES) {
   }
 }
 
-console.log(`\nccai-crm-sync Salesforce benchmark: ${LATENCY} ms per Salesforce request (double in its own process), one worker process with concurrency ${CONCURRENCY}, ${SUBMITTERS} parallel submitters, Node ${process.version}\n`);
-console.log('| variant | N | API calls | calls / 1,000 sessions | sessions/s | p50 ms | p99 ms | peak RSS MB | failed |');
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const r of rows) console.log(`| ${r.variant} | ${r.n} | ${r.apiCalls} | ${r.callsPer1000} | ${r.perSecond} | ${r.p50} | ${r.p99} | ${r.peakRssMb} | ${r.failed} |`);
+console.log(`\nccai-crm-sync Salesforce benchmark: ${LATENCY} ms per Salesforce request (double in its own process), one worker process with concurrency ${CONCURRENCY} and V8 flags "${values['node-flags']}", ${SUBMITTERS} parallel submitters, Node ${process.version}\n`);
+console.log('| variant | N | API calls | calls / 1,000 sessions | sessions/s | p50 ms | p99 ms | peak RSS MB | live heap MB | failed |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const r of rows) console.log(`| ${r.variant} | ${r.n} | ${r.apiCalls} | ${r.callsPer1000} | ${r.perSecond} | ${r.p50} | ${r.p99} | ${r.peakRssMb} | ${r.liveHeapMb ?? '-'} | ${r.failed} |`);
 for (const n of SIZES) {
   const b = rows.find((r) => r.variant === 'batched' && r.n === n);
   const v = rows.find((r) => r.variant === 'naive' && r.n === n);
