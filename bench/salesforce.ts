@@ -244,7 +244,7 @@ for (const n of SIZES) {
     if (values.only && values.only !== variant) continue;
     const flags = (values['node-flags'] ?? '').split(/\s+/).filter(Boolean);
     const execArgv = [...process.execArgv, ...flags, ...(values['gc-probe'] ? ['--expose-gc'] : [])];
-    const args = [...execArgv, process.argv[1]!, '--child', `${variant}:${n}`, '--latency', String(LATENCY), '--concurrency', String(CONCURRENCY), '--submitters', String(SUBMITTERS), '--node-flags', values['node-flags'] ?? ''];
+    const args = [...execArgv, process.argv[1]!, '--child', `${variant}:${n}`, '--latency', String(LATENCY), '--concurrency', String(CONCURRENCY), '--submitters', String(SUBMITTERS), `--node-flags=${values['node-flags'] ?? ''}`];
     const out = await new Promise<string>((resolve, reject) => {
       const child = fork(process.argv[1]!, args.slice(execArgv.length + 1), { execArgv, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
       let text = '';
