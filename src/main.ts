@@ -1,5 +1,6 @@
 // Composition root: config -> logger -> Redis -> queue, status, target, templates -> worker.
 // Commands and sources get what they need from here; nothing else wires adapters together.
+import { createHash } from 'node:crypto';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
@@ -36,6 +37,15 @@ export interface App {
   worker: Worker | null;
   target: Target | null;
   close(): Promise<void>;
+}
+
+/**
+ * The queue of the configured target. The local CRM lives in DATA_DIR, so its queue is tied to
+ * that folder: a fresh DATA_DIR is a fresh CRM, and its files are not "already processed".
+ */
+export function queueNameFor(config: Config): string {
+  if (config.CRM !== 'local') return queueName(config.CRM);
+  return queueName(`local-${createHash('sha256').update(config.dataDir).digest('hex').slice(0, 8)}`);
 }
 
 export function intakeOptionsOf(config: Config): IntakeOptions {
@@ -78,7 +88,7 @@ export async function createApp(
   const queue = new SessionQueue(
     connection,
     newBlocking,
-    queueName(config.CRM),
+    queueNameFor(config),
     { prefix: config.QUEUE_PREFIX, attempts: config.JOB_ATTEMPTS, backoffMs: config.JOB_BACKOFF_MS, keepCompletedDays: config.KEEP_COMPLETED_DAYS },
     (err) => redisLog.warn({ err: err.message }, 'queue error'),
   );
@@ -99,7 +109,7 @@ export async function createApp(
     });
     const failed = (data: SessionJobData, code: string, message: string, jobId: string) =>
       status.record(data.sessionKey, { state: 'failed', version: data.version, ticket: data.ticketId, reason: message, code, source: data.source, jobId });
-    worker = startWorker(newBlocking(), queueName(config.CRM), processor, {
+    worker = startWorker(newBlocking(), queueNameFor(config), processor, {
       prefix: config.QUEUE_PREFIX,
       concurrency: config.WORKER_CONCURRENCY,
       backoffMs: config.JOB_BACKOFF_MS,

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { loadConfig } from '../../src/config.ts';
+import { queueNameFor } from '../../src/main.ts';
 import { LocalCrm } from '../../src/targets/local/local-crm.ts';
 import { CLI, FIXTURES, TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
 
@@ -49,7 +51,7 @@ describe('a worker killed mid-job', () => {
   it('is taken over by another worker: one note, job completed, file processed', async () => {
     mkdirSync(inbox, { recursive: true });
     const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-    const queue = new Queue('sessions-local', { connection, prefix });
+    const queue = new Queue(queueNameFor(loadConfig(env)), { connection, prefix });
     try {
       // Worker A writes, then "waits for the CRM's answer" for 10 s: killed in that window.
       const a = startWorker({ ...env, LOCAL_CRM_LATENCY_MS: '10000' });

@@ -53,7 +53,11 @@ describe('worker service', () => {
         const r = await fetch(`${base}/sessions/call-987`, { headers: { authorization: `Bearer ${token}` } });
         return ((await r.json()) as { latest?: { state: string } }).latest?.state === 'delivered';
       });
-      const metrics = await (await fetch(`${base}/metrics`)).text();
+      // the job's status is written inside the job; its counter when the queue has recorded it
+      const metrics = await waitFor('job counted', async () => {
+        const text = await (await fetch(`${base}/metrics`)).text();
+        return /ccai_jobs_total\{outcome="delivered"\} 1/.test(text) && text;
+      });
       assert.match(metrics, /ccai_documents_total\{source="http",outcome="queued"\} 1/);
       assert.match(metrics, /ccai_jobs_total\{outcome="delivered"\} 1/);
       assert.match(metrics, /ccai_queue_jobs\{state="completed"\} 1/);
