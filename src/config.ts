@@ -39,7 +39,8 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
     .default('ccai'),
-  WORKER_CONCURRENCY: int(1, 1000).default(8),
+  /** default 8; 400 with CRM=salesforce, where concurrent jobs fill the batches */
+  WORKER_CONCURRENCY: int(1, 1000).optional(),
   JOB_ATTEMPTS: int(1, 100).default(10),
   JOB_BACKOFF_MS: int(10, 3_600_000).default(5_000),
   KEEP_COMPLETED_DAYS: int(0, 365).default(7),
@@ -60,7 +61,12 @@ const schema = z.object({
   SF_PRIVATE_KEY_FILE: z.string().min(1).optional(),
   SF_INSTANCE_URL: z.string().url('must be the org URL, e.g. https://acme.my.salesforce.com').optional(),
   SF_ACCESS_TOKEN: z.string().min(1).optional(),
-  SF_API_VERSION: z.string().regex(/^\d{2,3}\.0$/, 'must look like 62.0').default('62.0'),
+  SF_API_VERSION: z
+    .string()
+    .regex(/^\d{2,3}\.0$/, 'must look like 62.0')
+    .refine((v) => Number(v) >= 43, 'must be 43.0 or later (sObject Collections inside composite requests)')
+    .default('62.0'),
+  SF_JWT_AUDIENCE: z.string().url().optional(),
   SF_MAPPING_FILE: z.string().min(1).optional(),
   SF_BATCH_SIZE: int(1, 200).default(200),
   SF_BATCH_WAIT_MS: int(0, 60_000).default(200),
@@ -70,7 +76,8 @@ const schema = z.object({
 
 export type RawConfig = z.infer<typeof schema>;
 
-export interface Config extends RawConfig {
+export interface Config extends Omit<RawConfig, 'WORKER_CONCURRENCY'> {
+  WORKER_CONCURRENCY: number;
   dataDir: string;
   allowedHosts: string[];
   /** REDIS_URL as given; undefined means "find or start one" (see queue/redis-server.ts) */
@@ -158,6 +165,7 @@ export function loadConfig(
   }
   return {
     ...c,
+    WORKER_CONCURRENCY: c.WORKER_CONCURRENCY ?? (c.CRM === 'salesforce' ? 400 : 8),
     dataDir: resolve(c.DATA_DIR),
     allowedHosts: parseAllowedHosts(c.CRM_ALLOWED_HOSTS),
     redisUrl: c.REDIS_URL,

@@ -49,7 +49,7 @@ export function startWorker(connection: Redis, name: string, processor: Processo
         return await processor(job.data, meta);
       } catch (raw) {
         const err = toSyncError(raw);
-        if (err.code === 'TARGET_RATE_LIMITED' && err.retryAfterMs) {
+        if (err.retryAfterMs) {
           // The CRM asked us to hold off: pause this worker and put the job back as it was
           // (no attempt is used up), rather than burning retries against the limit.
           await worker.rateLimit(err.retryAfterMs);

@@ -36,10 +36,14 @@ export function jwtAssertion(opts: { clientId: string; username: string; audienc
   return `${header}.${claims}.${base64url(signature)}`;
 }
 
-/** Audience of the assertion: the login host for production/sandbox, else the My Domain URL. */
-function audienceFor(loginUrl: string): string {
-  const u = new URL(loginUrl);
-  return `${u.protocol}//${u.host}`;
+/**
+ * Audience of the assertion: Salesforce documents https://login.salesforce.com, or
+ * https://test.salesforce.com for a sandbox (or an Experience Cloud site URL, SF_JWT_AUDIENCE).
+ */
+export function audienceFor(loginUrl: string, override?: string): string {
+  if (override) return override;
+  const host = new URL(loginUrl).host;
+  return /(^|\.)test\.salesforce\.com$|\.sandbox\.my\.salesforce\.com$/.test(host) ? 'https://test.salesforce.com' : 'https://login.salesforce.com';
 }
 
 async function requestToken(c: Config, mode: Exclude<AuthMode, 'token'>): Promise<TokenResponse> {
@@ -54,7 +58,7 @@ async function requestToken(c: Config, mode: Exclude<AuthMode, 'token'>): Promis
       }
     }
     form.set('grant_type', 'urn:ietf:params:oauth:grant-type:jwt-bearer');
-    form.set('assertion', jwtAssertion({ clientId: c.SF_CLIENT_ID!, username: c.SF_USERNAME!, audience: audienceFor(c.SF_LOGIN_URL), privateKeyPem: key!.replace(/\\n/g, '\n') }));
+    form.set('assertion', jwtAssertion({ clientId: c.SF_CLIENT_ID!, username: c.SF_USERNAME!, audience: audienceFor(c.SF_LOGIN_URL, c.SF_JWT_AUDIENCE), privateKeyPem: key!.replace(/\\n/g, '\n') }));
   } else {
     form.set('grant_type', 'client_credentials');
     form.set('client_id', c.SF_CLIENT_ID!);

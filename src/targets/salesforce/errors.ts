@@ -24,6 +24,10 @@ const BY_STATUS_CODE: Record<string, ErrorCode> = {
   INVALID_FIELD_FOR_INSERT_UPDATE: 'TARGET_CONFIG',
   INVALID_TYPE: 'TARGET_CONFIG',
   API_DISABLED_FOR_ORG: 'TARGET_CONFIG',
+  MALFORMED_QUERY: 'TARGET_CONFIG',
+  INVALID_QUERY_FILTER_OPERATOR: 'TARGET_CONFIG',
+  QUERY_TIMEOUT: 'TARGET_UNAVAILABLE',
+  REQUEST_RUNNING_TOO_LONG: 'TARGET_UNAVAILABLE',
   INVALID_SESSION_ID: 'TARGET_AUTH',
   INVALID_AUTH_HEADER: 'TARGET_AUTH',
 };
@@ -38,7 +42,9 @@ export interface SalesforceErrorItem {
 /** One record's or one response's error as a SyncError, in Salesforce's words. */
 export function fromSalesforceError(e: SalesforceErrorItem, context: string): SyncError {
   const sfCode = e.statusCode ?? e.errorCode ?? 'UNKNOWN_EXCEPTION';
-  const code = BY_STATUS_CODE[sfCode] ?? (/^UNKNOWN_EXCEPTION|^SERVER/.test(sfCode) ? 'TARGET_UNAVAILABLE' : 'TARGET_REJECTED');
+  // An error we do not know is retried (a bounded number of times, then it is in the failed
+  // list in Salesforce's words): failing it for good on a guess would be worse.
+  const code = BY_STATUS_CODE[sfCode] ?? 'TARGET_UNAVAILABLE';
   const fields = e.fields?.length ? ` (fields: ${e.fields.join(', ')})` : '';
   return new SyncError(code, `Salesforce ${context}: ${sfCode}: ${e.message ?? 'no message'}${fields}`);
 }
@@ -48,6 +54,10 @@ export function fromJsforceError(err: unknown, context: string): SyncError {
   if (err instanceof SyncError) return err;
   const e = err as { errorCode?: string; name?: string; message?: string; code?: string; statusCode?: number; data?: unknown };
   const name = e.errorCode ?? e.name;
+  // jsforce wraps a failed session refresh (our grant refused) in a plain Error
+  if (/Unable to refresh session/i.test(e.message ?? '')) {
+    return new SyncError('TARGET_AUTH', `Salesforce ${context}: the login was refused when renewing the session: ${e.message}`, { cause: err });
+  }
   if (name && BY_STATUS_CODE[name]) return new SyncError(BY_STATUS_CODE[name]!, `Salesforce ${context}: ${name}: ${e.message ?? ''}`, { cause: err });
   if (e.code && /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|UND_ERR/.test(e.code)) {
     return new SyncError('TARGET_UNAVAILABLE', `Salesforce ${context}: cannot reach the org (${e.code})`, { cause: err });

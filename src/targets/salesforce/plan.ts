@@ -54,7 +54,9 @@ function callType(sessionType: FieldValue, kind: FieldValue): string | null {
 
 export function planWrite(e: Enrichment, note: RenderedNote, m: Mapping): SessionWrite {
   const f = e.fields;
-  const object = e.ticket.object ?? 'Case';
+  // A record whose object is unknown gets only the Task (WhatId takes most objects); Case
+  // fields and comments go only on what is known to be a Case.
+  const object = e.ticket.object ?? (e.ticket.id.startsWith('500') ? 'Case' : 'record');
   const callObject = callObjectFor(e);
   let task: Record<string, FieldValue> | null = null;
   if (m.task.enabled) {

@@ -39,6 +39,8 @@ interface SaveResult {
 
 /** How long the worker holds off once the org's API usage passes the pause threshold. */
 const PAUSE_MS = 15 * 60_000;
+/** ... and after Salesforce refused our credentials. */
+const AUTH_PAUSE_MS = 5 * 60_000;
 
 export interface SalesforceTargetOptions {
   conn: Connection;
@@ -47,6 +49,8 @@ export interface SalesforceTargetOptions {
   batchWaitMs: number;
   slowdownAt: number;
   pauseAt: number;
+  /** how long to hold off once usage passes pauseAt or the limit is hit (default 15 minutes) */
+  pauseMs?: number;
   log: Logger;
 }
 
@@ -94,6 +98,8 @@ export class SalesforceTarget implements Target {
       try {
         described = (await this.call(() => this.conn.sobject(object).describe())) as never;
       } catch (err) {
+        // an org over its limit or refusing us is not a mapping problem: say what it is
+        if (err instanceof SyncError && err.code !== 'TARGET_CONFIG' && err.code !== 'TARGET_NOT_FOUND') throw err;
         problems.push(`${object}: cannot describe it (${(err as Error).message})`);
         continue;
       }
@@ -121,7 +127,7 @@ export class SalesforceTarget implements Target {
     if (usage && usage.limit > 0) {
       const share = usage.used / usage.limit;
       if (share >= this.opts.pauseAt) {
-        this.pause(`API usage ${usage.used}/${usage.limit}`);
+        this.pause(`API usage ${usage.used}/${usage.limit}`, this.opts.pauseMs);
         this.throwIfPaused();
       } else if (share >= this.opts.slowdownAt) {
         // slow down gradually between the two thresholds: up to 5 s between requests
@@ -134,16 +140,26 @@ export class SalesforceTarget implements Target {
       return await fn();
     } catch (err) {
       const se = fromJsforceError(err, 'request');
-      if (se.code === 'TARGET_RATE_LIMITED') this.pause('REQUEST_LIMIT_EXCEEDED');
-      throw this.pausedUntil > Date.now() && se.code === 'TARGET_RATE_LIMITED'
-        ? new SyncError('TARGET_RATE_LIMITED', se.message, { retryAfterMs: this.pausedUntil - Date.now(), cause: err })
-        : se;
+      if (se.code === 'TARGET_RATE_LIMITED') this.pause('REQUEST_LIMIT_EXCEEDED', this.opts.pauseMs);
+      // Refused credentials are the org's problem, not the jobs': hold the queue and say so
+      // loudly, instead of draining every job into the failed list.
+      if (se.code === 'TARGET_AUTH') {
+        this.opts.log.error({ err: se.message }, 'Salesforce refused our credentials; holding the queue for 5 minutes');
+        this.pause('authentication refused', AUTH_PAUSE_MS);
+      }
+      if ((se.code === 'TARGET_RATE_LIMITED' || se.code === 'TARGET_AUTH') && this.pausedUntil > Date.now()) {
+        throw new SyncError(se.code, se.message, { retryAfterMs: this.pausedUntil - Date.now(), cause: err });
+      }
+      throw se;
     }
   }
 
-  private pause(why: string): void {
+  private pause(why: string, ms = PAUSE_MS): void {
     if (this.pausedUntil > Date.now()) return;
-    this.pausedUntil = Date.now() + PAUSE_MS;
+    this.pausedUntil = Date.now() + ms;
+    // Forget the usage we saw: the first request after the pause brings the org's new figure
+    // (otherwise the old one would pause us again without ever asking).
+    (this.conn as unknown as { limitInfo: unknown }).limitInfo = {};
     this.opts.log.warn({ why, resumeAt: new Date(this.pausedUntil).toISOString() }, 'pausing Salesforce writes: org API usage too high');
   }
 
@@ -177,10 +193,15 @@ export class SalesforceTarget implements Target {
     const existingTasks = new Map<string, string>();
     const caseVersions = new Map<string, string | null>();
     const existingComments = new Set<string>();
+    const readErrors = new Map<string, SyncError>();
     if (reads.length) {
       const responses = await this.composite(reads);
       for (const r of responses) {
-        if (r.httpStatusCode >= 300) throw fromSalesforceError(firstError(r.body), `reading ${r.referenceId}`);
+        if (r.httpStatusCode >= 300) {
+          // only the sessions that depend on this read fail (and retry)
+          readErrors.set(r.referenceId, fromSalesforceError(firstError(r.body), `reading ${r.referenceId}`));
+          continue;
+        }
         const records = (r.body as { records: Array<Record<string, unknown>> }).records;
         if (r.referenceId === 'tasks') for (const t of records) existingTasks.set(String(t.CallObject), String(t.Id));
         if (r.referenceId === 'cases') for (const c of records) caseVersions.set(String(c.Id), (c[vf] as string | null) ?? null);
@@ -194,6 +215,11 @@ export class SalesforceTarget implements Target {
     const newestByCase = new Map<string, { version: string; fields: Record<string, FieldValue>; indexes: number[] }>();
     const notes: string[][] = items.map(() => []);
     items.forEach((w, i) => {
+      const readError = (w.task && readErrors.get('tasks')) || (w.caseFields && readErrors.get('cases')) || (w.comment && readErrors.get('comments'));
+      if (readError) {
+        results[i] = readError;
+        return;
+      }
       if (w.task) {
         const existing = existingTasks.get(w.callObject);
         if (existing) notes[i]!.push(`Task ${existing} for this version was already there`);
@@ -212,11 +238,13 @@ export class SalesforceTarget implements Target {
           notes[i]!.push(`Case fields kept: the Case already has ${stored === w.version ? 'this' : `the newer version ${stored}`}`);
           return;
         }
+        // Several sessions on one Case in this batch: only the newest writes the fields.
         const cur = newestByCase.get(w.recordId);
         if (!cur || Date.parse(w.version) > Date.parse(cur.version)) {
-          newestByCase.set(w.recordId, { version: w.version, fields: w.caseFields, indexes: [...(cur?.indexes ?? []), i] });
+          for (const k of cur?.indexes ?? []) notes[k]!.push(`Case fields kept: superseded by version ${w.version} in the same batch`);
+          newestByCase.set(w.recordId, { version: w.version, fields: w.caseFields, indexes: [i] });
         } else {
-          cur.indexes.push(i);
+          notes[i]!.push(`Case fields kept: superseded by version ${cur.version} in the same batch`);
         }
       }
     });

@@ -1,0 +1,75 @@
+// The Salesforce target on its own (no queue) against the double: the pause lifts, and several
+// sessions on one Case in one batch.
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { Connection } from 'jsforce';
+import { enrich } from '../../src/domain/enrichment.ts';
+import { SyncError } from '../../src/errors.ts';
+import { createLogger } from '../../src/logger.ts';
+import { parseMapping } from '../../src/targets/salesforce/mapping.ts';
+import { SalesforceTarget } from '../../src/targets/salesforce/salesforce-target.ts';
+import { startSalesforceDouble } from '../salesforce/double.ts';
+import type { SalesforceDouble } from '../salesforce/double.ts';
+import { buildSession } from '../helpers/session-builder.ts';
+
+const note = { subject: 's', text: 't', html: '' };
+let sf: SalesforceDouble;
+afterEach(async () => sf?.close());
+
+function target(s: SalesforceDouble, extra: Partial<ConstructorParameters<typeof SalesforceTarget>[0]> = {}) {
+  return new SalesforceTarget({
+    conn: new Connection({ instanceUrl: s.url, accessToken: s.accessToken(), version: '62.0' }),
+    mapping: parseMapping({}),
+    batchSize: 200,
+    batchWaitMs: 30,
+    slowdownAt: 0.8,
+    pauseAt: 0.9,
+    log: createLogger('silent'),
+    ...extra,
+  });
+}
+
+function onCase(caseId: string, version: string, csat: number) {
+  const session = buildSession({ version, versionMs: Date.parse(version), csat: { rating: csat, comment: null, hasFeedback: false } });
+  return enrich(session, { system: 'salesforce', id: caseId, url: null, object: 'Case', isAccount: false });
+}
+
+describe('Salesforce target, directly', () => {
+  it('lifts the pause when it ends, and asks the org again', async () => {
+    sf = await startSalesforceDouble({ dailyLimit: 1000 });
+    const t = target(sf, { pauseMs: 300 });
+    const caseId = sf.insert('Case', { Subject: 'x' });
+    await t.apply(onCase(caseId, '2026-03-23T20:16:58.000Z', 5), note);
+    sf.setDailyLimit(1000, 950); // the org's usage jumps: the next read's answer says 95%, so its write waits
+    await assert.rejects(t.apply(onCase(caseId, '2026-03-23T20:17:58.000Z', 5), note), (err: SyncError) => err.code === 'TARGET_RATE_LIMITED' && (err.retryAfterMs ?? 0) > 0);
+    const calls = sf.apiCalls();
+    sf.setDailyLimit(1000, 10); // a new day
+    await new Promise((r) => setTimeout(r, 350));
+    const r = await t.apply(onCase(caseId, '2026-03-23T20:18:58.000Z', 5), note);
+    assert.equal(r.status, 'delivered');
+    assert.ok(sf.apiCalls() > calls, 'asked the org again');
+    await t.close();
+  });
+
+  it('with several sessions on one Case in a batch, only the newest writes the fields', async () => {
+    sf = await startSalesforceDouble();
+    sf.describeOverride('Case', [
+      { name: 'CCAI_Session_Version__c', type: 'string', updateable: true, createable: true, length: 40 },
+      { name: 'CCAI_CSAT__c', type: 'double', updateable: true, createable: true },
+    ]);
+    const t = target(sf, { mapping: parseMapping({ case: { fields: { CCAI_CSAT__c: 'csat_rating' } } }) });
+    const caseId = sf.insert('Case', { Subject: 'x' });
+    const [older, newer] = await Promise.all([
+      t.apply(onCase(caseId, '2026-03-23T20:16:58.000Z', 2), note),
+      t.apply(onCase(caseId, '2026-03-23T20:46:58.000Z', 5), note),
+    ]);
+    assert.equal(newer.status, 'delivered');
+    assert.match(newer.status === 'delivered' ? newer.detail : '', /Case .* fields updated/);
+    assert.match(older.status === 'delivered' ? older.detail : '', /Case fields kept: superseded by version 2026-03-23T20:46:58.000Z in the same batch/);
+    assert.doesNotMatch(older.status === 'delivered' ? older.detail : '', /fields updated/);
+    const c = sf.records('Case').find((r) => r.Id === caseId)!;
+    assert.equal(c.CCAI_CSAT__c, 5);
+    assert.equal(sf.records('Task').length, 2);
+    await t.close();
+  });
+});
