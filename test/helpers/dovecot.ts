@@ -30,7 +30,7 @@ export interface Dovecot {
   url(user: string, folder?: string): string;
   /** Appends a raw RFC 5322 message through a short-lived imapflow client. */
   append(user: string, folder: string, raw: string | Buffer, flags?: string[]): Promise<void>;
-  /** Every message in the folder (read-only, does not touch \Seen), sorted by UID. */
+  /** Every message in the folder (read-only, does not touch \Seen), sorted by UID. `\Recent` (a per-session flag) is left out of `flags`. */
   list(user: string, folder: string): Promise<DovecotMessage[]>;
   /** Creates the folder; creating an existing folder is not an error. */
   createFolder(user: string, folder: string): Promise<void>;
@@ -123,6 +123,8 @@ log_path = ${dir}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# Tests try wrong passwords on purpose: answer at once instead of after the default 2 s.
+auth_failure_delay = 0
 default_login_user = ${account.user}
 default_internal_user = ${account.user}
 default_internal_group = ${account.group}
@@ -146,6 +148,11 @@ service imap-login {
 }
 service anvil {
   chroot =
+  # No auth penalty: after a failed login Dovecot otherwise delays every later login from the
+  # same IP (all of ours are 127.0.0.1) by 2 to 15 s.
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
 }
 service auth-worker {
   user = $default_internal_user
@@ -177,20 +184,21 @@ async function startOnce(bin: string, account: Account, users: string[]): Promis
   live.add(child);
   child.once('exit', () => live.delete(child));
 
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    if (running) {
-      child.kill('SIGTERM'); // the master stops its services and disconnects the clients
-      const killed = await Promise.race([exited.then(() => true), sleep(5_000).then(() => false)]);
-      if (!killed && running) {
-        child.kill('SIGKILL');
-        await exited;
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      if (running) {
+        child.kill('SIGTERM'); // the master stops its services and disconnects the clients
+        let timer: NodeJS.Timeout | undefined;
+        const gone = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(resolve, 5_000, false)))]);
+        clearTimeout(timer);
+        if (!gone && running) {
+          child.kill('SIGKILL');
+          await exited;
+        }
       }
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
+      rmSync(dir, { recursive: true, force: true });
+    })());
 
   try {
     await waitReady(port, () => running, START_TIMEOUT_MS);
@@ -236,7 +244,7 @@ async function startOnce(bin: string, account: Account, users: string[]): Promis
         if (!box.exists) return [];
         const all = await c.fetchAll('1:*', { uid: true, flags: true, envelope: true });
         return all
-          .map((m) => ({ uid: m.uid, flags: [...(m.flags ?? [])].sort(), subject: m.envelope?.subject, messageId: m.envelope?.messageId }))
+          .map((m) => ({ uid: m.uid, flags: [...(m.flags ?? [])].filter((f) => f !== '\\Recent').sort(), subject: m.envelope?.subject, messageId: m.envelope?.messageId }))
           .sort((a, b) => a.uid - b.uid);
       });
     },
