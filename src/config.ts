@@ -67,6 +67,7 @@ const schema = z.object({
     .refine((v) => Number(v) >= 43, 'must be 43.0 or later (sObject Collections inside composite requests)')
     .default('62.0'),
   SF_JWT_AUDIENCE: z.string().url().optional(),
+  SF_REQUEST_TIMEOUT_MS: int(1_000, 1_800_000).default(120_000),
   SF_MAPPING_FILE: z.string().min(1).optional(),
   SF_BATCH_SIZE: int(1, 200).default(200),
   SF_BATCH_WAIT_MS: int(0, 60_000).default(200),

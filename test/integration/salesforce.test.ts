@@ -156,12 +156,13 @@ describe('Salesforce target', () => {
     cleanups.push(() => sf.close());
     const tmp = tempDir('ccai-sf');
     cleanups.push(() => tmp.cleanup());
+    sf.describeOverride('Case', [{ name: 'CCAI_Session_Version__c', type: 'string', updateable: true, createable: true, length: 10 }]);
     writeFileSync(join(tmp.path, 'm.json'), JSON.stringify({ case: { fields: { CCAI_CSAT__c: 'csat_rating', Nope__c: 'csat_comment' } } }));
     const config = loadConfig({ CRM: 'salesforce', REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: uniquePrefix('sf'), DATA_DIR: tmp.path, SF_INSTANCE_URL: sf.url, SF_ACCESS_TOKEN: sf.accessToken(), SF_MAPPING_FILE: join(tmp.path, 'm.json') });
     await assert.rejects(createApp(config, createLogger('silent'), { worker: true, allowPrivateRedis: false }), (err: Error) => {
       assert.match(err.message, /Case\.CCAI_CSAT__c: no such field/);
       assert.match(err.message, /Case\.Nope__c: no such field/);
-      assert.match(err.message, /Case\.CCAI_Session_Version__c: no such field/);
+      assert.match(err.message, /Case\.CCAI_Session_Version__c: must be a text field of at least 24 characters/);
       return true;
     });
   });
@@ -222,6 +223,20 @@ describe('Salesforce target', () => {
       assert.equal(tasksOn(sf, caseId).length, 3);
     });
   }
+
+  it('gives up on a request with no answer after SF_REQUEST_TIMEOUT_MS, and retries', async () => {
+    const { app, sf } = await start({ env: { SF_REQUEST_TIMEOUT_MS: '1000' } });
+    const caseId = sf.insert('Case', { Subject: 'slow' });
+    sf.setLatency(1_500);
+    const s = await app.submit(callOnTicket(50, caseId), 'a.json');
+    await waitFor('a retry after the time-out', async () => {
+      const st = await app.status.get('call-50');
+      return st?.latest.state === 'retrying' && st;
+    }, 10_000);
+    sf.setLatency(0);
+    assert.equal((await app.queue.waitFor(s.jobId!)).status, 'delivered');
+    assert.equal(tasksOn(sf, caseId).length, 1);
+  });
 
   it('pauses instead of failing when the org’s daily API usage passes the pause share', async () => {
     const sf = await startSalesforceDouble({ dailyLimit: 1000 });

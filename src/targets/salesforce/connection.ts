@@ -7,6 +7,9 @@
 import { createSign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Connection } from 'jsforce';
+// jsforce's request defaults (its own default time-out is 30 minutes without an answer, and a
+// stuck request would hold up every write of this process: batches run one at a time).
+import jsforceRequest from 'jsforce/lib/request.js';
 import type { Config } from '../../config.ts';
 import { SyncError } from '../../errors.ts';
 
@@ -80,6 +83,12 @@ async function requestToken(c: Config, mode: Exclude<AuthMode, 'token'>): Promis
 }
 
 export async function connect(c: Config): Promise<{ conn: Connection; mode: AuthMode }> {
+  // setDefaults replaces them all: keep the proxy jsforce would have taken from the environment
+  (jsforceRequest as unknown as { setDefaults(d: Record<string, unknown>): void }).setDefaults({
+    httpProxy: process.env.https_proxy ?? process.env.http_proxy ?? process.env.HTTPS_PROXY ?? process.env.HTTP_PROXY ?? undefined,
+    timeout: c.SF_REQUEST_TIMEOUT_MS,
+    followRedirect: true,
+  });
   const mode = authModeOf(c);
   if (mode === 'token') {
     const conn = new Connection({ instanceUrl: c.SF_INSTANCE_URL, accessToken: c.SF_ACCESS_TOKEN, version: c.SF_API_VERSION });

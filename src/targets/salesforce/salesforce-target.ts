@@ -94,7 +94,7 @@ export class SalesforceTarget implements Target {
     ];
     for (const [object, fields, how] of plan) {
       if (fields.length === 0) continue;
-      let described: { fields: Array<{ name: string; createable: boolean; updateable: boolean }> };
+      let described: { fields: Array<{ name: string; createable: boolean; updateable: boolean; type?: string; length?: number }> };
       try {
         described = (await this.call(() => this.conn.sobject(object).describe())) as never;
       } catch (err) {
@@ -108,6 +108,9 @@ export class SalesforceTarget implements Target {
         const f = byName.get(field.toLowerCase());
         if (!f) problems.push(`${object}.${field}: no such field (check the API name and the integration user's field-level security)`);
         else if (!f[how]) problems.push(`${object}.${field}: not ${how === 'createable' ? 'creatable' : 'updateable'} by the integration user`);
+        else if (object === 'Case' && field === this.mapping.case.versionField && (!/^(string|textarea)$/.test(f.type ?? 'string') || (f.length ?? 255) < 24)) {
+          problems.push(`Case.${field}: must be a text field of at least 24 characters to hold a session version such as 2026-03-23T20:16:58.000Z (it is ${f.type ?? '?'}(${f.length ?? '?'}))`);
+        }
       }
     }
     return problems;
