@@ -36,7 +36,7 @@ const { values } = parseArgs({
     'gc-probe': { type: 'boolean', default: false },
     // V8 limits for the worker process, as the Dockerfile sets them: without them V8 keeps
     // hundreds of MB of garbage around under load (the retained heap is ~50 MB, see --gc-probe).
-    'node-flags': { type: 'string', default: '--max-old-space-size=192 --max-semi-space-size=8' },
+    'node-flags': { type: 'string', default: '--max-old-space-size=160 --max-semi-space-size=16' },
   },
 });
 const SIZES = (values.n ?? ['1000', '20000']).map(Number);
