@@ -133,6 +133,7 @@ async function runOnce(variant: 'batched' | 'naive', n: number, sf: RemoteDouble
     SF_API_VERSION: info.apiVersion,
     WORKER_CONCURRENCY: String(CONCURRENCY),
     KEEP_COMPLETED_DAYS: '0',
+    RENDER_THREADS: process.env.RENDER_THREADS ?? '0',
   });
   const { conn } = await connect(config);
   const target: Target =

@@ -52,6 +52,7 @@ const schema = z.object({
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   LOCAL_CRM_LATENCY_MS: int(0, 600_000).default(0),
+  RENDER_THREADS: int(0, 64).default(0),
   // Salesforce (CRM=salesforce): one of three ways to authenticate, see README.
   SF_LOGIN_URL: z.string().url('must be a URL such as https://acme.my.salesforce.com').default('https://login.salesforce.com'),
   SF_CLIENT_ID: z.string().min(1).optional(),

@@ -20,6 +20,7 @@ import { SessionQueue } from './queue/session-queue.ts';
 import { StatusStore } from './queue/status-store.ts';
 import { startWorker } from './queue/worker.ts';
 import { loadTemplates } from './render/templates.ts';
+import { RenderPool } from './render/render-pool.ts';
 import type { NoteTemplates } from './render/templates.ts';
 import { createTarget } from './targets/index.ts';
 import type { Target } from './targets/target.ts';
@@ -96,12 +97,15 @@ export async function createApp(
   const intakeOptions = intakeOptionsOf(config);
 
   let worker: Worker | null = null;
+  let renderPool: RenderPool | null = null;
   if (opts.worker && templates && target) {
     const wlog = log.child({ component: 'worker' });
+    if (config.RENDER_THREADS > 0) renderPool = await RenderPool.start(config.TEMPLATES_DIR, config.RENDER_THREADS);
     const processor = createSessionProcessor({
       intake: intakeOptions,
       enrich: enrichOptionsOf(config),
       templates,
+      renderPool,
       target,
       status,
       log: wlog,
@@ -151,6 +155,7 @@ export async function createApp(
         await worker?.close();
         await queue.close();
         await target?.close();
+        await renderPool?.close();
       } finally {
         for (const c of blocking) c.disconnect();
         connection.disconnect();

@@ -11,12 +11,15 @@ import type { StatusStore } from '../queue/status-store.ts';
 import type { JobMeta } from '../queue/worker.ts';
 import { renderNote } from '../render/templates.ts';
 import type { NoteTemplates } from '../render/templates.ts';
+import type { RenderPool } from '../render/render-pool.ts';
 import type { Target } from '../targets/target.ts';
 
 export interface ProcessDeps {
   intake: IntakeOptions;
   enrich: EnrichOptions;
   templates: NoteTemplates;
+  /** when set, notes are rendered on these threads */
+  renderPool?: RenderPool | null;
   target: Target;
   status: StatusStore;
   log: Logger;
@@ -39,7 +42,8 @@ export function createSessionProcessor(deps: ProcessDeps) {
       return outcome;
     }
     const enrichment = enrich(r.session, r.ticket, deps.enrich);
-    const note = renderNote(deps.templates, enrichment, { html: deps.target.usesHtml !== false });
+    const html = deps.target.usesHtml !== false;
+    const note = deps.renderPool ? await deps.renderPool.render(enrichment, { html }) : renderNote(deps.templates, enrichment, { html });
     const applied = await deps.target.apply(enrichment, note);
     const reason = applied.status === 'delivered' ? applied.detail : applied.reason;
     const outcome: JobOutcome = { ...base, ticketId: r.ticket.id, status: applied.status, reason };

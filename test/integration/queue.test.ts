@@ -120,6 +120,16 @@ describe('queue and local CRM', () => {
     assert.equal((await app.queue.failed()).length, 0);
   });
 
+  it('renders the same note on a render thread (RENDER_THREADS)', async () => {
+    const { app, crm } = await start({ env: { RENDER_THREADS: '1' } });
+    const s = await app.submit(CALL_1418, 'a.json');
+    assert.equal((await app.queue.waitFor(s.jobId!)).status, 'delivered');
+    const n = crm.get(TICKET)!.notes[0]!;
+    assert.match(n.text, /No Resolution - followup needed/);
+    assert.match(n.html, /<table/);
+    assert.match(n.subject, /^Call 1418/);
+  });
+
   it('shutting down lets an active job finish instead of losing it', async () => {
     const { app, crm } = await start({ env: { LOCAL_CRM_LATENCY_MS: '800' } });
     const s = await app.submit(CALL_1418, 'a.json');
