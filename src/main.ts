@@ -9,6 +9,7 @@ import type { IntakeOptions } from './domain/intake.ts';
 import type { Logger } from './logger.ts';
 import { createSessionProcessor } from './pipeline/process-session.ts';
 import { submitDocument } from './pipeline/submit.ts';
+import { IntakeCache } from './pipeline/intake-cache.ts';
 import type { SubmitOptions, SubmitResult } from './pipeline/submit.ts';
 import type { JobOutcome } from './queue/jobs.ts';
 import { connectBlocking, connectClient, ensureRedis } from './queue/redis.ts';
@@ -95,6 +96,8 @@ export async function createApp(
   );
   const status = new StatusStore(connection, config.QUEUE_PREFIX);
   const intakeOptions = intakeOptionsOf(config);
+  // only useful (and only filled) when this process also runs the jobs
+  const cache = opts.worker ? new IntakeCache() : undefined;
 
   let worker: Worker | null = null;
   let renderPool: RenderPool | null = null;
@@ -106,6 +109,7 @@ export async function createApp(
       enrich: enrichOptionsOf(config),
       templates,
       renderPool,
+      cache,
       target,
       status,
       log: wlog,
@@ -147,7 +151,7 @@ export async function createApp(
     intakeOptions,
     worker,
     target,
-    submit: (bytes, source, o) => submitDocument({ intake: intakeOptions, queue, status, log: submitLog }, bytes, source, o),
+    submit: (bytes, source, o) => submitDocument({ intake: intakeOptions, queue, status, log: submitLog, cache }, bytes, source, o),
     async close() {
       // Graceful: a worker's close() waits for its active jobs to finish. Whatever fails on
       // the way, the connections and a private redis-server are still closed.

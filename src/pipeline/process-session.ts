@@ -4,6 +4,7 @@ import { enrich } from '../domain/enrichment.ts';
 import type { EnrichOptions } from '../domain/enrichment.ts';
 import { intake } from '../domain/intake.ts';
 import type { IntakeOptions } from '../domain/intake.ts';
+import type { IntakeCache } from './intake-cache.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { JobOutcome, SessionJobData } from '../queue/jobs.ts';
@@ -18,6 +19,7 @@ export interface ProcessDeps {
   intake: IntakeOptions;
   enrich: EnrichOptions;
   templates: NoteTemplates;
+  cache?: IntakeCache;
   /** when set, notes are rendered on these threads */
   renderPool?: RenderPool | null;
   target: Target;
@@ -30,7 +32,7 @@ export function createSessionProcessor(deps: ProcessDeps) {
   return async (data: SessionJobData, meta: JobMeta): Promise<JobOutcome> => {
     const log = deps.log.child({ job: meta.jobId, session: data.sessionKey, attempt: meta.attempt });
     const base = { sessionKey: data.sessionKey, version: data.version, ticketId: data.ticketId, target: deps.target.name };
-    const r = intake(Buffer.from(data.document, 'utf8'), deps.intake);
+    const r = deps.cache?.take(meta.jobId, data.document) ?? intake(Buffer.from(data.document, 'utf8'), deps.intake);
     if (r.status === 'rejected') {
       throw new SyncError(r.problem.code, r.problem.message, { field: r.problem.field });
     }

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.ts';
 import type { SessionQueue } from '../queue/session-queue.ts';
 import type { StatusStore } from '../queue/status-store.ts';
 import { jobIdFor } from '../queue/jobs.ts';
+import type { IntakeCache } from './intake-cache.ts';
 
 export type SubmitStatus = 'queued' | 'duplicate' | 'skipped' | 'ignored' | 'rejected';
 
@@ -28,6 +29,8 @@ export interface SubmitResult {
 
 export interface SubmitDeps {
   intake: IntakeOptions;
+  /** when the same process runs the jobs: hands them the intake result (see intake-cache.ts) */
+  cache?: IntakeCache;
   queue: SessionQueue;
   status: StatusStore;
   log: Logger;
@@ -68,8 +71,12 @@ export async function submitDocument(deps: SubmitDeps, bytes: Uint8Array, source
           ticketId: r.ticket.id,
           receivedAt: new Date().toISOString(),
         },
-        // Recorded before the job exists, so a fast worker's "delivered" is never overwritten.
-        () => deps.status.record(session.key, { state: 'queued', version: session.version, ticket: r.ticket.id, reason: null, code: null, source, jobId: jobIdFor(session) }),
+        // Before the job exists: a fast worker's "delivered" is never overwritten, and the
+        // job finds the parsed document if this process takes it.
+        () => {
+          deps.cache?.put(jobIdFor(session), text, r);
+          return deps.status.record(session.key, { state: 'queued', version: session.version, ticket: r.ticket.id, reason: null, code: null, source, jobId: jobIdFor(session) });
+        },
       );
       return {
         ...none,

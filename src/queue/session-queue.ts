@@ -75,13 +75,13 @@ export class SessionQueue {
    */
   async enqueue(session: Session, data: SessionJobData, beforeAdd?: () => Promise<void>): Promise<EnqueueResult> {
     const jobId = jobIdFor(session);
-    const existing = await this.queue.getJob(jobId);
+    // The state alone (one script call), not the job: its data is the whole document.
+    const state = await this.queue.getJobState(jobId);
     let previous: EnqueueResult['previous'] = null;
-    if (existing) {
-      const state = await existing.getState();
+    if (state !== 'unknown') {
       if (state !== 'failed') return { jobId, added: false, previous: null, state };
       previous = 'failed';
-      await existing.remove().catch(() => undefined); // another submitter may be re-adding it too
+      await this.queue.remove(jobId).catch(() => undefined); // another submitter may be re-adding it too
     }
     await beforeAdd?.();
     // Two submitters racing on the same version: BullMQ keeps one job under the id.
