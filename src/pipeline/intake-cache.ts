@@ -1,14 +1,15 @@
 // When a document is submitted and its job taken by the same process (the usual single-process
 // worker: inbox or HTTP plus workers), the job need not parse it again: the submit step leaves
-// its intake result here, keyed by job id, for a short while. A job taken by another process,
-// or after the entry is gone, parses the document itself. Bounded: memory stays flat.
+// its intake result here, keyed by job id. Only the last 256 are kept: enough when the worker
+// keeps up; under a backlog entries age out and jobs parse for themselves, so memory stays
+// flat. A job taken by another process parses the document itself.
 import type { IntakeResult } from '../domain/intake.ts';
 
 export class IntakeCache {
   private readonly entries = new Map<string, { document: string; result: IntakeResult }>();
   private readonly max: number;
 
-  constructor(max = 2_000) {
+  constructor(max = 256) {
     this.max = max;
   }
 
