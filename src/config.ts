@@ -8,6 +8,7 @@ import { SyncError } from './errors.ts';
 import { DEFAULT_MAX_BYTES } from './domain/session.ts';
 import { parseAllowedHosts } from './domain/ticket.ts';
 import { DEFAULT_TEMPLATES_DIR } from './render/templates.ts';
+import { TOKEN_STYLES } from './targets/email/token.ts';
 
 const bool = z
   .union([z.boolean(), z.string()])
@@ -53,6 +54,14 @@ const schema = z.object({
   HTTP_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   LOCAL_CRM_LATENCY_MS: int(0, 600_000).default(0),
   RENDER_THREADS: int(0, 64).default(0),
+  // E-mail (CRM=email)
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
+  MAIL_FROM: z.string().min(3).optional(),
+  MAIL_TO: z.string().min(3).optional(),
+  MAIL_TOKEN_STYLE: z.enum(TOKEN_STYLES).default('subject-hash'),
+  MAIL_TOKEN_PREFIX: z.string().regex(/^[^\r\n\[\]]{1,40}$/, 'one line, no brackets').default('helpdesk'),
+  MAIL_ATTACH_METADATA: bool.default(false),
+  SMTP_MAX_PER_SECOND: int(1, 1000).default(5),
   // Salesforce (CRM=salesforce): one of three ways to authenticate, see README.
   SF_LOGIN_URL: z.string().url('must be a URL such as https://acme.my.salesforce.com').default('https://login.salesforce.com'),
   SF_CLIENT_ID: z.string().min(1).optional(),
@@ -87,7 +96,7 @@ export interface Config extends Omit<RawConfig, 'WORKER_CONCURRENCY'> {
 }
 
 /** Variables whose value may instead come from a file named by `NAME_FILE` (Docker/K8s secrets). */
-const SECRET_VARS = ['HTTP_TOKEN', 'REDIS_URL', 'SF_CLIENT_SECRET', 'SF_ACCESS_TOKEN', 'SF_PRIVATE_KEY'] as const;
+const SECRET_VARS = ['HTTP_TOKEN', 'REDIS_URL', 'SF_CLIENT_SECRET', 'SF_ACCESS_TOKEN', 'SF_PRIVATE_KEY', 'SMTP_URL'] as const;
 
 function readSecretFiles(env: Record<string, string | undefined>, problems: string[]) {
   const out: Record<string, string | undefined> = {};

@@ -68,7 +68,8 @@ export async function createApp(
   let target: Target | null = null;
   if (opts.worker) {
     templates = await loadTemplates(config.TEMPLATES_DIR);
-    target = opts.target ?? (await createTarget(config, log));
+    // (the e-mail target keeps its sent markers in Redis: it is made once connected, below)
+    target = opts.target ?? (config.CRM === 'email' ? null : await createTarget(config, log));
   }
   const redis = await ensureRedis({ url: config.redisUrl, dataDir: config.dataDir, log, allowPrivate: opts.allowPrivateRedis });
   const redisLog = log.child({ component: 'redis' });
@@ -87,6 +88,15 @@ export async function createApp(
     throw new SyncError('QUEUE_UNAVAILABLE', `cannot connect to Redis: ${(err as Error).message}`);
   }
   connection.on('error', (err) => redisLog.warn({ err: err.message }, 'redis connection error'));
+  if (opts.worker && !target) {
+    try {
+      target = await createTarget(config, log, { redis: connection });
+    } catch (err) {
+      connection.disconnect();
+      await redis.close();
+      throw err;
+    }
+  }
   const queue = new SessionQueue(
     connection,
     newBlocking,

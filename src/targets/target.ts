@@ -6,11 +6,16 @@ export type ApplyResult =
   | { status: 'delivered'; detail: string }
   | { status: 'skipped'; reason: string };
 
+/** What a target may need beyond the enrichment: the original document (e-mail attachment). */
+export interface ApplyContext {
+  document?: string;
+}
+
 export interface Target {
   readonly name: string;
   /** false when the target never writes the HTML note (saves rendering it) */
   readonly usesHtml?: boolean;
   /** Writes the enrichment on its ticket. Throws SyncError (retryable or permanent) on failure. */
-  apply(enrichment: Enrichment, note: RenderedNote): Promise<ApplyResult>;
+  apply(enrichment: Enrichment, note: RenderedNote, ctx?: ApplyContext): Promise<ApplyResult>;
   close(): Promise<void>;
 }

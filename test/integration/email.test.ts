@@ -1,0 +1,132 @@
+// The e-mail target through the real queue into a real SMTP server (smtp-server sink):
+// token placement, threading headers, idempotent resend, header injection, HTML escaping.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createApp } from '../../src/main.ts';
+import type { App } from '../../src/main.ts';
+import { placeToken } from '../../src/targets/email/token.ts';
+import { FIXTURES, TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix } from '../helpers/env.ts';
+import { startSmtpSink } from '../helpers/smtp-sink.ts';
+import type { SmtpSink } from '../helpers/smtp-sink.ts';
+
+const doc = (name: string) => readFileSync(join(FIXTURES, 'sessions', name));
+
+let cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.reverse()) await c();
+  cleanups = [];
+});
+
+async function start(env: Record<string, string> = {}): Promise<{ app: App; sink: SmtpSink }> {
+  const sink = await startSmtpSink({ auth: { user: 'ccai', pass: 'pw' } });
+  const prefix = uniquePrefix('mail');
+  const tmp = tempDir('ccai-mail');
+  const config = loadConfig({
+    CRM: 'email',
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    DATA_DIR: tmp.path,
+    SMTP_URL: sink.url,
+    MAIL_FROM: 'CCAI Sync <ccai@contact.example.com>',
+    MAIL_TO: 'support@helpdesk.example.com',
+    JOB_BACKOFF_MS: '50',
+    ...env,
+  });
+  const app = await createApp(config, createLogger('silent'), { worker: true, allowPrivateRedis: false });
+  cleanups.push(async () => {
+    await app.close();
+    await sink.stop();
+    await dropPrefix(prefix);
+    tmp.cleanup();
+  });
+  return { app, sink };
+}
+
+describe('e-mail target', () => {
+  it('places the ticket token where each helpdesk looks for it', () => {
+    assert.equal(placeToken('subject-hash', '123', 'Call 1').subject, '[#123] Call 1');
+    assert.equal(placeToken('subject-tag', '123', 'Call 1', 'support').subject, '[support #123] Call 1');
+    assert.equal(placeToken('subject-key', 'ABC-7', 'Call 1').subject, '[ABC-7] Call 1');
+    assert.equal(placeToken('tracking-token', '0001323', 'Call 1').subject, 'Call 1 CRM:0001323');
+    assert.deepEqual(placeToken('body-token', 'Ref:MSG0012345', 'Call 1'), { subject: 'Call 1', bodyLine: 'Ref:MSG0012345' });
+    assert.deepEqual(placeToken('headers-only', '500ak000024vx4uAAA', 'Call 1'), { subject: 'Call 1', bodyLine: null });
+  });
+
+  it('sends the real call with the token, notes, CSAT and recording link, once per version', async () => {
+    const { app, sink } = await start({ MAIL_ATTACH_METADATA: 'true' });
+    const s = await app.submit(doc('metadata_call-1418.json'), 'a.json');
+    const outcome = await app.queue.waitFor(s.jobId!);
+    assert.equal(outcome.status, 'delivered');
+    await sink.waitFor(1);
+    const m = sink.messages[0]!;
+    assert.deepEqual(m.to, ['support@helpdesk.example.com']);
+    assert.match(m.parsed.subject ?? '', /^\[#500ak000024vx4uAAA\] Call 1418/);
+    assert.equal(m.parsed.messageId, `<ccai.call-1418.${Date.parse(s.version!)}@contact.example.com>`);
+    assert.match(m.parsed.text ?? '', /No Resolution - followup needed/);
+    assert.match(m.parsed.text ?? '', /Note: notes/);
+    assert.match(m.parsed.text ?? '', /5\/5/);
+    assert.match(m.parsed.text ?? '', /068ak00000HCpbFAAT/);
+    assert.match(String(m.parsed.html), /<table/);
+    const att = m.parsed.attachments[0]!;
+    assert.equal(att.filename, 'metadata_call-1418.json');
+    assert.deepEqual(JSON.parse(att.content.toString()).id, 1418);
+
+    // the job runs again (a crash after sending): nothing is sent twice
+    const job = await app.queue.getJob(s.jobId!);
+    await job!.retry('completed');
+    assert.match((await app.queue.waitFor(s.jobId!)).reason, /already sent/);
+    assert.equal(sink.messages.length, 1);
+  });
+
+  it('threads a later version onto the earlier e-mail with In-Reply-To and References', async () => {
+    const { app, sink } = await start();
+    const first = await app.submit(doc('metadata_call-1418.json'), 'v1.json');
+    await app.queue.waitFor(first.jobId!);
+    const second = await app.submit(doc('call-1418-newer.json'), 'v2.json');
+    await app.queue.waitFor(second.jobId!);
+    await sink.waitFor(2);
+    const [a, b] = sink.messages;
+    assert.equal(b!.parsed.inReplyTo, a!.parsed.messageId);
+    assert.deepEqual([b!.parsed.references].flat(), [a!.parsed.messageId]);
+  });
+
+  it('keeps hostile agent text out of the headers, escaped in HTML and never evaluated', async () => {
+    const { app, sink } = await start();
+    const s = await app.submit(doc('hostile-notes-call.json'), 'h.json');
+    await app.queue.waitFor(s.jobId!);
+    await sink.waitFor(1);
+    const m = sink.messages[0]!;
+    const headerBlock = m.raw.toString('utf8').split(/\r?\n\r?\n/, 1)[0]!;
+    assert.doesNotMatch(headerBlock, /^bcc:/im, 'no injected Bcc header');
+    assert.equal(m.parsed.bcc, undefined);
+    assert.deepEqual(m.to, ['support@helpdesk.example.com'], 'no injected recipient');
+    assert.match(m.parsed.text ?? '', /\{\{ 7\*7 \}\}/);
+    assert.doesNotMatch(m.parsed.text ?? '', /Template 49/);
+    assert.doesNotMatch(String(m.parsed.html), /<script>/i);
+    assert.match(String(m.parsed.html), /&lt;script&gt;/);
+  });
+
+  it('fails at once when the SMTP server refuses the recipient (5xx), with its words', async () => {
+    const sink = await startSmtpSink({ rejectRcpt: () => 'no such mailbox' });
+    const prefix = uniquePrefix('mail');
+    const config = loadConfig({ CRM: 'email', REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: '/tmp', SMTP_URL: sink.url, MAIL_FROM: 'a@example.com', MAIL_TO: 'b@example.com' });
+    const app = await createApp(config, createLogger('silent'), { worker: true, allowPrivateRedis: false });
+    cleanups.push(async () => {
+      await app.close();
+      await sink.stop();
+      await dropPrefix(prefix);
+    });
+    const s = await app.submit(doc('metadata_call-987.json'), 'a.json');
+    await assert.rejects(app.queue.waitFor(s.jobId!), /TARGET_REJECTED: SMTP: .*no such mailbox/);
+    assert.equal((await app.queue.failed())[0]!.attempts, 1, 'not retried');
+  });
+
+  it('refuses to start without SMTP_URL, MAIL_FROM and MAIL_TO', async () => {
+    const config = loadConfig({ CRM: 'email', REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: uniquePrefix('mail'), DATA_DIR: '/tmp' });
+    await assert.rejects(createApp(config, createLogger('silent'), { worker: true, allowPrivateRedis: false }), /SMTP_URL, MAIL_FROM and MAIL_TO/);
+  });
+});
