@@ -121,8 +121,35 @@ describe('e-mail target', () => {
       await dropPrefix(prefix);
     });
     const s = await app.submit(doc('metadata_call-987.json'), 'a.json');
-    await assert.rejects(app.queue.waitFor(s.jobId!), /TARGET_REJECTED: SMTP: .*no such mailbox/);
+    // the helpdesk's server refuses MAIL_TO: a configuration problem, in the server's words
+    await assert.rejects(app.queue.waitFor(s.jobId!), /TARGET_CONFIG: SMTP: .*550 no such mailbox/);
     assert.equal((await app.queue.failed())[0]!.attempts, 1, 'not retried');
+  });
+
+  it('keeps CR/LF in a disposition code out of the subject, and secured data out of the attachment', async () => {
+    const { app, sink } = await start({ MAIL_ATTACH_METADATA: 'true', RECORDING_LINK: 'never' });
+    const d = JSON.parse(doc('metadata_call-1418.json').toString()) as Record<string, unknown>;
+    (d.dispositions as Array<Record<string, unknown>>)[1]!.code = 'Sale\r\nBcc: thief@evil.example';
+    d.custom_data_secured = { card: { label: 'Card', value: '4111 1111 1111 1111' } };
+    const s = await app.submit(Buffer.from(JSON.stringify(d)), 'x.json');
+    await app.queue.waitFor(s.jobId!);
+    await sink.waitFor(1);
+    const m = sink.messages[0]!;
+    const headerBlock = m.raw.toString('utf8').split(/\r?\n\r?\n/, 1)[0]!;
+    assert.doesNotMatch(headerBlock, /^bcc:/im);
+    assert.deepEqual(m.to, ['support@helpdesk.example.com']);
+    assert.match(m.parsed.subject ?? '', /Sale Bcc: thief@evil\.example/, 'kept as text on the one subject line');
+    const attached = JSON.parse(m.parsed.attachments[0]!.content.toString()) as Record<string, unknown>;
+    assert.equal(attached.custom_data_secured, undefined);
+    assert.equal(attached.recording_url, undefined, 'RECORDING_LINK=never applies to the attachment too');
+    assert.doesNotMatch(m.raw.toString('utf8'), /4111/);
+  });
+
+  it('refuses headers-only threading when nothing of the ticket is known to reply to', async () => {
+    const { app, sink } = await start({ MAIL_TOKEN_STYLE: 'headers-only' });
+    const s = await app.submit(doc('metadata_call-987.json'), 'a.json');
+    await assert.rejects(app.queue.waitFor(s.jobId!), /TARGET_CONFIG: MAIL_TOKEN_STYLE=headers-only needs an earlier e-mail/);
+    assert.equal(sink.messages.length, 0);
   });
 
   it('refuses to start without SMTP_URL, MAIL_FROM and MAIL_TO', async () => {

@@ -5,6 +5,7 @@
 // never sends the same update twice. Agent text never reaches a header: the subject is one
 // line from the template (CR/LF removed again here) and nodemailer encodes headers.
 import nodemailer from 'nodemailer';
+import addressparser from 'nodemailer/lib/addressparser';
 import type { Transporter } from 'nodemailer';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../config.ts';
@@ -16,6 +17,10 @@ import { placeToken } from './token.ts';
 import type { TokenStyle } from './token.ts';
 
 const THREAD_IDS_KEPT = 20;
+/** how long a send may take before another attempt may claim the version */
+const SENDING_CLAIM_S = 15 * 60;
+/** sent markers and thread ids are kept this long */
+const KEEP_S = 400 * 86_400;
 
 export interface EmailTargetOptions {
   transport: Transporter;
@@ -26,12 +31,19 @@ export interface EmailTargetOptions {
   tokenStyle: TokenStyle;
   tokenPrefix: string;
   attachMetadata: boolean;
+  includeSecured: boolean;
   log: Logger;
+}
+
+/** The one address in a setting such as `Name <a@b.com>`, or null. */
+export function singleAddress(value: string): string | null {
+  const list = addressparser(value, { flatten: true }) as Array<{ address?: string }>;
+  return list.length === 1 && list[0]!.address && /^[^@\s]+@[^@\s]+$/.test(list[0]!.address) ? list[0]!.address : null;
 }
 
 /** `<ccai.call-1418.1774297018000@example.com>`: the same for every attempt of one version. */
 export function messageIdFor(e: Pick<Enrichment, 'sessionKey' | 'version'>, from: string): string {
-  const domain = /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'ccai-crm-sync.invalid';
+  const domain = (singleAddress(from) ?? 'x@ccai-crm-sync.invalid').split('@')[1]!.toLowerCase();
   return `<ccai.${e.sessionKey}.${Date.parse(e.version)}@${domain}>`;
 }
 
@@ -53,10 +65,24 @@ export class EmailTarget implements Target {
 
   async apply(e: Enrichment, note: RenderedNote, ctx: ApplyContext = {}): Promise<ApplyResult> {
     const messageId = messageIdFor(e, this.o.from);
-    if (await this.o.redis.exists(this.key('sent', messageId))) {
-      return { status: 'delivered', detail: `e-mail ${messageId} was already sent for this version; nothing sent twice` };
+    const sentKey = this.key('sent', messageId);
+    // Claim the version before sending: a second worker (or a re-run while the first is still
+    // sending) waits instead of sending it again.
+    const claimed = await this.o.redis.set(sentKey, 'sending', 'EX', SENDING_CLAIM_S, 'NX');
+    if (claimed !== 'OK') {
+      const mark = await this.o.redis.get(sentKey);
+      if (mark === 'sending') throw new SyncError('TARGET_BUSY', `e-mail ${messageId} is being sent by another attempt`);
+      return { status: 'delivered', detail: `e-mail ${messageId} was already sent for this version (${mark}); nothing sent twice` };
     }
-    const known = await this.o.redis.lrange(this.key('thread', e.ticket.id), 0, THREAD_IDS_KEPT - 1);
+    const threadKey = this.key('thread', e.ticket.id);
+    const known = await this.o.redis.lrange(threadKey, 0, THREAD_IDS_KEPT - 1);
+    if (this.o.tokenStyle === 'headers-only' && known.length === 0) {
+      await this.o.redis.del(sentKey);
+      throw new SyncError(
+        'TARGET_CONFIG',
+        `MAIL_TOKEN_STYLE=headers-only needs an earlier e-mail of ticket ${e.ticket.id} to reply to, and none is known: without a token or a reply header the helpdesk would open a NEW ticket. Use a token style`,
+      );
+    }
     const placed = placeToken(this.o.tokenStyle, e.ticket.id, oneLine(note.subject), this.o.tokenPrefix);
     const text = placed.bodyLine ? `${placed.bodyLine}\n\n${note.text}` : note.text;
     const html = placed.bodyLine ? `<p>${escapeHtml(placed.bodyLine)}</p>\n${note.html}` : note.html;
@@ -72,19 +98,32 @@ export class EmailTarget implements Target {
         headers: { 'X-CCAI-Session': e.sessionKey, 'X-CCAI-Session-Version': e.version, 'Auto-Submitted': 'auto-generated' },
         attachments:
           this.o.attachMetadata && ctx.document
-            ? [{ filename: `metadata_${e.sessionKey}.json`, content: ctx.document, contentType: 'application/json' }]
+            ? [{ filename: `metadata_${e.sessionKey}.json`, content: this.attachable(ctx.document, e), contentType: 'application/json' }]
             : [],
       });
     } catch (err) {
+      await this.o.redis.del(sentKey).catch(() => undefined);
       throw smtpError(err);
     }
     await this.o.redis
       .multi()
-      .set(this.key('sent', messageId), new Date().toISOString(), 'EX', 400 * 86_400)
-      .lpush(this.key('thread', e.ticket.id), messageId)
-      .ltrim(this.key('thread', e.ticket.id), 0, THREAD_IDS_KEPT - 1)
+      .set(sentKey, new Date().toISOString(), 'EX', KEEP_S)
+      .lpush(threadKey, messageId)
+      .ltrim(threadKey, 0, THREAD_IDS_KEPT - 1)
+      .expire(threadKey, KEEP_S)
       .exec();
     return { status: 'delivered', detail: `e-mail ${messageId} sent to the helpdesk${known.length ? ` (in reply to ${known[0]})` : ''}` };
+  }
+
+  /** The original document, less what the settings keep off the ticket. */
+  private attachable(document: string, e: Enrichment): string {
+    const doc = JSON.parse(document) as Record<string, unknown>;
+    if (!this.o.includeSecured) delete doc.custom_data_secured;
+    if (e.fields.recording_url === null) {
+      delete doc.recording_url;
+      delete doc.recordings;
+    }
+    return JSON.stringify(doc, null, 2);
   }
 
   async close(): Promise<void> {
@@ -96,10 +135,16 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-/** SMTP errors: 4xx and connection problems retry, 5xx are permanent (the server said no). */
+/**
+ * SMTP errors: refused credentials hold the queue (like a CRM refusing us), a bad envelope or
+ * setting is a configuration error, other 5xx are permanent (the server said no), 4xx and
+ * connection problems retry.
+ */
 function smtpError(err: unknown): SyncError {
   const e = err as { responseCode?: number; code?: string; message?: string };
   const msg = `SMTP: ${e.message ?? String(err)}`;
+  if (e.code === 'EAUTH') return new SyncError('TARGET_AUTH', msg, { cause: err, retryAfterMs: 5 * 60_000 });
+  if (e.code === 'EENVELOPE' || e.code === 'ECONFIG') return new SyncError('TARGET_CONFIG', msg, { cause: err });
   if (typeof e.responseCode === 'number' && e.responseCode >= 500) return new SyncError('TARGET_REJECTED', msg, { cause: err });
   return new SyncError('TARGET_UNAVAILABLE', msg, { cause: err });
 }
@@ -108,11 +153,19 @@ export function createEmailTarget(config: Config, redis: Redis, log: Logger): Em
   if (!config.SMTP_URL || !config.MAIL_FROM || !config.MAIL_TO) {
     throw new SyncError('CONFIG_INVALID', 'invalid configuration:\n  - CRM=email needs SMTP_URL, MAIL_FROM and MAIL_TO');
   }
+  const bad = [
+    singleAddress(config.MAIL_FROM) ? null : `MAIL_FROM: "${config.MAIL_FROM}" is not one e-mail address`,
+    singleAddress(config.MAIL_TO) ? null : `MAIL_TO: "${config.MAIL_TO}" is not one e-mail address`,
+  ].filter(Boolean);
+  if (bad.length) throw new SyncError('CONFIG_INVALID', `invalid configuration:\n  - ${bad.join('\n  - ')}`);
   const u = new URL(config.SMTP_URL);
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
   const transport = nodemailer.createTransport({
     host: u.hostname,
     port: Number(u.port || (u.protocol === 'smtps:' ? 465 : 587)),
     secure: u.protocol === 'smtps:',
+    // smtp:// to a remote server must upgrade with STARTTLS: never send the login in clear
+    requireTLS: u.protocol === 'smtp:' && !loopback,
     auth: u.username ? { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) } : undefined,
     // pooled and rate-limited: helpdesks throttle senders that burst
     pool: true,
@@ -129,6 +182,7 @@ export function createEmailTarget(config: Config, redis: Redis, log: Logger): Em
     tokenStyle: config.MAIL_TOKEN_STYLE,
     tokenPrefix: config.MAIL_TOKEN_PREFIX,
     attachMetadata: config.MAIL_ATTACH_METADATA,
+    includeSecured: config.INCLUDE_SECURED_CUSTOM_DATA,
     log,
   });
 }
