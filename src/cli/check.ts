@@ -1,5 +1,6 @@
 // `check`: connect to the configured target and verify the mapping fits it, before any job.
 import type { Config } from '../config.ts';
+import { isSyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createTarget } from '../targets/index.ts';
 import { EXIT, printJson } from './context.ts';
@@ -7,9 +8,16 @@ import { EXIT, printJson } from './context.ts';
 export async function checkCommand(config: Config, log: Logger, opts: { json?: boolean }): Promise<number> {
   // createTarget runs the target's own start-up checks (Salesforce: login + describe of every
   // mapped field) and throws with the full list of problems.
-  const target = await createTarget(config, log);
-  await target.close();
-  if (opts.json) printJson({ target: target.name, ok: true, problems: [] });
-  else process.stdout.write(`${target.name}: ok — connected, and every mapped field exists and is writable\n`);
-  return EXIT.ok;
+  try {
+    const target = await createTarget(config, log);
+    await target.close();
+    if (opts.json) printJson({ target: config.CRM, ok: true, problems: [] });
+    else process.stdout.write(`${config.CRM}: ok — connected, and every mapped field exists and is writable\n`);
+    return EXIT.ok;
+  } catch (err) {
+    if (!opts.json || !isSyncError(err)) throw err;
+    const [headline, ...problems] = err.message.split('\n  - ');
+    printJson({ target: config.CRM, ok: false, code: err.code, message: headline, problems });
+    return EXIT.problems;
+  }
 }
