@@ -151,6 +151,21 @@ describe('Salesforce target', () => {
     assert.equal(tasksOn(sf, caseId).length, 1);
   });
 
+  it('posts one FeedItem per version when enabled, however often the job runs', async () => {
+    const { app, sf } = await start({ mapping: { task: { enabled: false }, feedItem: { enabled: true } } });
+    const caseId = sf.insert('Case', { Subject: 'x' });
+    const s = await app.submit(callOnTicket(41, caseId), 'a.json');
+    assert.equal((await app.queue.waitFor(s.jobId!)).status, 'delivered');
+    const job = await app.queue.getJob(s.jobId!);
+    await job!.retry('completed');
+    assert.match((await app.queue.waitFor(s.jobId!)).reason, /FeedItem for this version was already there/);
+    const posts = sf.records('FeedItem').filter((p) => p.ParentId === caseId);
+    assert.equal(posts.length, 1);
+    assert.equal(posts[0]!.Type, 'TextPost');
+    assert.ok(String(posts[0]!.Body).startsWith(`[ccai call-41@${s.version}]`));
+    assert.equal(tasksOn(sf, caseId).length, 0, 'the Task was switched off');
+  });
+
   it('refuses to start when mapped fields are missing, listing every one', async () => {
     const sf = await startSalesforceDouble();
     cleanups.push(() => sf.close());

@@ -24,7 +24,7 @@ describe('Salesforce write plan', () => {
     assert.equal(w.task?.Status, 'Completed');
     assert.match(String(w.task?.ActivityDate), /^\d{4}-\d{2}-\d{2}$/);
     assert.equal(w.caseFields, null);
-    assert.equal(w.comment, null);
+    assert.deepEqual(w.posts, []);
   });
 
   it('maps Case fields only when asked, always with the version field', () => {
@@ -39,9 +39,20 @@ describe('Salesforce write plan', () => {
     const m = parseMapping({ caseComment: { enabled: true } });
     const long = { ...note, text: 'é'.repeat(5000) };
     const w = planWrite(e, long, m);
-    const body = String(w.comment?.CommentBody);
+    const body = String(w.posts[0]?.record.CommentBody);
     assert.ok(body.startsWith(commentMarker(callObjectFor(e))));
     assert.ok(Buffer.byteLength(body, 'utf8') <= 4000);
+  });
+
+  it('posts a FeedItem (TextPost) within 10,000 characters when enabled, beside a comment', () => {
+    const m = parseMapping({ caseComment: { enabled: true }, feedItem: { enabled: true } });
+    const w = planWrite(e, { ...note, text: 'x'.repeat(20_000) }, m);
+    assert.deepEqual(w.posts.map((p) => p.type), ['CaseComment', 'FeedItem']);
+    const feed = w.posts[1]!.record;
+    assert.equal(feed.Type, 'TextPost');
+    assert.equal(feed.ParentId, e.ticket.id);
+    assert.ok(String(feed.Body).length <= 10_000);
+    assert.ok(String(feed.Body).startsWith(commentMarker(callObjectFor(e))));
   });
 
   it('rejects a mapping with unknown enrichment fields or keys, listing each', () => {

@@ -36,6 +36,8 @@ const schema = z
       .object({ enabled: z.boolean().default(false), isPublished: z.boolean().default(false) })
       .strict()
       .default({ enabled: false, isPublished: false }),
+    /** a Chatter post on the Case (FeedItem, TextPost, at most 10,000 characters) */
+    feedItem: z.object({ enabled: z.boolean().default(false) }).strict().default({ enabled: false }),
   })
   .strict();
 
@@ -64,7 +66,7 @@ export function loadMapping(path: string | undefined): Mapping {
 }
 
 /** Field names by object that the mapping writes, for the start-up describe check. */
-export function mappedFields(m: Mapping): { Task: { create: string[] }; Case: { update: string[] }; CaseComment: { create: string[] } } {
+export function mappedFields(m: Mapping): { Task: { create: string[] }; Case: { update: string[] }; CaseComment: { create: string[] }; FeedItem: { create: string[] } } {
   const task = m.task.enabled
     ? ['WhatId', 'Subject', 'Description', 'Status', 'ActivityDate', 'CallObject', 'CallDurationInSeconds', 'CallDisposition', 'CallType', ...Object.keys(m.task.fields)]
     : [];
@@ -73,5 +75,6 @@ export function mappedFields(m: Mapping): { Task: { create: string[] }; Case: { 
     Task: { create: task },
     Case: { update: caseFields.length ? [...caseFields, m.case.versionField] : [] },
     CaseComment: { create: m.caseComment.enabled ? ['ParentId', 'CommentBody', 'IsPublished'] : [] },
+    FeedItem: { create: m.feedItem.enabled ? ['ParentId', 'Body', 'Type'] : [] },
   };
 }

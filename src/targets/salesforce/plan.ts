@@ -4,7 +4,14 @@ import type { Enrichment, FieldValue, RenderedNote } from '../../domain/types.ts
 import type { Mapping } from './mapping.ts';
 
 /** Salesforce limits (crm-targets.md). */
-export const LIMITS = { taskDescription: 32_000, caseCommentBytes: 4_000, subject: 255, callDisposition: 255 } as const;
+export const LIMITS = { taskDescription: 32_000, caseCommentBytes: 4_000, feedItemBody: 10_000, subject: 255, callDisposition: 255 } as const;
+
+/** A post on the Case: a CaseComment or a FeedItem, found again by the marker on its first line. */
+export interface Post {
+  type: 'CaseComment' | 'FeedItem';
+  bodyField: 'CommentBody' | 'Body';
+  record: Record<string, FieldValue>;
+}
 
 export interface SessionWrite {
   /** Task.CallObject: the session version's key, our idempotency key in Salesforce */
@@ -16,10 +23,10 @@ export interface SessionWrite {
   task: Record<string, FieldValue> | null;
   /** Case field values, written only when this version is the newest seen on the Case */
   caseFields: Record<string, FieldValue> | null;
-  comment: Record<string, FieldValue> | null;
+  posts: Post[];
 }
 
-/** CaseComment has no external id: this marker opens every comment we write, to find it again. */
+/** CaseComment and FeedItem have no external id: this marker opens every post we write, to find it again. */
 export function commentMarker(callObject: string): string {
   return `[ccai ${callObject}]`;
 }
@@ -81,8 +88,13 @@ export function planWrite(e: Enrichment, note: RenderedNote, m: Mapping): Sessio
     mapped.length > 0 && object === 'Case'
       ? Object.fromEntries([...mapped.map(([sf, name]) => [sf, f[name] ?? null] as const), [m.case.versionField, e.version]])
       : null;
-  const comment = m.caseComment.enabled && object === 'Case'
-    ? { ParentId: e.ticket.id, IsPublished: m.caseComment.isPublished, CommentBody: clipBytes(`${commentMarker(callObject)}\n${note.subject}\n\n${note.text}`, LIMITS.caseCommentBytes) }
-    : null;
-  return { callObject, recordId: e.ticket.id, object, version: e.version, task, caseFields, comment };
+  const posts: Post[] = [];
+  const body = `${commentMarker(callObject)}\n${note.subject}\n\n${note.text}`;
+  if (m.caseComment.enabled && object === 'Case') {
+    posts.push({ type: 'CaseComment', bodyField: 'CommentBody', record: { ParentId: e.ticket.id, IsPublished: m.caseComment.isPublished, CommentBody: clipBytes(body, LIMITS.caseCommentBytes) } });
+  }
+  if (m.feedItem.enabled && object === 'Case') {
+    posts.push({ type: 'FeedItem', bodyField: 'Body', record: { ParentId: e.ticket.id, Type: 'TextPost', Body: clip(body, LIMITS.feedItemBody) } });
+  }
+  return { callObject, recordId: e.ticket.id, object, version: e.version, task, caseFields, posts };
 }

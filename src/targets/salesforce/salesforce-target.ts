@@ -91,6 +91,7 @@ export class SalesforceTarget implements Target {
       ['Task', wanted.Task.create, 'createable'],
       ['Case', wanted.Case.update, 'updateable'],
       ['CaseComment', wanted.CaseComment.create, 'createable'],
+      ['FeedItem', wanted.FeedItem.create, 'createable'],
     ];
     for (const [object, fields, how] of plan) {
       if (fields.length === 0) continue;
@@ -190,12 +191,15 @@ export class SalesforceTarget implements Target {
     const caseIds = unique(items.filter((w) => w.caseFields).map((w) => w.recordId));
     const vf = this.mapping.case.versionField;
     if (caseIds.length) reads.push(this.query(`SELECT Id, ${vf} FROM Case WHERE Id IN (${quoteAll(caseIds)})`, 'cases'));
-    const commentParents = unique(items.filter((w) => w.comment).map((w) => w.recordId));
-    if (commentParents.length) reads.push(this.query(`SELECT Id, ParentId, CommentBody FROM CaseComment WHERE ParentId IN (${quoteAll(commentParents)})`, 'comments'));
+    for (const type of ['CaseComment', 'FeedItem'] as const) {
+      const parents = unique(items.filter((w) => w.posts.some((p) => p.type === type)).map((w) => w.recordId));
+      const bodyField = type === 'CaseComment' ? 'CommentBody' : 'Body';
+      if (parents.length) reads.push(this.query(`SELECT Id, ParentId, ${bodyField} FROM ${type} WHERE ParentId IN (${quoteAll(parents)})`, `posts-${type}`));
+    }
 
     const existingTasks = new Map<string, string>();
     const caseVersions = new Map<string, string | null>();
-    const existingComments = new Set<string>();
+    const existingPosts = new Set<string>();
     const readErrors = new Map<string, SyncError>();
     if (reads.length) {
       const responses = await this.composite(reads);
@@ -208,17 +212,23 @@ export class SalesforceTarget implements Target {
         const records = (r.body as { records: Array<Record<string, unknown>> }).records;
         if (r.referenceId === 'tasks') for (const t of records) existingTasks.set(String(t.CallObject), String(t.Id));
         if (r.referenceId === 'cases') for (const c of records) caseVersions.set(String(c.Id), (c[vf] as string | null) ?? null);
-        if (r.referenceId === 'comments') for (const c of records) existingComments.add(`${c.ParentId}|${String(c.CommentBody ?? '').split('\n', 1)[0]}`);
+        if (r.referenceId.startsWith('posts-')) {
+          const type = r.referenceId.slice('posts-'.length);
+          for (const c of records) existingPosts.add(`${type}|${c.ParentId}|${String(c.CommentBody ?? c.Body ?? '').split('\n', 1)[0]}`);
+        }
       }
     }
 
     // 2. What to write.
     const taskCreates: Array<{ index: number; record: Record<string, FieldValue> }> = [];
-    const commentCreates: Array<{ index: number; record: Record<string, FieldValue> }> = [];
+    const postCreates: Array<{ index: number; type: string; record: Record<string, FieldValue> }> = [];
     const newestByCase = new Map<string, { version: string; fields: Record<string, FieldValue>; indexes: number[] }>();
     const notes: string[][] = items.map(() => []);
     items.forEach((w, i) => {
-      const readError = (w.task && readErrors.get('tasks')) || (w.caseFields && readErrors.get('cases')) || (w.comment && readErrors.get('comments'));
+      const readError =
+        (w.task && readErrors.get('tasks')) ||
+        (w.caseFields && readErrors.get('cases')) ||
+        w.posts.map((p) => readErrors.get(`posts-${p.type}`)).find(Boolean);
       if (readError) {
         results[i] = readError;
         return;
@@ -228,8 +238,9 @@ export class SalesforceTarget implements Target {
         if (existing) notes[i]!.push(`Task ${existing} for this version was already there`);
         else taskCreates.push({ index: i, record: { attributes: { type: 'Task' } as never, ...w.task } });
       }
-      if (w.comment && !existingComments.has(`${w.recordId}|${commentMarker(w.callObject)}`)) {
-        commentCreates.push({ index: i, record: { attributes: { type: 'CaseComment' } as never, ...w.comment } });
+      for (const p of w.posts) {
+        if (existingPosts.has(`${p.type}|${w.recordId}|${commentMarker(w.callObject)}`)) notes[i]!.push(`${p.type} for this version was already there`);
+        else postCreates.push({ index: i, type: p.type, record: { attributes: { type: p.type } as never, ...p.record } });
       }
       if (w.caseFields) {
         if (!caseVersions.has(w.recordId)) {
@@ -256,7 +267,7 @@ export class SalesforceTarget implements Target {
     const writes: SubRequest[] = [];
     for (const [ref, list] of [
       ['taskCreate', taskCreates],
-      ['commentCreate', commentCreates],
+      ['postCreate', postCreates],
     ] as const) {
       for (let k = 0; k < list.length; k += 200) {
         writes.push({ method: 'POST', url: `${this.base}/composite/sobjects`, referenceId: `${ref}${k / 200}`, body: { allOrNone: false, records: list.slice(k, k + 200).map((c) => c.record) } });
@@ -279,8 +290,8 @@ export class SalesforceTarget implements Target {
         const chunk = Number(/\d+$/.exec(r.referenceId)?.[0] ?? 0) * 200;
         const targets: Array<{ indexes: number[]; what: string }> = r.referenceId.startsWith('taskCreate')
           ? taskCreates.slice(chunk, chunk + 200).map((c) => ({ indexes: [c.index], what: 'Task' }))
-          : r.referenceId.startsWith('commentCreate')
-            ? commentCreates.slice(chunk, chunk + 200).map((c) => ({ indexes: [c.index], what: 'CaseComment' }))
+          : r.referenceId.startsWith('postCreate')
+            ? postCreates.slice(chunk, chunk + 200).map((c) => ({ indexes: [c.index], what: c.type }))
             : caseUpdates.map(([id, u]) => ({ indexes: u.indexes, what: `Case ${id} fields` }));
         targets.forEach((t, k) => {
           const save = saves?.[k];
@@ -288,7 +299,7 @@ export class SalesforceTarget implements Target {
           for (const i of t.indexes) {
             if (results[i] instanceof Error) continue;
             if (err) results[i] = err;
-            else notes[i]!.push(t.what === 'Task' ? `Task ${save?.id} created` : t.what === 'CaseComment' ? `CaseComment ${save?.id} created` : `${t.what} updated`);
+            else notes[i]!.push(t.what === 'Task' || t.what === 'CaseComment' || t.what === 'FeedItem' ? `${t.what} ${save?.id} created` : `${t.what} updated`);
           }
         });
       }
