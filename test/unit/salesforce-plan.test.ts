@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { enrich } from '../../src/domain/enrichment.ts';
-import { DEFAULT_MAPPING, parseMapping } from '../../src/targets/salesforce/mapping.ts';
+import { DEFAULT_MAPPING, loadMapping, parseMapping } from '../../src/targets/salesforce/mapping.ts';
 import { callObjectFor, clip, clipBytes, commentMarker, planWrite } from '../../src/targets/salesforce/plan.ts';
 import { quoteAll } from '../../src/targets/salesforce/salesforce-target.ts';
 import { buildSession, buildTicket } from '../helpers/session-builder.ts';
@@ -53,6 +53,12 @@ describe('Salesforce write plan', () => {
     assert.equal(feed.ParentId, e.ticket.id);
     assert.ok(String(feed.Body).length <= 10_000);
     assert.ok(String(feed.Body).startsWith(commentMarker(callObjectFor(e))));
+  });
+
+  it('the example mapping shipped in templates/ is valid', () => {
+    const m = loadMapping(new URL('../../templates/salesforce-mapping.example.json', import.meta.url).pathname);
+    assert.equal(m.case.fields.CCAI_CSAT__c, 'csat_rating');
+    assert.equal(m.case.versionField, 'CCAI_Session_Version__c');
   });
 
   it('rejects a mapping with unknown enrichment fields or keys, listing each', () => {
