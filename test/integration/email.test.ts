@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createApp } from '../../src/main.ts';
 import type { App } from '../../src/main.ts';
-import { placeToken } from '../../src/targets/email/token.ts';
+import { placeToken, tokenProblem } from '../../src/targets/email/token.ts';
 import { FIXTURES, TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix } from '../helpers/env.ts';
 import { startSmtpSink } from '../helpers/smtp-sink.ts';
 import type { SmtpSink } from '../helpers/smtp-sink.ts';
@@ -33,6 +33,8 @@ async function start(env: Record<string, string> = {}): Promise<{ app: App; sink
     SMTP_URL: sink.url,
     MAIL_FROM: 'CCAI Sync <ccai@contact.example.com>',
     MAIL_TO: 'support@helpdesk.example.com',
+    // the real fixtures name Salesforce Cases: their id goes on the body's first line
+    MAIL_TOKEN_STYLE: 'body-token',
     JOB_BACKOFF_MS: '50',
     ...env,
   });
@@ -56,6 +58,15 @@ describe('e-mail target', () => {
     assert.deepEqual(placeToken('headers-only', '500ak000024vx4uAAA', 'Call 1'), { subject: 'Call 1', bodyLine: null });
   });
 
+  it('refuses a ticket id that cannot make the token of its style (no split ticket)', () => {
+    assert.equal(tokenProblem('subject-hash', '12345'), null);
+    assert.match(tokenProblem('subject-hash', '500ak000024vx4uAAA') ?? '', /not a ticket number/);
+    assert.equal(tokenProblem('subject-key', 'HELP-42'), null);
+    assert.match(tokenProblem('subject-key', '42] Bcc') ?? '', /issue key/);
+    assert.equal(tokenProblem('tracking-token', '0001323'), null);
+    assert.match(tokenProblem('tracking-token', 'd2f7a0c2-1111-2222-3333-444455556666') ?? '', /tracking number/);
+  });
+
   it('sends the real call with the token, notes, CSAT and recording link, once per version', async () => {
     const { app, sink } = await start({ MAIL_ATTACH_METADATA: 'true' });
     const s = await app.submit(doc('metadata_call-1418.json'), 'a.json');
@@ -64,7 +75,8 @@ describe('e-mail target', () => {
     await sink.waitFor(1);
     const m = sink.messages[0]!;
     assert.deepEqual(m.to, ['support@helpdesk.example.com']);
-    assert.match(m.parsed.subject ?? '', /^\[#500ak000024vx4uAAA\] Call 1418/);
+    assert.match(m.parsed.subject ?? '', /^Call 1418/);
+    assert.equal((m.parsed.text ?? '').split('\n', 1)[0], '500ak000024vx4uAAA', 'the token on the first body line');
     assert.equal(m.parsed.messageId, `<ccai.call-1418.${Date.parse(s.version!)}@contact.example.com>`);
     assert.match(m.parsed.text ?? '', /No Resolution - followup needed/);
     assert.match(m.parsed.text ?? '', /Note: notes/);
@@ -80,6 +92,21 @@ describe('e-mail target', () => {
     await job!.retry('completed');
     assert.match((await app.queue.waitFor(s.jobId!)).reason, /already sent/);
     assert.equal(sink.messages.length, 1);
+  });
+
+  it('puts a Freshdesk-style [#id] in the subject of a helpdesk ticket', async () => {
+    const { app, sink } = await start({ MAIL_TOKEN_STYLE: 'subject-hash' });
+    const s = await app.submit(doc('zendesk-call.json'), 'z.json');
+    assert.equal((await app.queue.waitFor(s.jobId!)).status, 'delivered');
+    await sink.waitFor(1);
+    assert.match(sink.messages[0]!.parsed.subject ?? '', /^\[#12345\] Call 1505/);
+  });
+
+  it('fails, not sends, when the ticket id cannot make the token of its style', async () => {
+    const { app, sink } = await start({ MAIL_TOKEN_STYLE: 'subject-hash' });
+    const s = await app.submit(doc('metadata_call-987.json'), 'a.json');
+    await assert.rejects(app.queue.waitFor(s.jobId!), /TARGET_CONFIG: ticket id "500ak00001nkg4MAAQ" is not a ticket number/);
+    assert.equal(sink.messages.length, 0);
   });
 
   it('threads a later version onto the earlier e-mail with In-Reply-To and References', async () => {
@@ -113,7 +140,7 @@ describe('e-mail target', () => {
   it('fails at once when the SMTP server refuses the recipient (5xx), with its words', async () => {
     const sink = await startSmtpSink({ rejectRcpt: () => 'no such mailbox' });
     const prefix = uniquePrefix('mail');
-    const config = loadConfig({ CRM: 'email', REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: '/tmp', SMTP_URL: sink.url, MAIL_FROM: 'a@example.com', MAIL_TO: 'b@example.com' });
+    const config = loadConfig({ CRM: 'email', REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: '/tmp', SMTP_URL: sink.url, MAIL_FROM: 'a@example.com', MAIL_TO: 'b@example.com', MAIL_TOKEN_STYLE: 'body-token' });
     const app = await createApp(config, createLogger('silent'), { worker: true, allowPrivateRedis: false });
     cleanups.push(async () => {
       await app.close();

@@ -13,7 +13,7 @@ import type { Enrichment, RenderedNote } from '../../domain/types.ts';
 import { SyncError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { ApplyContext, ApplyResult, Target } from '../target.ts';
-import { placeToken } from './token.ts';
+import { placeToken, tokenProblem } from './token.ts';
 import type { TokenStyle } from './token.ts';
 
 const THREAD_IDS_KEPT = 20;
@@ -64,6 +64,8 @@ export class EmailTarget implements Target {
   }
 
   async apply(e: Enrichment, note: RenderedNote, ctx: ApplyContext = {}): Promise<ApplyResult> {
+    const problem = tokenProblem(this.o.tokenStyle, e.ticket.id);
+    if (problem) throw new SyncError('TARGET_CONFIG', problem);
     const messageId = messageIdFor(e, this.o.from);
     const sentKey = this.key('sent', messageId);
     // Claim the version before sending: a second worker (or a re-run while the first is still

@@ -5,6 +5,24 @@
 export const TOKEN_STYLES = ['subject-hash', 'subject-tag', 'subject-key', 'tracking-token', 'body-token', 'headers-only'] as const;
 export type TokenStyle = (typeof TOKEN_STYLES)[number];
 
+/** What a ticket id must look like for each style's token to be recognised by the helpdesk. */
+const ID_SHAPES: Record<TokenStyle, { re: RegExp; what: string }> = {
+  'subject-hash': { re: /^\d+$/, what: 'a ticket number' },
+  'subject-tag': { re: /^\d+$/, what: 'a ticket number' },
+  'subject-key': { re: /^[A-Z][A-Z0-9_]+-\d+$/, what: 'an issue key such as ABC-123' },
+  'tracking-token': { re: /^(CRM:)?\d+$/i, what: 'a tracking number such as 0001323' },
+  'body-token': { re: /^\S(.*\S)?$/, what: 'a token without leading or trailing spaces' },
+  'headers-only': { re: /[\s\S]*/, what: 'any id' },
+};
+
+/** Why this ticket id cannot make a token the helpdesk recognises, or null. */
+export function tokenProblem(style: TokenStyle, ticketId: string): string | null {
+  const shape = ID_SHAPES[style];
+  return shape.re.test(ticketId)
+    ? null
+    : `ticket id "${ticketId}" is not ${shape.what}, so MAIL_TOKEN_STYLE=${style} would make a token the helpdesk does not recognise and it would open a NEW ticket`;
+}
+
 export interface Placed {
   subject: string;
   /** a line to put at the top of the body, or null */
