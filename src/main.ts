@@ -63,14 +63,10 @@ export async function createApp(
   log: Logger,
   opts: { worker: boolean; allowPrivateRedis: boolean; onOutcome?: (o: JobOutcome) => void; target?: Target },
 ): Promise<App> {
-  // Fail on broken templates or target config before touching the queue.
-  let templates: NoteTemplates | null = null;
-  let target: Target | null = null;
-  if (opts.worker) {
-    templates = await loadTemplates(config.TEMPLATES_DIR);
-    // (the e-mail target keeps its sent markers in Redis: it is made once connected, below)
-    target = opts.target ?? (config.CRM === 'email' ? null : await createTarget(config, log));
-  }
+  // Fail on broken templates before touching the queue; the target (which may keep state in
+  // Redis, as the e-mail target does) is made once connected, before any job runs.
+  const templates: NoteTemplates | null = opts.worker ? await loadTemplates(config.TEMPLATES_DIR) : null;
+  let target: Target | null = opts.worker ? (opts.target ?? null) : null;
   const redis = await ensureRedis({ url: config.redisUrl, dataDir: config.dataDir, log, allowPrivate: opts.allowPrivateRedis });
   const redisLog = log.child({ component: 'redis' });
   const blocking: Redis[] = [];

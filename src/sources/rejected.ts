@@ -1,7 +1,7 @@
 // Keeping what could not be processed: the original bytes, untouched, and beside them a
 // `.reason.json` sidecar saying which file, which field and why. Nothing is ever deleted.
 import { createHash } from 'node:crypto';
-import { mkdir, rename, writeFile, copyFile } from 'node:fs/promises';
+import { access, copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { InputProblem } from '../domain/types.ts';
 
@@ -57,7 +57,6 @@ export async function writeSidecar(path: string, reason: RejectionReason): Promi
 
 /** `name`, or `name.1`, `name.2` ... whichever does not exist yet in dir. */
 export async function freeName(dir: string, name: string): Promise<string> {
-  const { access } = await import('node:fs/promises');
   for (let i = 0; ; i++) {
     const candidate = join(dir, i === 0 ? name : `${name}.${i}`);
     try {
