@@ -9,6 +9,8 @@ import { DEFAULT_MAX_BYTES } from './domain/session.ts';
 import { parseAllowedHosts } from './domain/ticket.ts';
 import { DEFAULT_TEMPLATES_DIR } from './render/templates.ts';
 import { TOKEN_STYLES } from './targets/email/token.ts';
+import { parseImapUrl } from './sources/imap/imap-url.ts';
+import type { ImapSettings } from './sources/imap/imap-url.ts';
 
 const bool = z
   .union([z.boolean(), z.string()])
@@ -62,6 +64,13 @@ const schema = z.object({
   MAIL_TOKEN_PREFIX: z.string().regex(/^[^\r\n\[\]]{1,40}$/, 'one line, no brackets').default('helpdesk'),
   MAIL_ATTACH_METADATA: bool.default(false),
   SMTP_MAX_PER_SECOND: int(1, 1000).default(5),
+  // Mailbox (any CRM): metadata e-mails in, bounces and helpdesk replies back
+  IMAP_URL: z.string().regex(/^imaps?:\/\/[^/]+/, 'must look like imaps://user:password@host/INBOX').optional(),
+  IMAP_ALLOWED_SENDERS: z.string().optional(),
+  IMAP_POLL_MS: int(1_000, 3_600_000).default(60_000),
+  IMAP_MAX_MESSAGE_BYTES: int(1_024, 1024 * 1024 * 1024).default(25 * 1024 * 1024),
+  IMAP_PROCESSED_FOLDER: z.string().min(1).optional(),
+  IMAP_REJECTED_FOLDER: z.string().min(1).optional(),
   // Salesforce (CRM=salesforce): one of three ways to authenticate, see README.
   SF_LOGIN_URL: z.string().url('must be a URL such as https://acme.my.salesforce.com').default('https://login.salesforce.com'),
   SF_CLIENT_ID: z.string().min(1).optional(),
@@ -93,10 +102,12 @@ export interface Config extends Omit<RawConfig, 'WORKER_CONCURRENCY'> {
   allowedHosts: string[];
   /** REDIS_URL as given; undefined means "find or start one" (see queue/redis-server.ts) */
   redisUrl: string | undefined;
+  /** IMAP_URL, parsed; null when no mailbox is read */
+  imap: ImapSettings | null;
 }
 
 /** Variables whose value may instead come from a file named by `NAME_FILE` (Docker/K8s secrets). */
-const SECRET_VARS = ['HTTP_TOKEN', 'REDIS_URL', 'SF_CLIENT_SECRET', 'SF_ACCESS_TOKEN', 'SF_PRIVATE_KEY', 'SMTP_URL'] as const;
+const SECRET_VARS = ['HTTP_TOKEN', 'REDIS_URL', 'SF_CLIENT_SECRET', 'SF_ACCESS_TOKEN', 'SF_PRIVATE_KEY', 'SMTP_URL', 'IMAP_URL'] as const;
 
 function readSecretFiles(env: Record<string, string | undefined>, problems: string[]) {
   const out: Record<string, string | undefined> = {};
@@ -174,8 +185,12 @@ export function loadConfig(
       throw new SyncError('CONFIG_INVALID', 'invalid configuration:\n  - SF_API_USAGE_SLOWDOWN must not be above SF_API_USAGE_PAUSE');
     }
   }
+  const imap = c.IMAP_URL ? parseImapUrl(c.IMAP_URL) : null;
+  // never echo the URL: it holds the mailbox password
+  if (typeof imap === 'string') throw new SyncError('CONFIG_INVALID', `invalid configuration:\n  - IMAP_URL: ${imap}`);
   return {
     ...c,
+    imap,
     WORKER_CONCURRENCY: c.WORKER_CONCURRENCY ?? (c.CRM === 'salesforce' ? 400 : 8),
     dataDir: resolve(c.DATA_DIR),
     allowedHosts: parseAllowedHosts(c.CRM_ALLOWED_HOSTS),

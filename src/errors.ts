@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   INPUT_INVALID_FIELD: { retryable: false, summary: 'a field has a value the worker cannot use' },
   INPUT_BAD_TIMESTAMP: { retryable: false, summary: 'a timestamp cannot be parsed' },
   INPUT_UNREADABLE: { retryable: false, summary: 'the input cannot be read' },
+  INPUT_NOT_ACCEPTED: { retryable: false, summary: 'an e-mail that is not taken: its sender is not in IMAP_ALLOWED_SENDERS, or it holds no JSON document' },
   // Matching: the session names no usable CRM record.
   TICKET_MISMATCH: { retryable: false, summary: 'out_ticket_id and out_ticket_url name different records' },
   TICKET_HOST_NOT_ALLOWED: { retryable: false, summary: 'the ticket URL is on a host not in CRM_ALLOWED_HOSTS' },
@@ -26,6 +27,8 @@ export const ERROR_CODES = {
   TARGET_REJECTED: { retryable: false, summary: 'the CRM refused the update (validation rule, bad field)' },
   TARGET_CONFIG: { retryable: false, summary: 'the target is misconfigured' },
   TARGET_AUTH: { retryable: false, summary: 'the CRM refused our credentials' },
+  TARGET_BOUNCED: { retryable: false, summary: 'the e-mail sent to the helpdesk bounced' },
+  TARGET_THREAD_MISS: { retryable: false, summary: 'the helpdesk opened a new ticket instead of threading the e-mail onto the ticket' },
   TARGET_UNAVAILABLE: { retryable: true, summary: 'the CRM is unavailable' },
   TARGET_BUSY: { retryable: true, summary: 'the CRM record is locked or busy' },
   TARGET_RATE_LIMITED: { retryable: true, summary: 'the CRM API limit is reached' },

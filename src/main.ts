@@ -1,6 +1,7 @@
 // Composition root: config -> logger -> Redis -> queue, status, target, templates -> worker.
 // Commands and sources get what they need from here; nothing else wires adapters together.
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
@@ -24,6 +25,15 @@ import { loadTemplates } from './render/templates.ts';
 import { RenderPool } from './render/render-pool.ts';
 import type { NoteTemplates } from './render/templates.ts';
 import { createTarget } from './targets/index.ts';
+import { parseAllowedSenders } from './domain/inbound-mail.ts';
+import { handleMail, handleTooLarge } from './pipeline/mail-intake.ts';
+import type { MailDisposition, MailIntakeDeps } from './pipeline/mail-intake.ts';
+import { RedisMailboxState } from './queue/mailbox-state.ts';
+import { startMailbox } from './sources/imap/mailbox.ts';
+import type { MailboxReader } from './sources/imap/mailbox.ts';
+import { parseMail } from './sources/imap/parse-mail.ts';
+import { singleAddress } from './targets/email/email-target.ts';
+import { MailStore } from './targets/email/mail-store.ts';
 import type { Target } from './targets/target.ts';
 
 export interface App {
@@ -173,4 +183,48 @@ export async function createApp(
       }
     },
   };
+}
+
+/**
+ * The mailbox reader (IMAP_URL): metadata e-mails into the queue, bounces and helpdesk replies
+ * onto the sessions and threads they are about. Works with any target.
+ */
+export function startMailReader(app: App, onMail?: (d: MailDisposition) => void): MailboxReader {
+  const { config } = app;
+  if (!config.imap) throw new SyncError('CONFIG_INVALID', 'no mailbox configured: set IMAP_URL');
+  const log = app.log.child({ component: 'mailbox' });
+  const from = config.MAIL_FROM ? singleAddress(config.MAIL_FROM) : null;
+  const deps: MailIntakeDeps = {
+    classify: {
+      ourDomain: from ? from.split('@')[1]!.toLowerCase() : null,
+      allowedSenders: parseAllowedSenders(config.IMAP_ALLOWED_SENDERS),
+      tokenStyle: config.MAIL_TOKEN_STYLE,
+      tokenPrefix: config.MAIL_TOKEN_PREFIX,
+    },
+    submit: app.submit,
+    status: app.status,
+    store: new MailStore(app.connection, config.QUEUE_PREFIX),
+    rejectedDir: join(config.dataDir, 'rejected'),
+    log,
+  };
+  return startMailbox({
+    settings: config.imap,
+    pollMs: config.IMAP_POLL_MS,
+    maxMessageBytes: config.IMAP_MAX_MESSAGE_BYTES,
+    processedFolder: config.IMAP_PROCESSED_FOLDER ?? null,
+    rejectedFolder: config.IMAP_REJECTED_FOLDER ?? null,
+    state: new RedisMailboxState(app.connection, config.QUEUE_PREFIX),
+    async handle(source, size, raw) {
+      let mail;
+      try {
+        mail = await parseMail(raw);
+      } catch (err) {
+        return { action: 'reject', kind: 'other', reason: `the message cannot be parsed: ${(err as Error).message}` };
+      }
+      return handleMail(deps, { source, size, raw }, mail);
+    },
+    tooLarge: (source, size) => handleTooLarge(deps, source, size, config.IMAP_MAX_MESSAGE_BYTES),
+    onMail,
+    log,
+  });
 }

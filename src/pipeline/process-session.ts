@@ -46,7 +46,7 @@ export function createSessionProcessor(deps: ProcessDeps) {
     const enrichment = enrich(r.session, r.ticket, deps.enrich);
     const html = deps.target.usesHtml !== false;
     const note = deps.renderPool ? await deps.renderPool.render(enrichment, { html }) : renderNote(deps.templates, enrichment, { html });
-    const applied = await deps.target.apply(enrichment, note, { document: data.document });
+    const applied = await deps.target.apply(enrichment, note, { document: data.document, jobId: meta.jobId });
     const reason = applied.status === 'delivered' ? applied.detail : applied.reason;
     const outcome: JobOutcome = { ...base, ticketId: r.ticket.id, status: applied.status, reason };
     await deps.status.record(data.sessionKey, { state: applied.status, version: data.version, ticket: r.ticket.id, reason, code: null, source: data.source, jobId: meta.jobId });

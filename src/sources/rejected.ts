@@ -30,13 +30,18 @@ function safeName(name: string): string {
   return cleaned || 'document';
 }
 
-/** Stores a copy of rejected bytes in `dir` with its sidecar; returns the stored path. */
-export async function keepRejectedCopy(dir: string, reason: RejectionReason, bytes: Uint8Array | { path: string }): Promise<string> {
+/**
+ * Stores a copy of rejected bytes in `dir` with its sidecar; returns the stored path. `null`
+ * bytes (an e-mail too large to download, still in the mailbox) leave the sidecar alone.
+ */
+export async function keepRejectedCopy(dir: string, reason: RejectionReason, bytes: Uint8Array | { path: string } | null, ext = ''): Promise<string> {
   await mkdir(dir, { recursive: true });
   const stamp = reason.rejectedAt.replace(/[:.]/g, '-');
   const digest = createHash('sha256').update(reason.source).update(stamp).digest('hex').slice(0, 8);
-  const target = join(dir, `${stamp}-${digest}-${safeName(reason.source)}`);
-  if ('path' in bytes) await copyFile(bytes.path, target);
+  const target = join(dir, `${stamp}-${digest}-${safeName(reason.source)}${ext}`);
+  if (bytes === null) {
+    /* only the reason */
+  } else if ('path' in bytes) await copyFile(bytes.path, target);
   else await writeFile(target, bytes, { flag: 'wx' });
   await writeSidecar(target, reason);
   return target;

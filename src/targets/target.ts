@@ -9,6 +9,8 @@ export type ApplyResult =
 /** What a target may need beyond the enrichment: the original document (e-mail attachment). */
 export interface ApplyContext {
   document?: string;
+  /** the queue job writing it (kept with what was sent, so later news of it finds the job) */
+  jobId?: string;
 }
 
 export interface Target {

@@ -13,14 +13,9 @@ import type { Enrichment, RenderedNote } from '../../domain/types.ts';
 import { SyncError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { ApplyContext, ApplyResult, Target } from '../target.ts';
+import { MailStore } from './mail-store.ts';
 import { placeToken, tokenProblem } from './token.ts';
 import type { TokenStyle } from './token.ts';
-
-const THREAD_IDS_KEPT = 20;
-/** how long a send may take before another attempt may claim the version */
-const SENDING_CLAIM_S = 15 * 60;
-/** sent markers and thread ids are kept this long */
-const KEEP_S = 400 * 86_400;
 
 export interface EmailTargetOptions {
   transport: Transporter;
@@ -54,40 +49,39 @@ function oneLine(s: string): string {
 export class EmailTarget implements Target {
   readonly name = 'email';
   private readonly o: EmailTargetOptions;
+  readonly store: MailStore;
 
   constructor(o: EmailTargetOptions) {
     this.o = o;
-  }
-
-  private key(kind: 'sent' | 'thread', id: string): string {
-    return `${this.o.prefix}:email:${kind}:${id}`;
+    this.store = new MailStore(o.redis, o.prefix);
   }
 
   async apply(e: Enrichment, note: RenderedNote, ctx: ApplyContext = {}): Promise<ApplyResult> {
     const problem = tokenProblem(this.o.tokenStyle, e.ticket.id);
     if (problem) throw new SyncError('TARGET_CONFIG', problem);
     const messageId = messageIdFor(e, this.o.from);
-    const sentKey = this.key('sent', messageId);
+    const store = this.store;
     // Claim the version before sending: a second worker (or a re-run while the first is still
     // sending) waits instead of sending it again.
-    const claimed = await this.o.redis.set(sentKey, 'sending', 'EX', SENDING_CLAIM_S, 'NX');
-    if (claimed !== 'OK') {
-      const mark = await this.o.redis.get(sentKey);
-      if (mark === 'sending') throw new SyncError('TARGET_BUSY', `e-mail ${messageId} is being sent by another attempt`);
-      return { status: 'delivered', detail: `e-mail ${messageId} was already sent for this version (${mark}); nothing sent twice` };
+    const claim = await store.claim(messageId);
+    if (claim.state === 'sending') throw new SyncError('TARGET_BUSY', `e-mail ${messageId} is being sent by another attempt`);
+    if (claim.state === 'sent') {
+      return { status: 'delivered', detail: `e-mail ${messageId} was already sent for this version (${claim.sentAt}); nothing sent twice` };
     }
-    const threadKey = this.key('thread', e.ticket.id);
-    const known = await this.o.redis.lrange(threadKey, 0, THREAD_IDS_KEPT - 1);
+    const [known, learned] = await Promise.all([store.threadIds(e.ticket.id), store.tokens(e.ticket.id)]);
     if (this.o.tokenStyle === 'headers-only' && known.length === 0) {
-      await this.o.redis.del(sentKey);
+      await store.release(messageId);
       throw new SyncError(
         'TARGET_CONFIG',
         `MAIL_TOKEN_STYLE=headers-only needs an earlier e-mail of ticket ${e.ticket.id} to reply to, and none is known: without a token or a reply header the helpdesk would open a NEW ticket. Use a token style`,
       );
     }
     const placed = placeToken(this.o.tokenStyle, e.ticket.id, oneLine(note.subject), this.o.tokenPrefix);
-    const text = placed.bodyLine ? `${placed.bodyLine}\n\n${note.text}` : note.text;
-    const html = placed.bodyLine ? `<p>${escapeHtml(placed.bodyLine)}</p>\n${note.html}` : note.html;
+    // Tokens the helpdesk's own notifications carried for this ticket (a ServiceNow watermark,
+    // a Zendesk encoded id) go on the first body line too.
+    const bodyLine = [placed.bodyLine, ...learned].filter((t, i, all): t is string => Boolean(t) && all.indexOf(t) === i).join(' ');
+    const text = bodyLine ? `${bodyLine}\n\n${note.text}` : note.text;
+    const html = bodyLine ? `<p>${escapeHtml(bodyLine)}</p>\n${note.html}` : note.html;
     try {
       await this.o.transport.sendMail({
         from: this.o.from,
@@ -104,16 +98,10 @@ export class EmailTarget implements Target {
             : [],
       });
     } catch (err) {
-      await this.o.redis.del(sentKey).catch(() => undefined);
+      await store.release(messageId).catch(() => undefined);
       throw smtpError(err);
     }
-    await this.o.redis
-      .multi()
-      .set(sentKey, new Date().toISOString(), 'EX', KEEP_S)
-      .lpush(threadKey, messageId)
-      .ltrim(threadKey, 0, THREAD_IDS_KEPT - 1)
-      .expire(threadKey, KEEP_S)
-      .exec();
+    await store.markSent(messageId, { sessionKey: e.sessionKey, version: e.version, ticketId: e.ticket.id, jobId: ctx.jobId ?? null, sentAt: new Date().toISOString() });
     return { status: 'delivered', detail: `e-mail ${messageId} sent to the helpdesk${known.length ? ` (in reply to ${known[0]})` : ''}` };
   }
 

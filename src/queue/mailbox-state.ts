@@ -1,0 +1,52 @@
+// Where the mailbox reader keeps its place (sources/imap/mailbox.ts), in Redis: per account
+// and folder the UIDVALIDITY and the last UID handled, and each folder's health for `status`
+// and /healthz of other processes. lastUid only moves up, whichever worker writes it.
+import type { Redis } from 'ioredis';
+import type { FolderHealth, FolderState, MailboxStateStore } from '../sources/imap/mailbox.ts';
+
+const ADVANCE = `
+local v = redis.call('HGET', KEYS[1], 'uidValidity')
+if v ~= ARGV[1] then
+  redis.call('HSET', KEYS[1], 'uidValidity', ARGV[1], 'lastUid', ARGV[2])
+  return 1
+end
+local last = tonumber(redis.call('HGET', KEYS[1], 'lastUid') or '0')
+if tonumber(ARGV[2]) > last then redis.call('HSET', KEYS[1], 'lastUid', ARGV[2]) end
+return 1`;
+
+export class RedisMailboxState implements MailboxStateStore {
+  private readonly redis: Redis;
+  private readonly prefix: string;
+
+  constructor(redis: Redis, prefix: string) {
+    this.redis = redis;
+    this.prefix = `${prefix}:imap`;
+  }
+
+  private key(account: string, folder: string): string {
+    return `${this.prefix}:uid:${account}:${folder}`;
+  }
+
+  async get(account: string, folder: string): Promise<FolderState | null> {
+    const h = await this.redis.hgetall(this.key(account, folder));
+    return h.uidValidity ? { uidValidity: h.uidValidity, lastUid: Number(h.lastUid ?? 0) } : null;
+  }
+
+  async advance(account: string, folder: string, uidValidity: string, uid: number): Promise<void> {
+    await this.redis.eval(ADVANCE, 1, this.key(account, folder), uidValidity, String(uid));
+  }
+
+  async reset(account: string, folder: string, uidValidity: string): Promise<void> {
+    await this.redis.hset(this.key(account, folder), 'uidValidity', uidValidity, 'lastUid', '0');
+  }
+
+  async saveHealth(account: string, health: FolderHealth): Promise<void> {
+    await this.redis.hset(`${this.prefix}:health`, `${account}/${health.folder}`, JSON.stringify({ ...health, savedAt: new Date().toISOString() }));
+  }
+
+  /** Every folder's last saved health, from any worker process. */
+  async health(): Promise<Array<FolderHealth & { mailbox: string; savedAt: string }>> {
+    const h = await this.redis.hgetall(`${this.prefix}:health`);
+    return Object.entries(h).map(([mailbox, json]) => ({ mailbox, ...(JSON.parse(json) as FolderHealth & { savedAt: string }) }));
+  }
+}

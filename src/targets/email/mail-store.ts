@@ -1,0 +1,115 @@
+// What the e-mail target remembers in Redis, shared by the sender (targets/email) and the
+// mailbox reader (pipeline/mail-intake): per Message-ID we sent, a claim while sending and then
+// a sent record (session, version, ticket); per ticket, the Message-IDs to reply to (ours and
+// the helpdesk's notifications, newest first) and the threading tokens its notifications carry.
+import type { Redis } from 'ioredis';
+
+/** how long a send may take before another attempt may claim the version */
+const SENDING_CLAIM_S = 15 * 60;
+/** sent records, thread ids and tokens are kept this long */
+const KEEP_S = 400 * 86_400;
+const THREAD_IDS_KEPT = 20;
+const TOKENS_KEPT = 5;
+
+export interface SentRecord {
+  sessionKey: string;
+  version: string;
+  ticketId: string;
+  jobId: string | null;
+  sentAt: string;
+  /** set when a bounce for it came back */
+  bounced?: string;
+}
+
+export type Claim = { state: 'claimed' } | { state: 'sending' } | { state: 'sent'; record: SentRecord | null; sentAt: string };
+
+export class MailStore {
+  private readonly redis: Redis;
+  private readonly prefix: string;
+
+  constructor(redis: Redis, prefix: string) {
+    this.redis = redis;
+    this.prefix = `${prefix}:email`;
+  }
+
+  private key(kind: 'sent' | 'thread' | 'tokens', id: string): string {
+    return `${this.prefix}:${kind}:${id}`;
+  }
+
+  /** Claims a Message-ID before sending: a second worker (or a re-run while the first still sends) is told so. */
+  async claim(messageId: string): Promise<Claim> {
+    const k = this.key('sent', messageId);
+    if ((await this.redis.set(k, 'sending', 'EX', SENDING_CLAIM_S, 'NX')) === 'OK') return { state: 'claimed' };
+    const mark = await this.redis.get(k);
+    if (mark === 'sending') return { state: 'sending' };
+    if (mark === null) return this.claim(messageId); // expired in between
+    const record = parseRecord(mark);
+    return { state: 'sent', record, sentAt: record?.sentAt ?? mark };
+  }
+
+  async release(messageId: string): Promise<void> {
+    await this.redis.del(this.key('sent', messageId));
+  }
+
+  async markSent(messageId: string, record: SentRecord): Promise<void> {
+    const thread = this.key('thread', record.ticketId);
+    await this.redis
+      .multi()
+      .set(this.key('sent', messageId), JSON.stringify(record), 'EX', KEEP_S)
+      .lrem(thread, 0, messageId)
+      .lpush(thread, messageId)
+      .ltrim(thread, 0, THREAD_IDS_KEPT - 1)
+      .expire(thread, KEEP_S)
+      .exec();
+  }
+
+  /** What we sent under this Message-ID, or null (not ours, or expired). */
+  async sent(messageId: string): Promise<SentRecord | null> {
+    const mark = await this.redis.get(this.key('sent', messageId));
+    return mark && mark !== 'sending' ? parseRecord(mark) : null;
+  }
+
+  /** Records a bounce on the sent record; false when this bounce was already recorded. */
+  async markBounced(messageId: string, record: SentRecord, reason: string): Promise<boolean> {
+    if (record.bounced === reason) return false;
+    await this.redis.set(this.key('sent', messageId), JSON.stringify({ ...record, bounced: reason }), 'KEEPTTL');
+    return true;
+  }
+
+  /** The Message-IDs known for a ticket, newest first. */
+  async threadIds(ticketId: string): Promise<string[]> {
+    return this.redis.lrange(this.key('thread', ticketId), 0, THREAD_IDS_KEPT - 1);
+  }
+
+  async hasThread(ticketId: string): Promise<boolean> {
+    return (await this.redis.exists(this.key('thread', ticketId))) === 1;
+  }
+
+  /** Remembers a helpdesk notification's Message-ID (and its threading tokens) for the ticket. */
+  async remember(ticketId: string, messageId: string | null, tokens: string[]): Promise<void> {
+    const m = this.redis.multi();
+    if (messageId) {
+      const thread = this.key('thread', ticketId);
+      m.lrem(thread, 0, messageId).lpush(thread, messageId).ltrim(thread, 0, THREAD_IDS_KEPT - 1).expire(thread, KEEP_S);
+    }
+    if (tokens.length) {
+      const t = this.key('tokens', ticketId);
+      for (const token of tokens) m.lrem(t, 0, token).lpush(t, token);
+      m.ltrim(t, 0, TOKENS_KEPT - 1).expire(t, KEEP_S);
+    }
+    await m.exec();
+  }
+
+  async tokens(ticketId: string): Promise<string[]> {
+    return this.redis.lrange(this.key('tokens', ticketId), 0, TOKENS_KEPT - 1);
+  }
+}
+
+function parseRecord(mark: string): SentRecord | null {
+  if (!mark.startsWith('{')) return null; // an older marker: the time it was sent
+  try {
+    return JSON.parse(mark) as SentRecord;
+  } catch {
+    return null;
+  }
+}
