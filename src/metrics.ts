@@ -6,6 +6,7 @@ export interface Metrics {
   documents: Counter<'source' | 'outcome'>;
   jobs: Counter<'outcome'>;
   queue: Gauge<'state'>;
+  mail: Counter<'kind' | 'action'>;
 }
 
 export function createMetrics(queueCounts: () => Promise<Record<string, number>>): Metrics {
@@ -33,5 +34,11 @@ export function createMetrics(queueCounts: () => Promise<Record<string, number>>
       for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
     },
   });
-  return { registry, documents, jobs, queue };
+  const mail = new Counter({
+    name: 'ccai_mail_total',
+    help: 'Mailbox messages handled, by kind (metadata, bounce, delay, notification, thread-miss, too-large, other) and action (done, reject, leave)',
+    labelNames: ['kind', 'action'] as const,
+    registers: [registry],
+  });
+  return { registry, documents, jobs, queue, mail };
 }

@@ -1,11 +1,13 @@
 // `worker`: the long-running service. Workers process the shared queue; the inbox folder
-// (INBOX_DIR) and the HTTP endpoint (HTTP_PORT) feed it; /healthz and /metrics report.
+// (INBOX_DIR), the mailbox (IMAP_URL) and the HTTP endpoint (HTTP_PORT) feed it; /healthz
+// and /metrics report.
 // SIGINT/SIGTERM: stop taking input, let active jobs finish, then exit. A job cut off by a
 // harder stop is not lost: its lock expires and another worker runs it again (idempotently).
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { createApp } from '../main.ts';
+import { createApp, startMailReader } from '../main.ts';
+import type { MailboxReader } from '../sources/imap/mailbox.ts';
 import { createMetrics } from '../metrics.ts';
 import { startHttp } from '../sources/http.ts';
 import { startInbox } from '../sources/inbox.ts';
@@ -33,6 +35,10 @@ export async function workerCommand(config: Config, log: Logger): Promise<number
       log: log.child({ component: 'inbox' }),
     });
   }
+  let mailbox: MailboxReader | null = null;
+  if (config.imap) {
+    mailbox = startMailReader(app, (d) => metrics.mail.inc({ kind: d.kind, action: d.action }));
+  }
   const startedAt = new Date().toISOString();
   const http = await startHttp(
     {
@@ -49,12 +55,15 @@ export async function workerCommand(config: Config, log: Logger): Promise<number
         ]);
         const workerOk = Boolean(app.worker?.isRunning());
         const counts = redisOk ? await app.queue.counts().catch(() => null) : null;
+        // a mailbox the watchdog could not bring back for several polls makes the service unhealthy
+        const mailboxOk = mailbox ? mailbox.healthy() : true;
         return {
-          ok: redisOk && workerOk,
+          ok: redisOk && workerOk && mailboxOk,
           redis: redisOk ? 'up' : 'down',
           worker: workerOk ? 'running' : 'stopped',
           target: app.target?.name ?? null,
           inbox: inbox ? { dir: config.INBOX_DIR, lastScanAt: inbox.lastScanAt() } : null,
+          mailbox: mailbox ? { ok: mailboxOk, account: config.imap!.account, folders: mailbox.health() } : null,
           queue: counts,
           startedAt,
         };
@@ -67,7 +76,7 @@ export async function workerCommand(config: Config, log: Logger): Promise<number
     config.HTTP_PORT,
     config.HTTP_HOST,
   );
-  log.info({ target: app.target?.name, inbox: config.INBOX_DIR ?? null, http: `${config.HTTP_HOST}:${http.port}` }, 'worker started');
+  log.info({ target: app.target?.name, inbox: config.INBOX_DIR ?? null, mailbox: config.imap ? config.imap.folders : null, http: `${config.HTTP_HOST}:${http.port}` }, 'worker started');
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -78,6 +87,7 @@ export async function workerCommand(config: Config, log: Logger): Promise<number
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
   await inbox?.close();
+  await mailbox?.close();
   await http.close();
   await app.close();
   log.info('stopped');

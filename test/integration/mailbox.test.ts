@@ -1,0 +1,273 @@
+// The mailbox reader against a real Dovecot (rootless, test/helpers/dovecot.ts), the real queue
+// (Redis) and, for bounces and replies, the e-mail target sending to a real SMTP server.
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { ImapFlow } from 'imapflow';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createApp, startMailReader } from '../../src/main.ts';
+import type { App } from '../../src/main.ts';
+import type { MailDisposition } from '../../src/pipeline/mail-intake.ts';
+import { RedisMailboxState } from '../../src/queue/mailbox-state.ts';
+import type { MailboxReader } from '../../src/sources/imap/mailbox.ts';
+import { LocalCrm } from '../../src/targets/local/local-crm.ts';
+import { startDovecot } from '../helpers/dovecot.ts';
+import type { Dovecot } from '../helpers/dovecot.ts';
+import { FIXTURES, TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
+import { startSmtpSink } from '../helpers/smtp-sink.ts';
+import type { SmtpSink } from '../helpers/smtp-sink.ts';
+
+const mail = (name: string) => readFileSync(join(FIXTURES, 'mail', name));
+const session = (name: string) => readFileSync(join(FIXTURES, 'sessions', name));
+const ALLOWED = 'ccai-export@ujet.example.com';
+
+function compose(opts: Record<string, unknown>): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    new MailComposer(opts).compile().build((err, b) => (err ? reject(err) : resolve(b))),
+  );
+}
+
+let dovecot: Dovecot;
+let users = 0;
+before(async () => {
+  dovecot = await startDovecot();
+});
+after(async () => {
+  await dovecot?.stop();
+});
+
+let cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.reverse()) await c();
+  cleanups = [];
+});
+
+interface Run {
+  app: App;
+  reader: MailboxReader;
+  user: string;
+  tmp: string;
+  outcomes: MailDisposition[];
+  sink: SmtpSink | null;
+}
+
+/** A fresh mailbox user, queue prefix and data folder; the worker and the mailbox reader started. */
+async function start(env: Record<string, string> = {}, opts: { email?: boolean; user?: string; prefix?: string; tmp?: string } = {}): Promise<Run> {
+  const user = opts.user ?? `box${++users}`;
+  await dovecot.createFolder(user, 'INBOX');
+  const sink = opts.email ? await startSmtpSink() : null;
+  const prefix = opts.prefix ?? uniquePrefix('imap');
+  const tmp = opts.tmp ? { path: opts.tmp, cleanup() {} } : tempDir('ccai-imap');
+  const config = loadConfig({
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    DATA_DIR: tmp.path,
+    IMAP_URL: dovecot.url(user),
+    IMAP_ALLOWED_SENDERS: ALLOWED,
+    IMAP_POLL_MS: '1000',
+    JOB_BACKOFF_MS: '50',
+    ...(sink
+      ? { CRM: 'email', SMTP_URL: sink.url, MAIL_FROM: 'CCAI Sync <ccai@contact.example.com>', MAIL_TO: 'support@helpdesk.example.com', MAIL_TOKEN_STYLE: 'body-token' }
+      : {}),
+    ...env,
+  });
+  const app = await createApp(config, createLogger('silent'), { worker: true, allowPrivateRedis: false });
+  const outcomes: MailDisposition[] = [];
+  const reader = startMailReader(app, (d) => outcomes.push(d));
+  cleanups.push(async () => {
+    await reader.close();
+    await app.close();
+    await sink?.stop();
+    if (!opts.prefix) await dropPrefix(prefix);
+    tmp.cleanup();
+  });
+  return { app, reader, user, tmp: tmp.path, outcomes, sink };
+}
+
+const delivered = (app: App, key: string) =>
+  waitFor(`${key} delivered`, async () => {
+    const s = await app.status.get(key);
+    return s?.latest.state === 'delivered' ? s : null;
+  });
+
+describe('mailbox reader', () => {
+  it('turns metadata e-mails (JSON attachment, JSON body) into delivered sessions, then marks them', async () => {
+    const { app, reader, user, tmp } = await start();
+    await dovecot.append(user, 'INBOX', mail('metadata-attachment.eml'));
+    await dovecot.append(user, 'INBOX', mail('metadata-body.eml'));
+    const a = await delivered(app, 'call-987');
+    const b = await delivered(app, 'chat-201');
+    assert.equal(a.latest.ticket, '500ak00001nkg4MAAQ');
+    assert.match(a.latest.source ?? '', /^imap:INBOX\/\d+\/metadata_call-987\.json$/);
+    assert.equal(b.latest.ticket, '500ak000024vy9SAAQ');
+    const crm = new LocalCrm(tmp, { readOnly: true });
+    assert.equal(crm.get('500ak00001nkg4MAAQ')?.notes.length, 1);
+    await crm.close();
+    await reader.settled();
+    const box = await dovecot.list(user, 'INBOX');
+    assert.deepEqual(box.map((m) => m.flags), [['$CcaiDone', '\\Seen'], ['$CcaiDone', '\\Seen']]);
+    assert.equal(reader.health()[0]!.lastUid, box[1]!.uid);
+    assert.equal(reader.health()[0]!.idle, true);
+  });
+
+  it('keeps what it cannot take with the reason, moves it aside, and leaves mail that is not its own alone', async () => {
+    const { reader, user, tmp, outcomes } = await start({ IMAP_REJECTED_FOLDER: 'Rejected', IMAP_PROCESSED_FOLDER: 'Done', IMAP_MAX_MESSAGE_BYTES: '20000' });
+    const json = session('metadata_call-987.json');
+    // metadata from a sender not in IMAP_ALLOWED_SENDERS
+    await dovecot.append(user, 'INBOX', await compose({ from: 'intruder@evil.example', to: 'x@contact.example.com', subject: 'metadata', text: 'see attached', attachments: [{ filename: 'metadata_call-987.json', content: json }] }));
+    // over the size limit: never downloaded
+    await dovecot.append(user, 'INBOX', await compose({ from: ALLOWED, to: 'x@contact.example.com', subject: 'big', text: 'x'.repeat(30_000) }));
+    // an allowed sender whose JSON is not a session: rejected by intake, the document kept
+    await dovecot.append(user, 'INBOX', await compose({ from: ALLOWED, to: 'x@contact.example.com', subject: 'odd', attachments: [{ filename: 'list.json', content: '{"hello": "world"}' }] }));
+    // someone else's newsletter
+    await dovecot.append(user, 'INBOX', await compose({ from: 'news@shop.example', to: 'x@contact.example.com', subject: 'Sale!', text: 'Buy now' }));
+    // and one good one
+    await dovecot.append(user, 'INBOX', mail('metadata-attachment.eml'));
+    await waitFor('all five handled', async () => outcomes.length >= 5);
+
+    assert.deepEqual(
+      outcomes.map((o) => `${o.kind}/${o.action}`),
+      ['other/reject', 'too-large/reject', 'metadata/reject', 'other/leave', 'metadata/done'],
+    );
+    assert.match(outcomes[1]!.reason, /over IMAP_MAX_MESSAGE_BYTES \(20000\); it was not downloaded/);
+    assert.match(outcomes[2]!.reason, /^list\.json: INPUT_MISSING_FIELD: id is missing/);
+    const inbox = await dovecot.list(user, 'INBOX');
+    assert.deepEqual(inbox.map((m) => [m.subject, m.flags]), [['Sale!', []]], 'only the mail that is not ours stays, untouched');
+    assert.deepEqual((await dovecot.list(user, 'Rejected')).map((m) => m.subject), ['metadata', 'big', 'odd']);
+    assert.deepEqual((await dovecot.list(user, 'Done')).map((m) => m.subject), ['Session metadata: call 987']);
+
+    const kept = readdirSync(join(tmp, 'rejected')).sort();
+    const reasons = kept.filter((f) => f.endsWith('.reason.json')).map((f) => JSON.parse(readFileSync(join(tmp, 'rejected', f), 'utf8')) as { code: string; message: string; source: string });
+    assert.deepEqual(reasons.map((r) => r.code).sort(), ['INPUT_MISSING_FIELD', 'INPUT_NOT_ACCEPTED', 'INPUT_TOO_LARGE']);
+    const eml = kept.find((f) => f.endsWith('.eml'))!;
+    assert.match(readFileSync(join(tmp, 'rejected', eml), 'utf8'), /From: intruder@evil\.example/, 'the original message is kept as it came');
+    assert.equal(reader.health()[0]!.handled, 5);
+  });
+
+  it('marks a session failed when the e-mail sent for it bounces, once, with the bounce\'s reason', async () => {
+    const { app, user, outcomes, sink } = await start({}, { email: true });
+    const s = await app.submit(session('metadata_call-1418.json'), 'call-1418.json');
+    await app.queue.waitFor(s.jobId!);
+    await sink!.waitFor(1);
+    assert.equal(sink!.messages[0]!.parsed.messageId, '<ccai.call-1418.1774297018000@contact.example.com>');
+
+    await dovecot.append(user, 'INBOX', mail('bounce-dsn.eml'));
+    const failed = await waitFor('bounce recorded', async () => {
+      const st = await app.status.get('call-1418');
+      return st?.latest.state === 'failed' ? st : null;
+    });
+    assert.equal(failed.latest.code, 'TARGET_BOUNCED');
+    assert.equal(failed.latest.ticket, '500ak000024vx4uAAA');
+    assert.equal(failed.latest.jobId, s.jobId);
+    assert.match(failed.latest.reason ?? '', /^bounced: Undelivered Mail Returned to Sender: support@helpdesk\.example\.com: 5\.1\.1 .*User unknown/);
+
+    // the same bounce again (another copy, or a re-read after a crash): recorded once
+    await dovecot.append(user, 'INBOX', mail('bounce-dsn.eml'));
+    await waitFor('second copy handled', async () => outcomes.length >= 2);
+    const st = await app.status.get('call-1418');
+    assert.equal(st!.history.filter((h) => h.code === 'TARGET_BOUNCED').length, 1);
+  });
+
+  it('reports an auto-reply that opened a NEW ticket as a threading miss; threads later e-mails on a notification', async () => {
+    const { app, user, outcomes, sink } = await start({ MAIL_TOKEN_STYLE: 'subject-hash' }, { email: true });
+    const first = await app.submit(session('zendesk-call.json'), 'z1.json');
+    await app.queue.waitFor(first.jobId!);
+    await sink!.waitFor(1);
+    assert.equal(sink!.messages[0]!.parsed.messageId, '<ccai.call-1505.1769217600000@contact.example.com>');
+
+    await dovecot.append(user, 'INBOX', mail('autoreply-new-ticket.eml'));
+    const miss = await waitFor('threading miss', async () => {
+      const st = await app.status.get('call-1505');
+      return st?.latest.code === 'TARGET_THREAD_MISS' ? st.latest : null;
+    });
+    assert.equal(miss.state, 'failed');
+    assert.match(miss.reason ?? '', /opened a NEW ticket 4711 instead of adding this update to ticket 12345 .*check MAIL_TOKEN_STYLE/);
+
+    // the helpdesk's notification on the right ticket: later e-mails reply to it and carry its watermark
+    await dovecot.append(user, 'INBOX', mail('helpdesk-notification.eml'));
+    await waitFor('notification handled', async () => outcomes.some((o) => o.kind === 'notification'));
+    const newer = JSON.parse(session('zendesk-call.json').toString()) as Record<string, unknown>;
+    newer.updated_at = '2026-01-23T18:00:00.000-08:00';
+    const second = await app.submit(Buffer.from(JSON.stringify(newer)), 'z2.json');
+    await app.queue.waitFor(second.jobId!);
+    await sink!.waitFor(2);
+    const m = sink!.messages[1]!;
+    assert.equal(m.parsed.inReplyTo, '<notify-12345-2@helpdesk.example.com>');
+    assert.deepEqual([m.parsed.references].flat(), ['<ccai.call-1505.1769217600000@contact.example.com>', '<notify-12345-2@helpdesk.example.com>']);
+    assert.match(m.parsed.subject ?? '', /^\[#12345\] /);
+    assert.equal((m.parsed.text ?? '').split('\n', 1)[0], 'Ref:MSG0012345');
+  });
+
+  it('loses nothing and processes nothing twice when the IMAP connection drops during a run', async () => {
+    const user = `drop${++users}`;
+    const total = 60;
+    const base = JSON.parse(session('metadata_call-987.json').toString()) as Record<string, unknown>;
+    // appended over one connection before the reader starts
+    const c = new ImapFlow({ host: dovecot.host, port: dovecot.port, secure: false, auth: { user, pass: dovecot.password }, logger: false });
+    c.on('error', () => {});
+    await c.connect();
+    for (let i = 0; i < total; i++) {
+      const doc = JSON.stringify({ ...base, id: 5000 + i });
+      await c.append('INBOX', await compose({ from: ALLOWED, to: 'x@contact.example.com', subject: `call ${5000 + i}`, attachments: [{ filename: `metadata_call-${5000 + i}.json`, content: doc }] }));
+    }
+    await c.logout();
+
+    const { app, reader, tmp, outcomes } = await start({}, { user });
+    // cut the connection twice while messages are being read
+    let droppedAt = -1;
+    await waitFor('first messages', async () => outcomes.length >= 5, 20_000, 5);
+    droppedAt = outcomes.length;
+    await dovecot.dropConnections();
+    await waitFor('reading again', async () => reader.health()[0]!.reconnects >= 1 && outcomes.length >= droppedAt + 5, 20_000, 5);
+    await dovecot.dropConnections();
+    await waitFor('all messages read', async () => reader.health()[0]!.lastUid >= total && reader.health()[0]!.connected, 30_000);
+    assert.ok(droppedAt < total, `the connection dropped mid-run (after ${droppedAt} of ${total})`);
+    assert.ok(reader.health()[0]!.reconnects >= 2);
+
+    for (let i = 0; i < total; i++) await delivered(app, `call-${5000 + i}`);
+    const crm = new LocalCrm(tmp, { readOnly: true });
+    const notes = crm.get('500ak00001nkg4MAAQ')!.notes.map((n) => n.sessionKey);
+    await crm.close();
+    assert.equal(notes.length, total, 'one note per session');
+    assert.equal(new Set(notes).size, total, 'no session twice');
+    const box = await dovecot.list(user, 'INBOX');
+    assert.equal(box.length, total);
+    assert.ok(box.every((m) => m.flags.includes('$CcaiDone')), 'every message marked');
+    // a message read again after a drop is recognised, not queued twice
+    const queuedTwice = outcomes.filter((o) => o.kind === 'metadata').length - total;
+    assert.ok(queuedTwice >= 0 && queuedTwice <= 2, `at most the in-flight message per drop is read again (${queuedTwice})`);
+  });
+
+  it('continues after the last UID on restart, and reads the folder again when UIDVALIDITY changes', async () => {
+    const user = `restart${++users}`;
+    const prefix = uniquePrefix('imap');
+    const dir = tempDir('ccai-imap');
+    cleanups.push(async () => {
+      await dropPrefix(prefix);
+      dir.cleanup();
+    });
+    await dovecot.createFolder(user, 'INBOX');
+    await dovecot.append(user, 'INBOX', mail('metadata-attachment.eml'));
+    const one = await start({}, { user, prefix, tmp: dir.path });
+    await waitFor('first read', async () => one.outcomes.length === 1);
+    await one.reader.close();
+    await dovecot.append(user, 'INBOX', mail('metadata-body.eml'));
+    const two = await start({}, { user, prefix, tmp: dir.path });
+    await waitFor('second read', async () => two.outcomes.length >= 1);
+    await two.reader.settled();
+    assert.deepEqual(two.outcomes.map((o) => o.kind), ['metadata'], 'only the new message');
+
+    // the server renumbered the folder: every message is looked at again, and recognised as done
+    const state = new RedisMailboxState(two.app.connection, prefix);
+    const account = `${dovecot.host}:${dovecot.port}/${user}`;
+    await state.reset(account, 'INBOX', '1');
+    await two.reader.close();
+    const three = await start({}, { user, prefix, tmp: dir.path });
+    await three.reader.settled();
+    assert.deepEqual(three.outcomes, [], 'marked messages are not handled again');
+    assert.equal((await state.get(account, 'INBOX'))!.lastUid, (await dovecot.list(user, 'INBOX'))[1]!.uid);
+  });
+});
