@@ -49,10 +49,10 @@ program
 
 program
   .command('status')
-  .description('where a session is and why, e.g. `status call-1418`')
-  .argument('<kind-id>', 'call-<id> or chat-<id>')
+  .description('where a session is and why, e.g. `status call-1418`; without one, the queue and the mailbox')
+  .argument('[kind-id]', 'call-<id> or chat-<id>')
   .option('--json', 'print as JSON')
-  .action((key: string, opts) =>
+  .action((key: string | undefined, opts) =>
     body(async () => {
       const { config, log } = oneShot();
       return statusCommand(config, log, key, opts);

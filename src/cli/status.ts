@@ -4,9 +4,11 @@ import { parseSessionKey } from '../domain/session.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createApp } from '../main.ts';
+import { RedisMailboxState } from '../queue/mailbox-state.ts';
 import { EXIT, printJson } from './context.ts';
 
-export async function statusCommand(config: Config, log: Logger, key: string, opts: { json?: boolean }): Promise<number> {
+export async function statusCommand(config: Config, log: Logger, key: string | undefined, opts: { json?: boolean }): Promise<number> {
+  if (key === undefined) return overview(config, log, opts);
   const parsed = parseSessionKey(key);
   if (!parsed) throw new SyncError('CONFIG_INVALID', `"${key}" is not a session key: use call-<id> or chat-<id>, e.g. call-1418`);
   const sessionKey = `${parsed.kind}-${parsed.id}`;
@@ -35,6 +37,33 @@ export async function statusCommand(config: Config, log: Logger, key: string, op
       process.stdout.write(`    ${h.at}  ${h.state.padEnd(9)} ${h.version ?? ''} ${h.reason ? `- ${h.reason}` : ''}\n`);
     }
     return EXIT.ok;
+  } finally {
+    await app.close();
+  }
+}
+
+/** `status` alone: the queue's counts and, when a mailbox is read, each folder's watchdog state (from any worker). */
+async function overview(config: Config, log: Logger, opts: { json?: boolean }): Promise<number> {
+  const app = await createApp(config, log, { worker: false, allowPrivateRedis: true });
+  try {
+    const queue = await app.queue.counts();
+    const staleAfterMs = 3 * config.IMAP_POLL_MS + 60_000;
+    const folders = (await new RedisMailboxState(app.connection, config.QUEUE_PREFIX).health()).map((f) => ({
+      ...f,
+      ok: f.state === 'stopped' || (f.lastOkAt !== null && Date.now() - Date.parse(f.lastOkAt) < staleAfterMs),
+    }));
+    const ok = folders.every((f) => f.ok);
+    if (opts.json) {
+      printJson({ queue: { name: app.queue.name, ...queue }, mailbox: folders, ok });
+      return ok ? EXIT.ok : EXIT.problems;
+    }
+    process.stdout.write(`queue ${app.queue.name}: ${Object.entries(queue).map(([k, v]) => `${v} ${k}`).join(', ')}\n`);
+    if (folders.length === 0) process.stdout.write('mailbox: none read (IMAP_URL not set on any worker of this queue prefix)\n');
+    for (const f of folders) {
+      const state = f.ok ? f.state : 'NOT ANSWERING';
+      process.stdout.write(`mailbox ${f.mailbox}: ${state}, last read ${f.lastOkAt ?? 'never'}, last UID ${f.lastUid}, ${f.handled} handled, ${f.reconnects} reconnect(s)${f.lastError ? `, last error: ${f.lastError}` : ''}\n`);
+    }
+    return ok ? EXIT.ok : EXIT.problems;
   } finally {
     await app.close();
   }

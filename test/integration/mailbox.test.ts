@@ -1,6 +1,7 @@
 // The mailbox reader against a real Dovecot (rootless, test/helpers/dovecot.ts), the real queue
 // (Redis) and, for bounces and replies, the e-mail target sending to a real SMTP server.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -16,7 +17,7 @@ import type { MailboxReader } from '../../src/sources/imap/mailbox.ts';
 import { LocalCrm } from '../../src/targets/local/local-crm.ts';
 import { startDovecot } from '../helpers/dovecot.ts';
 import type { Dovecot } from '../helpers/dovecot.ts';
-import { FIXTURES, TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
+import { CLI, FIXTURES, TEST_REDIS_URL, dropPrefix, freePort, runCli, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
 import { startSmtpSink } from '../helpers/smtp-sink.ts';
 import type { SmtpSink } from '../helpers/smtp-sink.ts';
 
@@ -269,5 +270,45 @@ describe('mailbox reader', () => {
     await three.reader.settled();
     assert.deepEqual(three.outcomes, [], 'marked messages are not handled again');
     assert.equal((await state.get(account, 'INBOX'))!.lastUid, (await dovecot.list(user, 'INBOX'))[1]!.uid);
+  });
+
+  it('worker: /healthz and `status` report the mailbox watchdog', async () => {
+    const user = `svc${++users}`;
+    await dovecot.createFolder(user, 'INBOX');
+    const prefix = uniquePrefix('imap');
+    const dir = tempDir('ccai-imap');
+    const port = await freePort();
+    const env = { PATH: process.env.PATH ?? '', REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: dir.path, IMAP_URL: dovecot.url(user), IMAP_ALLOWED_SENDERS: ALLOWED, HTTP_PORT: String(port), LOG_LEVEL: 'warn' };
+    const child = spawn(process.execPath, [CLI, 'worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    cleanups.push(async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      await dropPrefix(prefix);
+      dir.cleanup();
+    });
+    await dovecot.append(user, 'INBOX', mail('metadata-attachment.eml'));
+    const health = await waitFor('mailbox in /healthz', async () => {
+      const r = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null);
+      const h = r && r.status === 200 ? ((await r.json()) as { mailbox: { ok: boolean; folders: Array<{ folder: string; connected: boolean; handled: number; idle: boolean }> } | null }) : null;
+      return h?.mailbox?.folders[0]?.handled === 1 ? h : null;
+    });
+    assert.equal(health.mailbox!.ok, true);
+    assert.deepEqual(health.mailbox!.folders.map((f) => [f.folder, f.connected, f.idle]), [['INBOX', true, true]]);
+
+    const st = await runCli(['status', '--json'], env);
+    assert.equal(st.code, 0, st.stderr);
+    const report = JSON.parse(st.stdout) as { ok: boolean; mailbox: Array<{ mailbox: string; state: string; ok: boolean; handled: number }> };
+    assert.equal(report.ok, true);
+    assert.deepEqual(report.mailbox.map((m) => [m.mailbox, m.state, m.ok, m.handled]), [[`${dovecot.host}:${dovecot.port}/${user}/INBOX`, 'watching', true, 1]]);
+    const text = await runCli(['status'], env);
+    assert.match(text.stdout, /^mailbox 127\.0\.0\.1:\d+\/svc\d+\/INBOX: watching, last read \S+, last UID 1, 1 handled, 0 reconnect\(s\)$/m);
+
+    child.kill('SIGTERM');
+    assert.equal(await new Promise((r) => child.once('exit', r)), 0, stderr);
+    assert.doesNotMatch(stderr, /secret/, 'the mailbox password is never logged');
   });
 });

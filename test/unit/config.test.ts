@@ -48,4 +48,23 @@ describe('configuration', () => {
   it('command-line overrides win over the environment', () => {
     assert.equal(loadConfig({ CRM: 'local' }, { CRM: 'email' }).CRM, 'email');
   });
+
+  it('parses IMAP_URL (also from IMAP_URL_FILE) and never echoes it in an error', () => {
+    const tmp = tempDir();
+    try {
+      writeFileSync(join(tmp.path, 'imap'), 'imaps://ccai:hunter22@mail.example.com/INBOX,Bounces\n');
+      const c = loadConfig({ IMAP_URL_FILE: join(tmp.path, 'imap') });
+      assert.deepEqual(c.imap?.folders, ['INBOX', 'Bounces']);
+      assert.equal(c.imap?.pass, 'hunter22');
+      assert.equal(loadConfig({}).imap, null);
+    } finally {
+      tmp.cleanup();
+    }
+    assert.throws(
+      () => loadConfig({ IMAP_URL: 'imap://mail.example.com:143/hunter22' }),
+      (err: Error) => /IMAP_URL: needs the mailbox user and password/.test(err.message) && !err.message.includes('hunter22'),
+    );
+    assert.throws(() => loadConfig({ IMAP_URL: 'pop3://u:hunter22@h' }), (err: Error) => /IMAP_URL: must look like imaps:/.test(err.message) && !err.message.includes('hunter22'));
+  });
 });
+

@@ -81,7 +81,7 @@ export class EmailTarget implements Target {
     // a Zendesk encoded id) go on the first body line too.
     const bodyLine = [placed.bodyLine, ...learned].filter((t, i, all): t is string => Boolean(t) && all.indexOf(t) === i).join(' ');
     const text = bodyLine ? `${bodyLine}\n\n${note.text}` : note.text;
-    const html = bodyLine ? `<p>${escapeHtml(bodyLine)}</p>\n${note.html}` : note.html;
+    const html = bodyLine ? `<p style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#202124">${escapeHtml(bodyLine)}</p>\n${note.html}` : note.html;
     try {
       await this.o.transport.sendMail({
         from: this.o.from,
