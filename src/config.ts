@@ -68,6 +68,10 @@ const schema = z.object({
   IMAP_URL: z.string().regex(/^imaps?:\/\/[^/]+/, 'must look like imaps://user:password@host/INBOX').optional(),
   IMAP_ALLOWED_SENDERS: z.string().optional(),
   IMAP_POLL_MS: int(1_000, 3_600_000).default(60_000),
+  /** false: never IDLE (servers whose IDLE is broken); the poll alone finds new mail */
+  IMAP_IDLE: bool.default(true),
+  /** default 2 x IMAP_POLL_MS + 30 s */
+  IMAP_WATCHDOG_MS: int(1_000, 86_400_000).optional(),
   IMAP_MAX_MESSAGE_BYTES: int(1_024, 1024 * 1024 * 1024).default(25 * 1024 * 1024),
   IMAP_PROCESSED_FOLDER: z.string().min(1).optional(),
   IMAP_REJECTED_FOLDER: z.string().min(1).optional(),

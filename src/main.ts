@@ -210,6 +210,8 @@ export function startMailReader(app: App, onMail?: (d: MailDisposition) => void)
   return startMailbox({
     settings: config.imap,
     pollMs: config.IMAP_POLL_MS,
+    idle: config.IMAP_IDLE,
+    watchdogMs: config.IMAP_WATCHDOG_MS ?? 2 * config.IMAP_POLL_MS + 30_000,
     maxMessageBytes: config.IMAP_MAX_MESSAGE_BYTES,
     processedFolder: config.IMAP_PROCESSED_FOLDER ?? null,
     rejectedFolder: config.IMAP_REJECTED_FOLDER ?? null,

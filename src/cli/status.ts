@@ -5,6 +5,7 @@ import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createApp } from '../main.ts';
 import { RedisMailboxState } from '../queue/mailbox-state.ts';
+import { staleAfterMs } from '../sources/imap/mailbox.ts';
 import { EXIT, printJson } from './context.ts';
 
 export async function statusCommand(config: Config, log: Logger, key: string | undefined, opts: { json?: boolean }): Promise<number> {
@@ -47,10 +48,10 @@ async function overview(config: Config, log: Logger, opts: { json?: boolean }): 
   const app = await createApp(config, log, { worker: false, allowPrivateRedis: true });
   try {
     const queue = await app.queue.counts();
-    const staleAfterMs = 3 * config.IMAP_POLL_MS + 60_000;
+    const staleMs = staleAfterMs(config.IMAP_POLL_MS);
     const folders = (await new RedisMailboxState(app.connection, config.QUEUE_PREFIX).health()).map((f) => ({
       ...f,
-      ok: f.state === 'stopped' || (f.lastOkAt !== null && Date.now() - Date.parse(f.lastOkAt) < staleAfterMs),
+      ok: f.state === 'stopped' || (f.lastOkAt !== null && Date.now() - Date.parse(f.lastOkAt) < staleMs),
     }));
     const ok = folders.every((f) => f.ok);
     if (opts.json) {

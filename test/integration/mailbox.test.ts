@@ -18,6 +18,7 @@ import { LocalCrm } from '../../src/targets/local/local-crm.ts';
 import { startDovecot } from '../helpers/dovecot.ts';
 import type { Dovecot } from '../helpers/dovecot.ts';
 import { CLI, FIXTURES, TEST_REDIS_URL, dropPrefix, freePort, runCli, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
+import { startFreezingProxy } from '../helpers/freezing-proxy.ts';
 import { startSmtpSink } from '../helpers/smtp-sink.ts';
 import type { SmtpSink } from '../helpers/smtp-sink.ts';
 
@@ -311,4 +312,34 @@ describe('mailbox reader', () => {
     assert.equal(await new Promise((r) => child.once('exit', r)), 0, stderr);
     assert.doesNotMatch(stderr, /secret/, 'the mailbox password is never logged');
   });
+
+  it('watchdog: a connection that goes silent is replaced, and mail that came meanwhile is read', async () => {
+    const proxy = await startFreezingProxy(dovecot.host, dovecot.port);
+    cleanups.push(() => proxy.close());
+    const user = `silent${++users}`;
+    await dovecot.createFolder(user, 'INBOX');
+    const url = dovecot.url(user).replace(`:${dovecot.port}/`, `:${proxy.port}/`);
+    const { reader, outcomes } = await start({ IMAP_URL: url, IMAP_POLL_MS: '1000', IMAP_WATCHDOG_MS: '2500' }, { user });
+    await dovecot.append(user, 'INBOX', mail('metadata-attachment.eml'));
+    await waitFor('first message', async () => outcomes.length === 1);
+    assert.equal(reader.health()[0]!.reconnects, 0);
+
+    proxy.freeze(); // the server "hangs": no bytes, no close
+    await dovecot.append(user, 'INBOX', mail('metadata-body.eml'));
+    await waitFor('second message after the watchdog reconnected', async () => outcomes.length === 2, 20_000);
+    const h = reader.health()[0]!;
+    assert.equal(h.reconnects, 1);
+    assert.equal(h.connected, true);
+    assert.equal(reader.healthy(), true);
+  });
+
+  it('without IDLE (IMAP_IDLE=false), the poll finds new mail', async () => {
+    const { reader, user, outcomes } = await start({ IMAP_IDLE: 'false', IMAP_POLL_MS: '1000' });
+    await waitFor('connected', async () => reader.health()[0]!.connected);
+    assert.equal(reader.health()[0]!.idle, false);
+    await dovecot.append(user, 'INBOX', mail('metadata-attachment.eml'));
+    await waitFor('polled', async () => outcomes.length === 1);
+    assert.equal(outcomes[0]!.kind, 'metadata');
+  });
 });
+

@@ -49,6 +49,10 @@ export interface FolderHealth {
 export interface MailboxDeps {
   settings: ImapSettings;
   pollMs: number;
+  /** use IDLE when the server offers it */
+  idle: boolean;
+  /** a connection whose reads have not succeeded for this long is closed and replaced */
+  watchdogMs: number;
   maxMessageBytes: number;
   processedFolder: string | null;
   rejectedFolder: string | null;
@@ -72,6 +76,11 @@ export interface MailboxReader {
 }
 
 const MAX_PER_PASS = 500;
+
+/** How long a folder may go unread before /healthz and `status` call it not answering. */
+export function staleAfterMs(pollMs: number): number {
+  return 3 * pollMs + 60_000;
+}
 
 export function startMailbox(deps: MailboxDeps): MailboxReader {
   const readers = deps.settings.folders.map((f) => new FolderReader(deps, f));
@@ -100,6 +109,7 @@ class FolderReader {
   private again = false;
   private uidValidity: string | null = null;
   private readonly startedAt = Date.now();
+  private connectedAt = 0;
   private wakeUp: (() => void) | null = null;
   private waiters: Array<() => void> = [];
 
@@ -114,10 +124,10 @@ class FolderReader {
     this.loop = this.run();
   }
 
-  /** No successful read for three poll intervals and a minute: the reader is stuck or the server gone. */
+  /** No successful read for three poll intervals and a minute: the watchdog could not bring it back. */
   healthy(): boolean {
     const last = this.h.lastOkAt ? Date.parse(this.h.lastOkAt) : this.startedAt;
-    return this.closed || Date.now() - last < 3 * this.deps.pollMs + 60_000;
+    return this.closed || Date.now() - last < staleAfterMs(this.deps.pollMs);
   }
 
   settled(): Promise<void> {
@@ -144,6 +154,7 @@ class FolderReader {
         connectionTimeout: 30_000,
         socketTimeout: Math.max(60_000, 3 * this.deps.pollMs),
         maxIdleTime: Math.min(this.deps.pollMs, 5 * 60_000),
+        disableAutoIdle: !this.deps.idle,
       });
       this.client = client;
       const dropped = new Promise<void>((resolve) => client.once('close', () => resolve()));
@@ -151,6 +162,7 @@ class FolderReader {
         this.h.lastError = err.message;
       });
       let poll: NodeJS.Timeout | null = null;
+      let watchdog: NodeJS.Timeout | null = null;
       try {
         this.h.state = 'connecting';
         await client.connect();
@@ -160,27 +172,29 @@ class FolderReader {
         const box = await client.mailboxOpen(this.folder);
         await this.checkUidValidity(String(box.uidValidity));
         this.h.connected = true;
-        this.h.idle = client.capabilities.has('IDLE');
+        this.connectedAt = Date.now();
+        this.h.idle = this.deps.idle && client.capabilities.has('IDLE');
         this.h.state = 'watching';
         this.log.info({ idle: this.h.idle, lastUid: this.h.lastUid }, 'mailbox connected');
         backoff = first;
         client.on('exists', () => this.kick());
         this.kick();
         // the poll: new mail on servers without IDLE, and the watchdog's heartbeat on all
-        poll = setInterval(() => {
-          if (!this.healthyConnection()) {
+        poll = setInterval(() => this.kick(), this.deps.pollMs);
+        watchdog = setInterval(() => {
+          if (!this.answering()) {
             this.log.warn({ lastOkAt: this.h.lastOkAt }, 'mailbox stopped answering; reconnecting');
+            this.h.lastError = `no successful read for ${this.deps.watchdogMs} ms`;
             client.close();
-            return;
           }
-          this.kick();
-        }, this.deps.pollMs);
+        }, Math.min(this.deps.pollMs, this.deps.watchdogMs));
         await dropped;
       } catch (err) {
         this.h.lastError = (err as Error).message;
         this.log.warn({ err: (err as Error).message }, 'mailbox connection failed');
       } finally {
         if (poll) clearInterval(poll);
+        if (watchdog) clearInterval(watchdog);
         this.h.connected = false;
         client.close();
         await this.running?.catch(() => undefined);
@@ -205,10 +219,10 @@ class FolderReader {
     this.h.connected = false;
   }
 
-  /** A read has succeeded within two polls (and 30 s) of now. */
-  private healthyConnection(): boolean {
-    const last = this.h.lastOkAt ? Date.parse(this.h.lastOkAt) : Date.now();
-    return Date.now() - last < 2 * this.deps.pollMs + 30_000;
+  /** A read has succeeded within the watchdog's time. */
+  private answering(): boolean {
+    const last = Math.max(this.h.lastOkAt ? Date.parse(this.h.lastOkAt) : 0, this.connectedAt);
+    return Date.now() - last < this.deps.watchdogMs;
   }
 
   private async checkUidValidity(uidValidity: string): Promise<void> {
