@@ -116,7 +116,7 @@ describe('mailbox reader', () => {
   });
 
   it('keeps what it cannot take with the reason, moves it aside, and leaves mail that is not its own alone', async () => {
-    const { reader, user, tmp, outcomes } = await start({ IMAP_REJECTED_FOLDER: 'Rejected', IMAP_PROCESSED_FOLDER: 'Done', IMAP_MAX_MESSAGE_BYTES: '20000' });
+    const { reader, user, tmp, outcomes } = await start({ IMAP_REJECTED_FOLDER: 'Rejected', IMAP_PROCESSED_FOLDER: 'Done', IMAP_MAX_MESSAGE_BYTES: '20000', MAX_FILE_BYTES: '8000' });
     const json = session('metadata_call-987.json');
     // metadata from a sender not in IMAP_ALLOWED_SENDERS
     await dovecot.append(user, 'INBOX', await compose({ from: 'intruder@evil.example', to: 'x@contact.example.com', subject: 'metadata', text: 'see attached', attachments: [{ filename: 'metadata_call-987.json', content: json }] }));
@@ -124,29 +124,33 @@ describe('mailbox reader', () => {
     await dovecot.append(user, 'INBOX', await compose({ from: ALLOWED, to: 'x@contact.example.com', subject: 'big', text: 'x'.repeat(30_000) }));
     // an allowed sender whose JSON is not a session: rejected by intake, the document kept
     await dovecot.append(user, 'INBOX', await compose({ from: ALLOWED, to: 'x@contact.example.com', subject: 'odd', attachments: [{ filename: 'list.json', content: '{"hello": "world"}' }] }));
+    // an attachment over MAX_FILE_BYTES (the message itself is under the message limit)
+    const padded = JSON.stringify({ ...JSON.parse(json.toString()), id: 988, padding: 'p'.repeat(4000) });
+    await dovecot.append(user, 'INBOX', await compose({ from: ALLOWED, to: 'x@contact.example.com', subject: 'fat', attachments: [{ filename: 'metadata_call-988.json', content: padded }] }));
     // someone else's newsletter
     await dovecot.append(user, 'INBOX', await compose({ from: 'news@shop.example', to: 'x@contact.example.com', subject: 'Sale!', text: 'Buy now' }));
     // and one good one
     await dovecot.append(user, 'INBOX', mail('metadata-attachment.eml'));
-    await waitFor('all five handled', async () => outcomes.length >= 5);
+    await waitFor('all six handled', async () => outcomes.length >= 6);
 
     assert.deepEqual(
       outcomes.map((o) => `${o.kind}/${o.action}`),
-      ['other/reject', 'too-large/reject', 'metadata/reject', 'other/leave', 'metadata/done'],
+      ['other/reject', 'too-large/reject', 'metadata/reject', 'metadata/reject', 'other/leave', 'metadata/done'],
     );
     assert.match(outcomes[1]!.reason, /over IMAP_MAX_MESSAGE_BYTES \(20000\); it was not downloaded/);
     assert.match(outcomes[2]!.reason, /^list\.json: INPUT_MISSING_FIELD: id is missing/);
+    assert.match(outcomes[3]!.reason, /^metadata_call-988\.json: INPUT_TOO_LARGE/);
     const inbox = await dovecot.list(user, 'INBOX');
     assert.deepEqual(inbox.map((m) => [m.subject, m.flags]), [['Sale!', []]], 'only the mail that is not ours stays, untouched');
-    assert.deepEqual((await dovecot.list(user, 'Rejected')).map((m) => m.subject), ['metadata', 'big', 'odd']);
+    assert.deepEqual((await dovecot.list(user, 'Rejected')).map((m) => m.subject), ['metadata', 'big', 'odd', 'fat']);
     assert.deepEqual((await dovecot.list(user, 'Done')).map((m) => m.subject), ['Session metadata: call 987']);
 
     const kept = readdirSync(join(tmp, 'rejected')).sort();
     const reasons = kept.filter((f) => f.endsWith('.reason.json')).map((f) => JSON.parse(readFileSync(join(tmp, 'rejected', f), 'utf8')) as { code: string; message: string; source: string });
-    assert.deepEqual(reasons.map((r) => r.code).sort(), ['INPUT_MISSING_FIELD', 'INPUT_NOT_ACCEPTED', 'INPUT_TOO_LARGE']);
+    assert.deepEqual(reasons.map((r) => r.code).sort(), ['INPUT_MISSING_FIELD', 'INPUT_NOT_ACCEPTED', 'INPUT_TOO_LARGE', 'INPUT_TOO_LARGE']);
     const eml = kept.find((f) => f.endsWith('.eml'))!;
     assert.match(readFileSync(join(tmp, 'rejected', eml), 'utf8'), /From: intruder@evil\.example/, 'the original message is kept as it came');
-    assert.equal(reader.health()[0]!.handled, 5);
+    assert.equal(reader.health()[0]!.handled, 6);
   });
 
   it('marks a session failed when the e-mail sent for it bounces, once, with the bounce\'s reason', async () => {
