@@ -1,7 +1,13 @@
-// `replay [kind-id...]`: re-queue failed sessions (all, or the ones named) after a fix.
+// `replay [kind-id...]`: re-queue failed sessions (all, or the ones named) after a fix. With
+// CRM=email that includes e-mails that came back after they were sent (a bounce, a NEW ticket):
+// their jobs completed, so they are found through the e-mail target's memory.
 import type { Config } from '../config.ts';
+import { parseOurMessageId } from '../domain/inbound-mail.ts';
 import type { Logger } from '../logger.ts';
 import { createApp } from '../main.ts';
+import type { App } from '../main.ts';
+import type { FailedJob } from '../queue/session-queue.ts';
+import { MailStore } from '../targets/email/mail-store.ts';
 import { EXIT, printJson } from './context.ts';
 
 export async function replayCommand(config: Config, log: Logger, keys: string[], opts: { json?: boolean; list?: boolean }): Promise<number> {
@@ -9,8 +15,18 @@ export async function replayCommand(config: Config, log: Logger, keys: string[],
   try {
     const wanted = new Set(keys);
     const filter = (f: { sessionKey: string }) => wanted.size === 0 || wanted.has(f.sessionKey);
-    const jobs = opts.list ? (await app.queue.failed()).filter(filter) : await app.queue.replay(filter);
-    if (!opts.list) {
+    const returned = config.CRM === 'email' ? await returnedEmails(app) : null;
+    const comeBack = (returned ? await app.queue.completedJobs(returned.reasons) : []).filter(filter);
+    let jobs: FailedJob[];
+    if (opts.list) {
+      jobs = [...(await app.queue.failed()).filter(filter), ...comeBack];
+    } else {
+      jobs = await app.queue.replay(filter);
+      for (const f of comeBack) {
+        // forget the sent record first, so the job's next run sends the e-mail again
+        await returned!.store.forgetReturned(f.jobId, returned!.messageIds.get(f.jobId)!);
+        if (await app.queue.rerunCompleted(f.jobId)) jobs.push(f);
+      }
       for (const f of jobs) {
         await app.status.record(f.sessionKey, { state: 'queued', version: f.version, ticket: f.ticketId, reason: 'replayed', code: null, source: f.source, jobId: f.jobId });
       }
@@ -24,4 +40,17 @@ export async function replayCommand(config: Config, log: Logger, keys: string[],
   } finally {
     await app.close();
   }
+}
+
+/** E-mails that came back, with the reason `status` shows for their session. */
+async function returnedEmails(app: App) {
+  const store = new MailStore(app.connection, app.config.QUEUE_PREFIX);
+  const messageIds = new Map(Object.entries(await store.returned()));
+  const reasons = new Map<string, string>();
+  for (const [jobId, messageId] of messageIds) {
+    const key = parseOurMessageId(messageId)?.sessionKey;
+    const latest = key ? (await app.status.get(key))?.latest : null;
+    reasons.set(jobId, latest?.code && latest.jobId === jobId ? `${latest.code}: ${latest.reason}` : 'the e-mail came back (bounce or new ticket)');
+  }
+  return { store, messageIds, reasons };
 }

@@ -37,6 +37,12 @@ export interface OurMessageId {
 
 const OUR_ID = /<ccai\.((?:call|chat)-[A-Za-z0-9_-]+)\.(\d{1,16})@([A-Za-z0-9.-]+)>/g;
 
+/** A Message-ID of our form, whatever its domain, or null. */
+export function parseOurMessageId(id: string): OurMessageId | null {
+  const m = new RegExp(`^${OUR_ID.source}$`).exec(id.trim());
+  return m ? { messageId: m[0], sessionKey: m[1]!, versionMs: Number(m[2]) } : null;
+}
+
 /** Every Message-ID of ours (made with MAIL_FROM's domain) in a text, in order, without repeats. */
 export function findOurMessageIds(text: string, domain: string): OurMessageId[] {
   const out: OurMessageId[] = [];

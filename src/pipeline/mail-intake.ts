@@ -71,6 +71,7 @@ export async function handleMail(deps: MailIntakeDeps, msg: RawMail, mail: Inbou
         return { action: 'done', kind: 'bounce', reason: `already recorded: ${v.reason}` };
       }
       await deps.status.record(session.key, { state: 'failed', version: session.version, ticket: rec?.ticketId ?? null, reason: `bounced: ${v.reason}`, code: 'TARGET_BOUNCED', source: msg.source, jobId: rec?.jobId ?? null });
+      if (rec?.jobId) await deps.store.markReturned(rec.jobId, v.original.messageId);
       deps.log.warn({ session: session.key, ticket: rec?.ticketId, messageId: v.original.messageId }, 'e-mail bounced; session marked failed');
       return { action: 'done', kind: 'bounce', reason: v.reason };
     }
@@ -82,6 +83,7 @@ export async function handleMail(deps: MailIntakeDeps, msg: RawMail, mail: Inbou
         const latest = (await deps.status.get(rec.sessionKey))?.latest;
         if (!(latest?.code === 'TARGET_THREAD_MISS' && latest.reason === reason)) {
           await deps.status.record(rec.sessionKey, { state: 'failed', version: rec.version, ticket: rec.ticketId, reason, code: 'TARGET_THREAD_MISS', source: msg.source, jobId: rec.jobId });
+          if (rec.jobId) await deps.store.markReturned(rec.jobId, v.original!.messageId);
         }
         deps.log.warn({ session: rec.sessionKey, ticket: rec.ticketId, newTicket: v.subjectTicket }, 'threading miss: the helpdesk opened a new ticket');
         return { action: 'done', kind: 'thread-miss', reason };

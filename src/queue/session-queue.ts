@@ -192,6 +192,24 @@ export class SessionQueue {
     return replayed;
   }
 
+  /** Completed jobs by id, described as replay candidates with the given reasons (e-mails that came back after they were sent). */
+  async completedJobs(reasons: Map<string, string>): Promise<FailedJob[]> {
+    const out: FailedJob[] = [];
+    for (const [jobId, reason] of reasons) {
+      const job = await this.getJob(jobId);
+      if (job && (await job.getState()) === 'completed') out.push({ ...describeFailed(job), reason });
+    }
+    return out;
+  }
+
+  /** Runs a completed job again; false when it is gone or not completed. */
+  async rerunCompleted(jobId: string): Promise<boolean> {
+    const job = await this.getJob(jobId);
+    if (!job || (await job.getState()) !== 'completed') return false;
+    await job.retry('completed', { resetAttemptsMade: true });
+    return true;
+  }
+
   async counts(): Promise<Record<string, number>> {
     return this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
   }

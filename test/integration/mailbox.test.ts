@@ -54,6 +54,8 @@ interface Run {
   tmp: string;
   outcomes: MailDisposition[];
   sink: SmtpSink | null;
+  /** the settings, for running the CLI against the same queue */
+  env: Record<string, string>;
 }
 
 /** A fresh mailbox user, queue prefix and data folder; the worker and the mailbox reader started. */
@@ -63,7 +65,7 @@ async function start(env: Record<string, string> = {}, opts: { email?: boolean; 
   const sink = opts.email ? await startSmtpSink() : null;
   const prefix = opts.prefix ?? uniquePrefix('imap');
   const tmp = opts.tmp ? { path: opts.tmp, cleanup() {} } : tempDir('ccai-imap');
-  const config = loadConfig({
+  const settings: Record<string, string> = {
     REDIS_URL: TEST_REDIS_URL,
     QUEUE_PREFIX: prefix,
     DATA_DIR: tmp.path,
@@ -75,7 +77,8 @@ async function start(env: Record<string, string> = {}, opts: { email?: boolean; 
       ? { CRM: 'email', SMTP_URL: sink.url, MAIL_FROM: 'CCAI Sync <ccai@contact.example.com>', MAIL_TO: 'support@helpdesk.example.com', MAIL_TOKEN_STYLE: 'body-token' }
       : {}),
     ...env,
-  });
+  };
+  const config = loadConfig(settings);
   const app = await createApp(config, createLogger('silent'), { worker: true, allowPrivateRedis: false });
   const outcomes: MailDisposition[] = [];
   const reader = startMailReader(app, (d) => outcomes.push(d));
@@ -86,7 +89,7 @@ async function start(env: Record<string, string> = {}, opts: { email?: boolean; 
     if (!opts.prefix) await dropPrefix(prefix);
     tmp.cleanup();
   });
-  return { app, reader, user, tmp: tmp.path, outcomes, sink };
+  return { app, reader, user, tmp: tmp.path, outcomes, sink, env: settings };
 }
 
 const delivered = (app: App, key: string) =>
@@ -154,7 +157,7 @@ describe('mailbox reader', () => {
   });
 
   it('marks a session failed when the e-mail sent for it bounces, once, with the bounce\'s reason', async () => {
-    const { app, user, outcomes, sink } = await start({}, { email: true });
+    const { app, user, outcomes, sink, env } = await start({}, { email: true });
     const s = await app.submit(session('metadata_call-1418.json'), 'call-1418.json');
     await app.queue.waitFor(s.jobId!);
     await sink!.waitFor(1);
@@ -175,6 +178,21 @@ describe('mailbox reader', () => {
     await waitFor('second copy handled', async () => outcomes.length >= 2);
     const st = await app.status.get('call-1418');
     assert.equal(st!.history.filter((h) => h.code === 'TARGET_BOUNCED').length, 1);
+
+    // status and replay show it as failed; after a fix, replay sends it again (same Message-ID)
+    const shown = await runCli(['status', 'call-1418'], env);
+    assert.match(shown.stdout, /^call-1418: failed on ticket 500ak000024vx4uAAA/);
+    assert.match(shown.stdout, /why: TARGET_BOUNCED: bounced: .*User unknown/);
+    const listed = await runCli(['replay', '--list', '--json'], env);
+    const failedList = (JSON.parse(listed.stdout) as { failed: Array<{ sessionKey: string; jobId: string; reason: string }> }).failed;
+    assert.deepEqual(failedList.map((f) => [f.sessionKey, f.jobId]), [['call-1418', s.jobId]]);
+    assert.match(failedList[0]!.reason, /^TARGET_BOUNCED: bounced: /);
+    const replayed = await runCli(['replay', 'call-1418'], env);
+    assert.match(replayed.stdout, /^replayed 1 failed job\(s\)/);
+    await sink!.waitFor(2);
+    assert.equal(sink!.messages[1]!.parsed.messageId, sink!.messages[0]!.parsed.messageId);
+    await delivered(app, 'call-1418');
+    assert.equal(JSON.parse((await runCli(['replay', '--list', '--json'], env)).stdout).failed.length, 0, 'nothing left to replay');
   });
 
   it('reports an auto-reply that opened a NEW ticket as a threading miss; threads later e-mails on a notification', async () => {

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import {
   classifyMail,
   findOurMessageIds,
+  parseOurMessageId,
   isSenderAllowed,
   parseAllowedSenders,
   parseDeliveryStatus,
@@ -110,6 +111,11 @@ describe('mail helpers', () => {
   it('parses delivery-status blocks with folded lines', () => {
     const r = parseDeliveryStatus('Reporting-MTA: dns; a\n\nFinal-Recipient: rfc822; x@y.example\nAction: failed\nStatus: 5.7.1\nDiagnostic-Code: smtp; 550 5.7.1\n  blocked by policy\n');
     assert.deepEqual(r, [{ recipient: 'x@y.example', action: 'failed', status: '5.7.1', diagnostic: '550 5.7.1 blocked by policy' }]);
+  });
+
+  it('reads the session back from one of our Message-IDs', () => {
+    assert.deepEqual(parseOurMessageId('<ccai.chat-135.1757451083000@x.example>'), { messageId: '<ccai.chat-135.1757451083000@x.example>', sessionKey: 'chat-135', versionMs: 1757451083000 });
+    assert.equal(parseOurMessageId('<notify-12345-2@helpdesk.example.com>'), null);
   });
 
   it('finds only our Message-IDs, once each', () => {

@@ -100,6 +100,24 @@ export class MailStore {
     await m.exec();
   }
 
+  /**
+   * Remembers the job of an e-mail that came back (a bounce, a NEW ticket), so `replay` can send
+   * it again after a fix: its job completed, so it is not in the queue's failed list.
+   */
+  async markReturned(jobId: string, messageId: string): Promise<void> {
+    await this.redis.hset(`${this.prefix}:returned`, jobId, messageId);
+  }
+
+  /** Job id -> Message-ID of every e-mail that came back and was not replayed yet. */
+  async returned(): Promise<Record<string, string>> {
+    return this.redis.hgetall(`${this.prefix}:returned`);
+  }
+
+  /** Forgets a returned e-mail and its sent record: the next run of its job sends it again. */
+  async forgetReturned(jobId: string, messageId: string): Promise<void> {
+    await this.redis.multi().hdel(`${this.prefix}:returned`, jobId).del(this.key('sent', messageId)).exec();
+  }
+
   async tokens(ticketId: string): Promise<string[]> {
     return this.redis.lrange(this.key('tokens', ticketId), 0, TOKENS_KEPT - 1);
   }
