@@ -67,6 +67,8 @@ const schema = z.object({
   // Mailbox (any CRM): metadata e-mails in, bounces and helpdesk replies back
   IMAP_URL: z.string().regex(/^imaps?:\/\/[^/]+/, 'must look like imaps://user:password@host/INBOX').optional(),
   IMAP_ALLOWED_SENDERS: z.string().optional(),
+  /** who speaks for the helpdesk (replies, notifications); default: MAIL_TO's domain */
+  IMAP_HELPDESK_SENDERS: z.string().optional(),
   IMAP_POLL_MS: int(1_000, 3_600_000).default(60_000),
   /** false: never IDLE (servers whose IDLE is broken); the poll alone finds new mail */
   IMAP_IDLE: bool.default(true),
@@ -192,6 +194,9 @@ export function loadConfig(
   const imap = c.IMAP_URL ? parseImapUrl(c.IMAP_URL) : null;
   // never echo the URL: it holds the mailbox password
   if (typeof imap === 'string') throw new SyncError('CONFIG_INVALID', `invalid configuration:\n  - IMAP_URL: ${imap}`);
+  if (c.IMAP_WATCHDOG_MS !== undefined && c.IMAP_WATCHDOG_MS <= c.IMAP_POLL_MS) {
+    throw new SyncError('CONFIG_INVALID', 'invalid configuration:\n  - IMAP_WATCHDOG_MS must be longer than IMAP_POLL_MS (a quiet mailbox is read once per poll)');
+  }
   return {
     ...c,
     imap,

@@ -26,13 +26,13 @@ import { RenderPool } from './render/render-pool.ts';
 import type { NoteTemplates } from './render/templates.ts';
 import { createTarget } from './targets/index.ts';
 import { parseAllowedSenders } from './domain/inbound-mail.ts';
-import { handleMail, handleTooLarge } from './pipeline/mail-intake.ts';
+import { handleMail, handleTooLarge, handleUnreadable } from './pipeline/mail-intake.ts';
 import type { MailDisposition, MailIntakeDeps } from './pipeline/mail-intake.ts';
 import { RedisMailboxState } from './queue/mailbox-state.ts';
 import { startMailbox } from './sources/imap/mailbox.ts';
 import type { MailboxReader } from './sources/imap/mailbox.ts';
 import { parseMail } from './sources/imap/parse-mail.ts';
-import { singleAddress } from './targets/email/email-target.ts';
+import { messageDomain, singleAddress } from './targets/email/email-target.ts';
 import { MailStore } from './targets/email/mail-store.ts';
 import type { Target } from './targets/target.ts';
 
@@ -193,11 +193,12 @@ export function startMailReader(app: App, onMail?: (d: MailDisposition) => void)
   const { config } = app;
   if (!config.imap) throw new SyncError('CONFIG_INVALID', 'no mailbox configured: set IMAP_URL');
   const log = app.log.child({ component: 'mailbox' });
-  const from = config.MAIL_FROM ? singleAddress(config.MAIL_FROM) : null;
+  const helpdesk = config.MAIL_TO ? singleAddress(config.MAIL_TO) : null;
   const deps: MailIntakeDeps = {
     classify: {
-      ourDomain: from ? from.split('@')[1]!.toLowerCase() : null,
+      ourDomain: config.MAIL_FROM && singleAddress(config.MAIL_FROM) ? messageDomain(config.MAIL_FROM) : null,
       allowedSenders: parseAllowedSenders(config.IMAP_ALLOWED_SENDERS),
+      helpdeskSenders: parseAllowedSenders(config.IMAP_HELPDESK_SENDERS ?? (helpdesk ? `@${helpdesk.split('@')[1]}` : '')),
       tokenStyle: config.MAIL_TOKEN_STYLE,
       tokenPrefix: config.MAIL_TOKEN_PREFIX,
     },
@@ -221,11 +222,17 @@ export function startMailReader(app: App, onMail?: (d: MailDisposition) => void)
       try {
         mail = await parseMail(raw);
       } catch (err) {
-        return { action: 'reject', kind: 'other', reason: `the message cannot be parsed: ${(err as Error).message}` };
+        return handleUnreadable(deps, { source, size, raw }, `the message cannot be parsed: ${(err as Error).message}`);
       }
       return handleMail(deps, { source, size, raw }, mail);
     },
     tooLarge: (source, size) => handleTooLarge(deps, source, size, config.IMAP_MAX_MESSAGE_BYTES),
+    // the message stays on the server either way (marked or moved aside): nothing is lost
+    unhandled: (source, size, raw, reason) =>
+      handleUnreadable(deps, { source, size, raw }, reason).catch((err: Error) => {
+        log.error({ source, err: err.message }, 'e-mail could not be handled nor kept; marked rejected on the server');
+        return { action: 'reject' as const, kind: 'other' as const, reason: `${reason} (not kept: ${err.message})` };
+      }),
     onMail,
     log,
   });

@@ -16,23 +16,25 @@ export async function replayCommand(config: Config, log: Logger, keys: string[],
     const wanted = new Set(keys);
     const filter = (f: { sessionKey: string }) => wanted.size === 0 || wanted.has(f.sessionKey);
     const returned = config.CRM === 'email' ? await returnedEmails(app) : null;
-    const comeBack = (returned ? await app.queue.completedJobs(returned.reasons) : []).filter(filter);
+    const comeBack = (returned?.jobs ?? []).filter(filter);
     let jobs: FailedJob[];
     if (opts.list) {
       jobs = [...(await app.queue.failed()).filter(filter), ...comeBack];
     } else {
       jobs = await app.queue.replay(filter);
       for (const f of comeBack) {
-        // forget the sent record first, so the job's next run sends the e-mail again
-        await returned!.store.forgetReturned(f.jobId, returned!.messageIds.get(f.jobId)!);
+        // the next run of the job sends the e-mail again, under the next generation of its Message-ID
+        await returned!.store.forgetReturned(f.jobId, returned!.entries.get(f.jobId)!);
         if (await app.queue.rerunCompleted(f.jobId)) jobs.push(f);
       }
       for (const f of jobs) {
         await app.status.record(f.sessionKey, { state: 'queued', version: f.version, ticket: f.ticketId, reason: 'replayed', code: null, source: f.source, jobId: f.jobId });
       }
     }
-    if (opts.json) printJson({ [opts.list ? 'failed' : 'replayed']: jobs });
+    const expired = returned?.expired ?? 0;
+    if (opts.json) printJson({ [opts.list ? 'failed' : 'replayed']: jobs, ...(expired ? { expired } : {}) });
     else {
+      if (expired) process.stdout.write(`${expired} returned e-mail(s) could not be replayed: their jobs expired (KEEP_COMPLETED_DAYS); submit their files again\n`);
       process.stdout.write(opts.list ? `${jobs.length} failed job(s)\n` : `replayed ${jobs.length} failed job(s); a running worker picks them up\n`);
       for (const f of jobs) process.stdout.write(`  ${f.sessionKey.padEnd(14)} ${f.ticketId.padEnd(20)} ${f.reason}\n`);
     }
@@ -42,15 +44,24 @@ export async function replayCommand(config: Config, log: Logger, keys: string[],
   }
 }
 
-/** E-mails that came back, with the reason `status` shows for their session. */
+/** E-mails that came back (their jobs completed), with the reason `status` shows for their session. */
 async function returnedEmails(app: App) {
   const store = new MailStore(app.connection, app.config.QUEUE_PREFIX);
-  const messageIds = new Map(Object.entries(await store.returned()));
+  const entries = await store.returned();
   const reasons = new Map<string, string>();
-  for (const [jobId, messageId] of messageIds) {
-    const key = parseOurMessageId(messageId)?.sessionKey;
+  for (const [jobId, r] of entries) {
+    const key = parseOurMessageId(r.baseId)?.sessionKey;
     const latest = key ? (await app.status.get(key))?.latest : null;
     reasons.set(jobId, latest?.code && latest.jobId === jobId ? `${latest.code}: ${latest.reason}` : 'the e-mail came back (bounce or new ticket)');
   }
-  return { store, messageIds, reasons };
+  const jobs = await app.queue.completedJobs(reasons);
+  // a job removed after KEEP_COMPLETED_DAYS cannot run again: forget it, and say so
+  let expired = 0;
+  for (const jobId of entries.keys()) {
+    if (!jobs.some((j) => j.jobId === jobId) && !(await app.queue.getJob(jobId))) {
+      await store.dropReturned(jobId);
+      expired++;
+    }
+  }
+  return { store, entries, jobs, expired };
 }

@@ -48,10 +48,10 @@ async function overview(config: Config, log: Logger, opts: { json?: boolean }): 
   const app = await createApp(config, log, { worker: false, allowPrivateRedis: true });
   try {
     const queue = await app.queue.counts();
-    const staleMs = staleAfterMs(config.IMAP_POLL_MS);
     const folders = (await new RedisMailboxState(app.connection, config.QUEUE_PREFIX).health()).map((f) => ({
       ...f,
-      ok: f.state === 'stopped' || (f.lastOkAt !== null && Date.now() - Date.parse(f.lastOkAt) < staleMs),
+      // the reader's own limit (its IMAP_POLL_MS), as it saved it
+      ok: f.state === 'stopped' || (f.lastOkAt !== null && Date.now() - Date.parse(f.lastOkAt) < (f.staleAfterMs ?? staleAfterMs(config.IMAP_POLL_MS))),
     }));
     const ok = folders.every((f) => f.ok);
     if (opts.json) {

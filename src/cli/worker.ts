@@ -63,7 +63,8 @@ export async function workerCommand(config: Config, log: Logger): Promise<number
           worker: workerOk ? 'running' : 'stopped',
           target: app.target?.name ?? null,
           inbox: inbox ? { dir: config.INBOX_DIR, lastScanAt: inbox.lastScanAt() } : null,
-          mailbox: mailbox ? { ok: mailboxOk, account: config.imap!.account, folders: mailbox.health() } : null,
+          // the server only: the login is nobody's business on an HTTP endpoint
+          mailbox: mailbox ? { ok: mailboxOk, server: `${config.imap!.host}:${config.imap!.port}`, folders: mailbox.health() } : null,
           queue: counts,
           startedAt,
         };

@@ -35,7 +35,7 @@ export interface OurMessageId {
   versionMs: number;
 }
 
-const OUR_ID = /<ccai\.((?:call|chat)-[A-Za-z0-9_-]+)\.(\d{1,16})@([A-Za-z0-9.-]+)>/g;
+const OUR_ID = /<ccai\.((?:call|chat)-[A-Za-z0-9_-]+)\.(\d{1,16})((?:\.r\d{1,4})?)@([A-Za-z0-9.-]+)>/g;
 
 /** A Message-ID of our form, whatever its domain, or null. */
 export function parseOurMessageId(id: string): OurMessageId | null {
@@ -43,13 +43,18 @@ export function parseOurMessageId(id: string): OurMessageId | null {
   return m ? { messageId: m[0], sessionKey: m[1]!, versionMs: Number(m[2]) } : null;
 }
 
+/** The version's first Message-ID, without a resend's generation (`….r1@…`). */
+export function baseMessageId(id: string): string {
+  return id.replace(/\.r\d{1,4}@/, '@');
+}
+
 /** Every Message-ID of ours (made with MAIL_FROM's domain) in a text, in order, without repeats. */
 export function findOurMessageIds(text: string, domain: string): OurMessageId[] {
   const out: OurMessageId[] = [];
   const d = domain.toLowerCase();
   for (const m of text.matchAll(OUR_ID)) {
-    if (m[3]!.toLowerCase() !== d) continue;
-    const messageId = `<ccai.${m[1]}.${m[2]}@${d}>`;
+    if (m[4]!.toLowerCase() !== d) continue;
+    const messageId = `<ccai.${m[1]}.${m[2]}${m[3]}@${d}>`;
     if (!out.some((o) => o.messageId === messageId)) out.push({ messageId, sessionKey: m[1]!, versionMs: Number(m[2]) });
   }
   return out;
@@ -102,6 +107,20 @@ function stripType(v: string | null): string | null {
   return v.replace(/^[A-Za-z0-9-]+;\s*/, '').trim() || null;
 }
 
+/**
+ * The Message-IDs named by `Message-ID:` header lines in a text (the returned headers of a
+ * bounce). Only those: the returned headers also carry In-Reply-To/References, which name
+ * EARLIER e-mails of the ticket, often another session's.
+ */
+export function messageIdLines(text: string): string[] {
+  return [...text.matchAll(/^Message-ID:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\s]+>)/gim)].map((m) => m[1]!);
+}
+
+/** Text from outside, made safe to show on one line in a terminal or a log: no control characters, bounded. */
+export function printable(s: string, max = 1000): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/ {2,}/g, ' ').trim().slice(0, max);
+}
+
 const BOUNCE_SUBJECT =
   /undeliver|delivery status notification|delivery (has )?fail|mail delivery (failed|subsystem)|returned mail|returned to sender|could not be delivered|failure notice|non.?delivery/i;
 const BOUNCE_SENDER = /^(mailer-daemon|postmaster|mail-daemon|mailer)@/i;
@@ -120,8 +139,24 @@ export function isAutoReply(mail: InboundMail): boolean {
 }
 
 /** Phrases with which helpdesks acknowledge a NEW ticket ("Request received", "ticket #456 has been created"). */
-const NEW_TICKET =
-  /\b(new|created|opened|logged|raised|received)\b[^.\n]{0,60}\b(ticket|case|request|incident|issue)\b|\b(ticket|case|request|incident|issue)\b[^.\n]{0,60}\b(has been|was|is)\s+(created|opened|logged|raised|received)\b/i;
+const NEW_TICKET = [
+  /\bnew (support )?(ticket|case|request|incident|issue)\b/i,
+  /\b(ticket|case|request|incident|issue)\b[^.\n]{0,60}\b(has been|was|is)\s+(created|opened|logged|raised|received)\b/i,
+  /\b(created|opened|logged|raised)\b[^.\n]{0,30}\b(a |an )?(ticket|case|request|incident|issue)\b/i,
+  /^(re:\s*)?(request|ticket|case) (received|created|opened)\b/i,
+];
+/** ...unless the sentence is about a comment or reply added to a ticket ("your comment on incident INC1 was received"). */
+const UPDATE_ACK = /\b(comment|reply|update|response|note|message|e-?mail)\b/i;
+
+/** The subject or the author's own text announces a NEW ticket. */
+export function announcesNewTicket(subject: string, top: string): boolean {
+  for (const sentence of `${subject}\n${top}`.split(/[\n.!?]+/)) {
+    const s = sentence.trim();
+    if (!s || (UPDATE_ACK.test(s) && !NEW_TICKET[0]!.test(s))) continue;
+    if (NEW_TICKET.some((re) => re.test(s))) return true;
+  }
+  return false;
+}
 
 /**
  * The ticket id a helpdesk's subject carries in the given token style, or null. Mirrors
@@ -130,7 +165,7 @@ const NEW_TICKET =
 export function ticketFromSubject(style: string, subject: string, prefix = 'helpdesk'): string | null {
   switch (style) {
     case 'subject-hash':
-      return /\[#(\d+)\]/.exec(subject)?.[1] ?? /(?:^|\s)#(\d+)\b/.exec(subject)?.[1] ?? null;
+      return /\[#(\d+)\]/.exec(subject)?.[1] ?? null;
     case 'subject-tag': {
       const p = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       return new RegExp(`\\[${p}\\s*#(\\d+)\\]`, 'i').exec(subject)?.[1] ?? null;
@@ -142,6 +177,19 @@ export function ticketFromSubject(style: string, subject: string, prefix = 'help
     default:
       return null;
   }
+}
+
+/** Same ticket, whatever the form: `CRM:0001323` and `0001323` are one Dynamics ticket. */
+export function sameTicket(a: string, b: string): boolean {
+  const n = (t: string) => t.trim().replace(/^CRM:/i, '');
+  return n(a) === n(b);
+}
+
+/** The part of a reply its author wrote: up to the first quoted line or "On ... wrote:" / "Original Message" marker. */
+export function unquoted(text: string): string {
+  const lines = text.split(/\r?\n/);
+  const end = lines.findIndex((l) => /^\s*>/.test(l) || /^On .{3,200} wrote:\s*$/.test(l) || /^-{2,}\s*(Original Message|Forwarded message)/i.test(l) || /^From: .+@/.test(l));
+  return (end === -1 ? lines : lines.slice(0, end)).join('\n').slice(0, 4000);
 }
 
 /** Threading tokens a helpdesk puts in the body of its notifications: ServiceNow watermarks, Zendesk encoded ids. */
@@ -172,14 +220,13 @@ export function parseAllowedSenders(csv: string | undefined): { addresses: strin
 }
 
 export function isSenderAllowed(address: string | null, rules: { addresses: string[]; domains: string[] }): boolean {
-  if (!address) return false;
+  // exactly one @: `ccai@ujet.example.com@evil.example` is nobody's address
+  if (!address || !/^[^@\s]+@[^@\s]+$/.test(address)) return false;
   const a = address.toLowerCase();
   if (rules.addresses.includes(a)) return true;
   const domain = a.split('@')[1];
   return Boolean(domain) && rules.domains.length > 0 && isHostAllowed(domain!, rules.domains);
 }
-
-const MAX_DOCUMENTS = 20;
 
 /** JSON documents in a message: JSON attachments (by type, name or content), else a JSON body. */
 export function jsonDocuments(mail: InboundMail): Array<{ name: string; bytes: Uint8Array }> {
@@ -195,7 +242,7 @@ export function jsonDocuments(mail: InboundMail): Array<{ name: string; bytes: U
     const body = mail.text.trim();
     if (body.startsWith('{')) docs.push({ name: 'body.json', bytes: Buffer.from(body, 'utf8') });
   }
-  return docs.slice(0, MAX_DOCUMENTS);
+  return docs;
 }
 
 function startsLikeJson(b: Uint8Array): boolean {
@@ -231,6 +278,8 @@ export interface ClassifyOptions {
   /** MAIL_FROM's domain: the domain of our Message-IDs (null when we send nothing) */
   ourDomain: string | null;
   allowedSenders: { addresses: string[]; domains: string[] };
+  /** who may speak for the helpdesk (replies, notifications): MAIL_TO's domain unless IMAP_HELPDESK_SENDERS says */
+  helpdeskSenders: { addresses: string[]; domains: string[] };
   tokenStyle: string;
   tokenPrefix: string;
 }
@@ -242,45 +291,53 @@ export function classifyMail(mail: InboundMail, o: ClassifyOptions): MailVerdict
     .join('\n');
   const ours = (text: string) => (o.ourDomain ? findOurMessageIds(text, o.ourDomain) : []);
 
-  // 1. A delivery report, or a free-text bounce, of an e-mail we sent.
+  // 0. A copy of one of our own e-mails (a Bcc, an auto-forward): nothing to learn from it.
+  if (mail.messageId && ours(mail.messageId).length) return { kind: 'other', reason: 'a copy of an e-mail ccai-crm-sync sent', keep: false };
+
+  // 1. A delivery report, or a free-text bounce, of an e-mail we sent: named by the Message-ID
+  //    line of the returned headers (or the report's own In-Reply-To).
   const isReport = mail.contentType.toLowerCase() === 'multipart/report' && (mail.reportType ?? '').toLowerCase() === 'delivery-status';
   const looksBounced = isReport || (BOUNCE_SENDER.test(mail.from ?? '') && BOUNCE_SUBJECT.test(mail.subject)) || (mail.from === null && BOUNCE_SUBJECT.test(mail.subject));
   if (looksBounced) {
-    const original = ours([partsText, mail.inReplyTo.join(' '), mail.references.join(' '), mail.text].join('\n'))[0];
+    const named = [...messageIdLines(partsText), ...messageIdLines(mail.text), ...mail.inReplyTo];
+    const original = ours(named.join(' '))[0];
     if (!original) return { kind: 'other', reason: 'a delivery report for an e-mail that ccai-crm-sync did not send', keep: false };
     const dsn = parseDeliveryStatus([mail.text, partsText].join('\n\n'));
     const failed = dsn.filter((r) => r.action === 'failed');
     if (dsn.length > 0 && failed.length === 0) {
       const r = dsn[0]!;
-      return { kind: 'bounce', original, final: false, reason: `delivery ${r.action}${r.status ? ` (${r.status})` : ''}${r.diagnostic ? `: ${r.diagnostic}` : ''}` };
+      return { kind: 'bounce', original, final: false, reason: printable(`delivery ${r.action}${r.status ? ` (${r.status})` : ''}${r.diagnostic ? `: ${r.diagnostic}` : ''}`) };
     }
     const reason = failed.length
       ? failed.map((r) => `${r.recipient ?? 'recipient'}: ${r.status ?? ''}${r.diagnostic ? ` ${r.diagnostic}` : ''}`.trim()).join('; ')
       : firstLines(mail.text);
-    return { kind: 'bounce', original, final: true, reason: `${mail.subject.trim() || 'bounced'}: ${reason}`.slice(0, 1000) };
+    return { kind: 'bounce', original, final: true, reason: printable(`${mail.subject.trim() || 'bounced'}: ${reason}`) };
   }
 
-  // 2. A reply (human or automatic) to an e-mail we sent, or a helpdesk notification in our token style.
+  // 2. A reply (human or automatic) from the helpdesk to an e-mail we sent, or its notification
+  //    in our token style. Only the helpdesk may steer threading.
+  const fromHelpdesk = isSenderAllowed(mail.from, o.helpdeskSenders);
   const original = ours([mail.inReplyTo.join(' '), mail.references.join(' ')].join(' '))[0] ?? null;
   const subjectTicket = ticketFromSubject(o.tokenStyle, mail.subject, o.tokenPrefix);
-  const allowed = isSenderAllowed(mail.from, o.allowedSenders);
-  if (original || (subjectTicket && !allowed)) {
+  if (fromHelpdesk && (original || subjectTicket)) {
+    const top = unquoted(mail.text);
     return {
       kind: 'reply',
       original,
       auto: isAutoReply(mail),
       subjectTicket,
-      announcesNew: NEW_TICKET.test(`${mail.subject}\n${mail.text.slice(0, 4000)}`),
-      tokens: threadTokensIn(mail.text),
+      announcesNew: announcesNewTicket(mail.subject, top),
+      tokens: threadTokensIn(top),
     };
   }
 
   // 3. Metadata from an allowed sender.
+  const allowed = isSenderAllowed(mail.from, o.allowedSenders);
   const documents = jsonDocuments(mail);
   if (!allowed) {
     return documents.length
-      ? { kind: 'other', reason: `the sender ${mail.from ?? '(none)'} is not in IMAP_ALLOWED_SENDERS`, keep: true }
-      : { kind: 'other', reason: 'not a metadata e-mail, a bounce or a reply to one of ours', keep: false };
+      ? { kind: 'other', reason: `the sender ${printable(mail.from ?? '(none)', 200)} is not in IMAP_ALLOWED_SENDERS`, keep: true }
+      : { kind: 'other', reason: original ? 'a reply to one of our e-mails from a sender that is not the helpdesk (IMAP_HELPDESK_SENDERS)' : 'not a metadata e-mail, a bounce or a reply to one of ours', keep: false };
   }
   if (documents.length === 0) return { kind: 'other', reason: 'from an allowed sender, but holds no JSON document (attachment or body)', keep: true };
   return { kind: 'metadata', documents };

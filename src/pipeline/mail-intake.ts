@@ -4,13 +4,13 @@
 // NEW ticket (a threading miss) or is remembered so later e-mails thread on its Message-ID too.
 // Every branch is idempotent: the same message handled twice (a dropped connection, a crash
 // before the mailbox was updated) changes nothing the second time.
-import { classifyMail } from '../domain/inbound-mail.ts';
+import { baseMessageId, classifyMail, sameTicket } from '../domain/inbound-mail.ts';
 import type { ClassifyOptions, InboundMail, OurMessageId } from '../domain/inbound-mail.ts';
 import type { Logger } from '../logger.ts';
 import type { StatusStore } from '../queue/status-store.ts';
 import { keepRejectedCopy, reasonFor } from '../sources/rejected.ts';
 import type { RejectionReason } from '../sources/rejected.ts';
-import type { MailStore, SentRecord } from '../targets/email/mail-store.ts';
+import type { MailStore, Returned, SentRecord } from '../targets/email/mail-store.ts';
 import type { SubmitResult } from './submit.ts';
 
 /** What the mailbox should do with the message now that its work is safely done. */
@@ -70,20 +70,24 @@ export async function handleMail(deps: MailIntakeDeps, msg: RawMail, mail: Inbou
       if (rec && !(await deps.store.markBounced(v.original.messageId, rec, v.reason))) {
         return { action: 'done', kind: 'bounce', reason: `already recorded: ${v.reason}` };
       }
-      await deps.status.record(session.key, { state: 'failed', version: session.version, ticket: rec?.ticketId ?? null, reason: `bounced: ${v.reason}`, code: 'TARGET_BOUNCED', source: msg.source, jobId: rec?.jobId ?? null });
-      if (rec?.jobId) await deps.store.markReturned(rec.jobId, v.original.messageId);
+      await deps.status.record(
+        session.key,
+        { state: 'failed', version: session.version, ticket: rec?.ticketId ?? null, reason: `bounced: ${v.reason}`, code: 'TARGET_BOUNCED', source: msg.source, jobId: rec?.jobId ?? null },
+        { unlessNewer: true },
+      );
+      if (rec?.jobId) await deps.store.markReturned(rec.jobId, returnedOf(v.original.messageId, rec));
       deps.log.warn({ session: session.key, ticket: rec?.ticketId, messageId: v.original.messageId }, 'e-mail bounced; session marked failed');
       return { action: 'done', kind: 'bounce', reason: v.reason };
     }
     case 'reply': {
       const rec = v.original ? await deps.store.sent(v.original.messageId) : null;
       const what = v.auto ? 'auto-reply' : 'reply';
-      if (rec && ((v.subjectTicket !== null && v.subjectTicket !== rec.ticketId) || (v.subjectTicket === null && v.auto && v.announcesNew))) {
+      if (rec && ((v.subjectTicket !== null && !sameTicket(v.subjectTicket, rec.ticketId)) || (v.subjectTicket === null && v.auto && v.announcesNew))) {
         const reason = `the helpdesk opened a NEW ticket${v.subjectTicket ? ` ${v.subjectTicket}` : ''} instead of adding this update to ticket ${rec.ticketId} (its ${what} ${mail.messageId ?? 'without a Message-ID'}): check MAIL_TOKEN_STYLE`;
         const latest = (await deps.status.get(rec.sessionKey))?.latest;
         if (!(latest?.code === 'TARGET_THREAD_MISS' && latest.reason === reason)) {
-          await deps.status.record(rec.sessionKey, { state: 'failed', version: rec.version, ticket: rec.ticketId, reason, code: 'TARGET_THREAD_MISS', source: msg.source, jobId: rec.jobId });
-          if (rec.jobId) await deps.store.markReturned(rec.jobId, v.original!.messageId);
+          await deps.status.record(rec.sessionKey, { state: 'failed', version: rec.version, ticket: rec.ticketId, reason, code: 'TARGET_THREAD_MISS', source: msg.source, jobId: rec.jobId }, { unlessNewer: true });
+          if (rec.jobId) await deps.store.markReturned(rec.jobId, returnedOf(v.original!.messageId, rec));
         }
         deps.log.warn({ session: rec.sessionKey, ticket: rec.ticketId, newTicket: v.subjectTicket }, 'threading miss: the helpdesk opened a new ticket');
         return { action: 'done', kind: 'thread-miss', reason };
@@ -95,15 +99,23 @@ export async function handleMail(deps: MailIntakeDeps, msg: RawMail, mail: Inbou
       return { action: 'done', kind: 'notification', reason: `${what} on ticket ${ticket} remembered for threading` };
     }
     case 'other': {
-      // What looked like metadata but cannot be taken is kept with its reason; anything else is simply not ours.
+      // What looked like metadata but cannot be taken gets a reason file (the message itself
+      // stays on the server: anyone can send one, so no copy fills the disk); anything else is not ours.
       if (v.keep) {
-        const kept = await keepRejected(deps, msg, 'INPUT_NOT_ACCEPTED', v.reason);
+        const kept = await keepRejected(deps, { ...msg, raw: null }, 'INPUT_NOT_ACCEPTED', v.reason);
         deps.log.warn({ source: msg.source, kept }, `e-mail not processed: ${v.reason.replace(/\S+@\S+/g, '[address]')}`);
         return { action: 'reject', kind: 'other', reason: v.reason };
       }
       return { action: 'leave', kind: 'other', reason: v.reason };
     }
   }
+}
+
+/** A message that could not be parsed or handled: the .eml is kept with the reason. */
+export async function handleUnreadable(deps: MailIntakeDeps, msg: RawMail, reason: string): Promise<MailDisposition> {
+  const kept = await keepRejected(deps, msg, 'INPUT_UNREADABLE', reason);
+  deps.log.warn({ source: msg.source, kept, reason }, 'e-mail could not be handled; kept');
+  return { action: 'reject', kind: 'other', reason };
 }
 
 /** A message over IMAP_MAX_MESSAGE_BYTES: never downloaded; left in the mailbox (or moved) with a reason file. */
@@ -118,6 +130,10 @@ async function keepRejected(deps: MailIntakeDeps, msg: RawMail, code: string, me
   const reason: RejectionReason = { source: msg.source, code, field: null, message, session: null, rejectedAt: new Date().toISOString() };
   // the message as received, as a .eml file an admin can open
   return keepRejectedCopy(deps.rejectedDir, reason, msg.raw, '.eml');
+}
+
+function returnedOf(messageId: string, rec: SentRecord): Returned {
+  return { messageId, baseId: baseMessageId(messageId), ticketId: rec.ticketId };
 }
 
 function sessionOf(id: OurMessageId, rec: SentRecord | null): { key: string; version: string } {

@@ -1,17 +1,27 @@
 // Where the mailbox reader keeps its place (sources/imap/mailbox.ts), in Redis: per account
-// and folder the UIDVALIDITY and the last UID handled, and each folder's health for `status`
-// and /healthz of other processes. lastUid only moves up, whichever worker writes it.
+// and folder the UIDVALIDITY and the last UID handled, the lease of the worker reading it, and
+// each folder's health for `status` from any machine. lastUid only moves up.
 import type { Redis } from 'ioredis';
 import type { FolderHealth, FolderState, MailboxStateStore } from '../sources/imap/mailbox.ts';
 
+// Only within the UIDVALIDITY the reader saw: a reader that missed a renumbering cannot move
+// the new numbering's place.
 const ADVANCE = `
-local v = redis.call('HGET', KEYS[1], 'uidValidity')
-if v ~= ARGV[1] then
-  redis.call('HSET', KEYS[1], 'uidValidity', ARGV[1], 'lastUid', ARGV[2])
-  return 1
-end
+if redis.call('HGET', KEYS[1], 'uidValidity') ~= ARGV[1] then return 0 end
 local last = tonumber(redis.call('HGET', KEYS[1], 'lastUid') or '0')
 if tonumber(ARGV[2]) > last then redis.call('HSET', KEYS[1], 'lastUid', ARGV[2]) end
+return 1`;
+
+const LEASE = `
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0`;
+
+const UNLEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1`;
 
 export class RedisMailboxState implements MailboxStateStore {
@@ -25,6 +35,14 @@ export class RedisMailboxState implements MailboxStateStore {
 
   private key(account: string, folder: string): string {
     return `${this.prefix}:uid:${account}:${folder}`;
+  }
+
+  async lease(account: string, folder: string, owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.eval(LEASE, 1, `${this.prefix}:lease:${account}:${folder}`, owner, String(ttlMs))) === 1;
+  }
+
+  async unlease(account: string, folder: string, owner: string): Promise<void> {
+    await this.redis.eval(UNLEASE, 1, `${this.prefix}:lease:${account}:${folder}`, owner);
   }
 
   async get(account: string, folder: string): Promise<FolderState | null> {

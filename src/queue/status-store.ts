@@ -28,18 +28,23 @@ export class StatusStore {
     this.ttlSeconds = ttlDays * 86_400;
   }
 
-  async record(sessionKey: string, event: Omit<StatusEvent, 'at'>): Promise<void> {
+  /**
+   * Records an event as the session's latest state. With `unlessNewer`, news about an older
+   * version (a bounce of an e-mail long superseded) goes into the history only, leaving the
+   * newer version's state as it is.
+   */
+  async record(sessionKey: string, event: Omit<StatusEvent, 'at'>, opts: { unlessNewer?: boolean } = {}): Promise<void> {
     const full: StatusEvent = { ...event, at: new Date().toISOString() };
     const key = `${this.prefix}:${sessionKey}`;
     const list = `${key}:events`;
-    await this.redis
-      .multi()
-      .hset(key, toHash(full))
-      .expire(key, this.ttlSeconds)
-      .lpush(list, JSON.stringify(full))
-      .ltrim(list, 0, HISTORY - 1)
-      .expire(list, this.ttlSeconds)
-      .exec();
+    let latest = true;
+    if (opts.unlessNewer && event.version) {
+      const current = await this.redis.hget(key, 'version');
+      latest = !current || Date.parse(current) <= Date.parse(event.version);
+    }
+    const m = this.redis.multi();
+    if (latest) m.hset(key, toHash(full)).expire(key, this.ttlSeconds);
+    await m.lpush(list, JSON.stringify(full)).ltrim(list, 0, HISTORY - 1).expire(list, this.ttlSeconds).exec();
   }
 
   async get(sessionKey: string): Promise<{ latest: StatusEvent; history: StatusEvent[] } | null> {

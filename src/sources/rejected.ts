@@ -38,7 +38,8 @@ export async function keepRejectedCopy(dir: string, reason: RejectionReason, byt
   await mkdir(dir, { recursive: true });
   const stamp = reason.rejectedAt.replace(/[:.]/g, '-');
   const digest = createHash('sha256').update(reason.source).update(stamp).digest('hex').slice(0, 8);
-  const target = join(dir, `${stamp}-${digest}-${safeName(reason.source)}${ext}`);
+  // two documents of one e-mail may share a name and a millisecond: never overwrite, take the next name
+  const target = await freeName(dir, `${stamp}-${digest}-${safeName(reason.source)}${ext}`);
   if (bytes === null) {
     /* only the reason */
   } else if ('path' in bytes) await copyFile(bytes.path, target);
@@ -60,14 +61,11 @@ export async function writeSidecar(path: string, reason: RejectionReason): Promi
   await writeFile(`${path}.reason.json`, `${JSON.stringify(reason, null, 2)}\n`);
 }
 
-/** `name`, or `name.1`, `name.2` ... whichever does not exist yet in dir. */
+/** `name`, or `name.1`, `name.2` ... whichever does not exist yet in dir (nor its `.reason.json`). */
 export async function freeName(dir: string, name: string): Promise<string> {
+  const exists = (p: string) => access(p).then(() => true, () => false);
   for (let i = 0; ; i++) {
     const candidate = join(dir, i === 0 ? name : `${name}.${i}`);
-    try {
-      await access(candidate);
-    } catch {
-      return candidate;
-    }
+    if (!(await exists(candidate)) && !(await exists(`${candidate}.reason.json`))) return candidate;
   }
 }

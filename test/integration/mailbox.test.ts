@@ -2,7 +2,7 @@
 // (Redis) and, for bounces and replies, the e-mail target sending to a real SMTP server.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { ImapFlow } from 'imapflow';
@@ -151,9 +151,25 @@ describe('mailbox reader', () => {
     const kept = readdirSync(join(tmp, 'rejected')).sort();
     const reasons = kept.filter((f) => f.endsWith('.reason.json')).map((f) => JSON.parse(readFileSync(join(tmp, 'rejected', f), 'utf8')) as { code: string; message: string; source: string });
     assert.deepEqual(reasons.map((r) => r.code).sort(), ['INPUT_MISSING_FIELD', 'INPUT_NOT_ACCEPTED', 'INPUT_TOO_LARGE', 'INPUT_TOO_LARGE']);
-    const eml = kept.find((f) => f.endsWith('.eml'))!;
-    assert.match(readFileSync(join(tmp, 'rejected', eml), 'utf8'), /From: intruder@evil\.example/, 'the original message is kept as it came');
+    assert.match(reasons.find((r) => r.code === 'INPUT_NOT_ACCEPTED')!.message, /the sender intruder@evil\.example is not in IMAP_ALLOWED_SENDERS/);
+    assert.deepEqual(kept.filter((f) => f.endsWith('.eml')), [], 'messages refused whole stay on the server (in Rejected): no copy on disk');
     assert.equal(reader.health()[0]!.handled, 6);
+  });
+
+  it('a message that keeps failing is set aside after three tries; the folder goes on', async () => {
+    const dir = tempDir('ccai-imap');
+    cleanups.push(() => dir.cleanup());
+    // DATA_DIR/rejected is a file: a bad document cannot be kept there (not a passing problem)
+    mkdirSync(dir.path, { recursive: true });
+    writeFileSync(join(dir.path, 'rejected'), 'in the way');
+    const { app, reader, user, outcomes } = await start({ IMAP_POLL_MS: '1000' }, { tmp: dir.path });
+    await dovecot.append(user, 'INBOX', await compose({ from: ALLOWED, to: 'x@contact.example.com', subject: 'odd', attachments: [{ filename: 'list.json', content: '{"hello": "world"}' }] }));
+    await dovecot.append(user, 'INBOX', mail('metadata-attachment.eml'));
+    await delivered(app, 'call-987');
+    assert.deepEqual(outcomes.map((o) => `${o.kind}/${o.action}`), ['other/reject', 'metadata/done']);
+    assert.match(outcomes[0]!.reason, /^could not be handled \(3 tries\): .* \(not kept: /);
+    await reader.settled();
+    assert.deepEqual((await dovecot.list(user, 'INBOX')).map((m) => [m.subject, m.flags]), [['odd', ['$CcaiRejected']], ['Session metadata: call 987', ['$CcaiDone', '\\Seen']]]);
   });
 
   it('marks a session failed when the e-mail sent for it bounces, once, with the bounce\'s reason', async () => {
@@ -190,7 +206,9 @@ describe('mailbox reader', () => {
     const replayed = await runCli(['replay', 'call-1418'], env);
     assert.match(replayed.stdout, /^replayed 1 failed job\(s\)/);
     await sink!.waitFor(2);
-    assert.equal(sink!.messages[1]!.parsed.messageId, sink!.messages[0]!.parsed.messageId);
+    // sent again as the version's next generation, referring to nothing that came back
+    assert.equal(sink!.messages[1]!.parsed.messageId, '<ccai.call-1418.1774297018000.r1@contact.example.com>');
+    assert.equal(sink!.messages[1]!.parsed.inReplyTo, undefined);
     await delivered(app, 'call-1418');
     assert.equal(JSON.parse((await runCli(['replay', '--list', '--json'], env)).stdout).failed.length, 0, 'nothing left to replay');
   });
@@ -263,6 +281,29 @@ describe('mailbox reader', () => {
     // a message read again after a drop is recognised, not queued twice
     const queuedTwice = outcomes.filter((o) => o.kind === 'metadata').length - total;
     assert.ok(queuedTwice >= 0 && queuedTwice <= 2, `at most the in-flight message per drop is read again (${queuedTwice})`);
+  });
+
+  it('two workers on one mailbox: one reads, the other stands by and takes over when it stops', async () => {
+    const user = `pair${++users}`;
+    const prefix = uniquePrefix('imap');
+    const dir = tempDir('ccai-imap');
+    cleanups.push(async () => {
+      await dropPrefix(prefix);
+      dir.cleanup();
+    });
+    await dovecot.createFolder(user, 'INBOX');
+    const a = await start({ IMAP_POLL_MS: '1000' }, { user, prefix, tmp: dir.path });
+    await waitFor('a reads', async () => a.reader.health()[0]!.state === 'watching');
+    const b = await start({ IMAP_POLL_MS: '1000' }, { user, prefix, tmp: dir.path });
+    await waitFor('b stands by', async () => b.reader.health()[0]!.state === 'standby');
+    assert.equal(b.reader.healthy(), true, 'standing by is healthy');
+    await dovecot.append(user, 'INBOX', mail('metadata-attachment.eml'));
+    await waitFor('read by a', async () => a.outcomes.length === 1);
+    await a.reader.close();
+    await dovecot.append(user, 'INBOX', mail('metadata-body.eml'));
+    await waitFor('b took over', async () => b.outcomes.length === 1, 20_000);
+    assert.deepEqual([a.outcomes.length, b.outcomes.length], [1, 1], 'each message read once');
+    assert.equal(b.reader.health()[0]!.state, 'watching');
   });
 
   it('continues after the last UID on restart, and reads the folder again when UIDVALIDITY changes', async () => {

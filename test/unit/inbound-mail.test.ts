@@ -4,9 +4,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
+  announcesNewTicket,
   classifyMail,
   findOurMessageIds,
   parseOurMessageId,
+  printable,
+  sameTicket,
   isSenderAllowed,
   parseAllowedSenders,
   parseDeliveryStatus,
@@ -22,6 +25,7 @@ const eml = (name: string) => parseMail(readFileSync(join(FIXTURES, 'mail', name
 const OPTS: ClassifyOptions = {
   ourDomain: 'contact.example.com',
   allowedSenders: parseAllowedSenders('ccai-export@ujet.example.com'),
+  helpdeskSenders: parseAllowedSenders('@helpdesk.example.com'),
   tokenStyle: 'subject-hash',
   tokenPrefix: 'helpdesk',
 };
@@ -43,6 +47,11 @@ describe('classifying mailbox messages', () => {
     if (v.kind !== 'bounce') return;
     assert.equal(v.original.sessionKey, 'call-1418');
     assert.match(v.reason, /^failure notice: .*permanent error/);
+  });
+
+  it('takes the bounced e-mail from the Message-ID line, not from the In-Reply-To of the returned headers', async () => {
+    const v = await classify('bounce-dsn.eml');
+    assert.equal(v.kind === 'bounce' && v.original.sessionKey, 'call-1418', 'not call-1417, the earlier e-mail it replied to');
   });
 
   it('a bounce of mail from another domain is not ours', async () => {
@@ -85,6 +94,24 @@ describe('classifying mailbox messages', () => {
     assert.equal(v.subjectTicket, '12345');
     assert.equal(v.announcesNew, false);
     assert.deepEqual(v.tokens, ['Ref:MSG0012345']);
+  });
+
+  it('lets only the helpdesk steer threading; a copy of our own e-mail teaches nothing', async () => {
+    const forged = await eml('helpdesk-notification.eml');
+    const v = classifyMail({ ...forged, from: 'support@evil.example' }, OPTS);
+    assert.deepEqual(v, { kind: 'other', reason: 'a reply to one of our e-mails from a sender that is not the helpdesk (IMAP_HELPDESK_SENDERS)', keep: false });
+    const copy = classifyMail({ ...forged, messageId: '<ccai.call-1505.1769217600000@contact.example.com>' }, OPTS);
+    assert.equal(copy.kind, 'other');
+  });
+
+  it('an acknowledged update, or a quoted "new ticket" in our own text, is not a new ticket', async () => {
+    assert.equal(announcesNewTicket('Re: Call 1505', 'Your comment on incident INC0012345 was received.'), false);
+    assert.equal(announcesNewTicket('Request received: Call 1505', ''), true);
+    assert.equal(announcesNewTicket('Re: Call 1505', 'Incident INC0012346 has been opened on your behalf.'), true);
+    const reply = await eml('helpdesk-notification.eml');
+    const quoted = classifyMail({ ...reply, text: 'Thanks, noted.\n\nOn Sat, 24 Jan 2026 CCAI Sync wrote:\n> Disposition: New billing issue opened a new case\n' }, OPTS);
+    assert.equal(quoted.kind === 'reply' && quoted.announcesNew, false);
+    assert.equal(ticketFromSubject('subject-hash', 'Re: Call 1418 · virtual agent #15'), null, 'a bare #15 in agent text is no ticket token');
   });
 
   it('takes metadata from an allowed sender: a JSON attachment, or a JSON body', async () => {
@@ -136,6 +163,15 @@ describe('mail helpers', () => {
     assert.deepEqual(threadTokensIn('hi\nRef:MSG0012345\n[1G7EOR-0Q2J] and Ref:MSG0012345'), ['Ref:MSG0012345', '[1G7EOR-0Q2J]']);
   });
 
+  it('treats CRM:0001323 and 0001323 as one Dynamics ticket', () => {
+    assert.equal(sameTicket('CRM:0001323', ticketFromSubject('tracking-token', 'Re: Call 1 CRM:0001323')!), true);
+    assert.equal(sameTicket('0001323', '0001324'), false);
+  });
+
+  it('makes outside text printable on one line', () => {
+    assert.equal(printable('550 5.1.1\r\n\u001b[31mred\u001b[0m  user\tunknown'), '550 5.1.1 [31mred [0m user unknown');
+  });
+
   it('matches allowed senders by address, domain and subdomains', () => {
     const rules = parseAllowedSenders('ccai@ujet.example.com, @partner.example, *.ccai.example');
     assert.equal(isSenderAllowed('CCAI@ujet.example.com', rules), true);
@@ -144,6 +180,7 @@ describe('mail helpers', () => {
     assert.equal(isSenderAllowed('a@sub.partner.example', rules), false);
     assert.equal(isSenderAllowed('a@eu.ccai.example', rules), true);
     assert.equal(isSenderAllowed(null, rules), false);
+    assert.equal(isSenderAllowed('ccai@ujet.example.com@evil.example', rules), false, 'two @ is nobody');
   });
 
   it('parses IMAP_URL with folders, and says what is wrong without echoing the password', () => {

@@ -35,6 +35,13 @@ export function parseImapUrl(url: string): ImapSettings | string {
   }
   if (folders.length === 0) folders = ['INBOX'];
   const host = u.hostname.replace(/^\[|\]$/g, '');
-  const user = decodeURIComponent(u.username);
-  return { host, port, secure, user, pass: decodeURIComponent(u.password), folders, account: `${host}:${port}/${user}` };
+  let user: string;
+  let pass: string;
+  try {
+    user = decodeURIComponent(u.username);
+    pass = decodeURIComponent(u.password);
+  } catch {
+    return 'has a user or password that is not properly URI-encoded (write @ as %40, : as %3A)';
+  }
+  return { host, port, secure, user, pass, folders, account: `${host}:${port}/${user}` };
 }

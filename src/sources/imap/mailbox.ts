@@ -10,6 +10,11 @@
 //   answering, and the loop reconnects with a NEW client (an imapflow client is not reusable),
 //   with backoff.
 // - Messages over the size limit are never downloaded.
+// - One worker reads a folder at a time (a lease in Redis); the others stand by and take over
+//   when the reader stops renewing it.
+// - A message whose work fails for a reason that will pass (Redis down) is tried again on the
+//   next read; one that keeps failing otherwise is kept with its reason and passed, so one bad
+//   message never blocks the folder.
 import { ImapFlow } from 'imapflow';
 import type { Logger } from '../../logger.ts';
 import type { MailDisposition } from '../../pipeline/mail-intake.ts';
@@ -24,6 +29,9 @@ export interface FolderState {
 }
 
 export interface MailboxStateStore {
+  /** takes or renews the folder's lease for `owner`; false when another reader holds it */
+  lease(account: string, folder: string, owner: string, ttlMs: number): Promise<boolean>;
+  unlease(account: string, folder: string, owner: string): Promise<void>;
   get(account: string, folder: string): Promise<FolderState | null>;
   /** lastUid only moves up; a different uidValidity starts the folder over */
   advance(account: string, folder: string, uidValidity: string, uid: number): Promise<void>;
@@ -33,10 +41,15 @@ export interface MailboxStateStore {
 
 export interface FolderHealth {
   folder: string;
-  state: 'connecting' | 'watching' | 'reconnecting' | 'stopped';
+  /** standby: another worker holds the folder's lease and reads it */
+  state: 'connecting' | 'watching' | 'reconnecting' | 'standby' | 'stopped';
   connected: boolean;
   /** the server supports IDLE (else only the poll finds new mail) */
   idle: boolean | null;
+  /** the folder takes our keywords ($CcaiDone, $CcaiRejected); else handled mail is only \Seen, or moved */
+  keywords: boolean | null;
+  /** how long without a read before /healthz and `status` say it is not answering */
+  staleAfterMs: number;
   /** the last time the folder was read successfully: the watchdog's measure */
   lastOkAt: string | null;
   lastError: string | null;
@@ -60,6 +73,8 @@ export interface MailboxDeps {
   /** the message's work (documents queued, status recorded); throws when it cannot be done now (Redis down) */
   handle(source: string, size: number, raw: Buffer): Promise<MailDisposition>;
   tooLarge(source: string, size: number): Promise<MailDisposition>;
+  /** a message that kept failing for a reason that will not pass: keep it with the reason */
+  unhandled(source: string, size: number, raw: Buffer, reason: string): Promise<MailDisposition>;
   onMail?: (d: MailDisposition) => void;
   log: Logger;
   /** first reconnect delay (doubles up to a minute); tests make it short */
@@ -76,6 +91,15 @@ export interface MailboxReader {
 }
 
 const MAX_PER_PASS = 500;
+/** tries of a message that fails for a reason that will not pass, before it is kept aside */
+const MAX_TRIES = 3;
+
+/** Failures that pass by themselves (Redis, disk): the message waits for the next read, however long. */
+export function isTransient(err: unknown): boolean {
+  if ((err as { retryable?: unknown }).retryable === true) return true;
+  const text = `${(err as { code?: unknown }).code ?? ''} ${(err as Error).message ?? ''}`;
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOSPC|EROFS|EMFILE|Connection is closed|max retries per request|Stream isn't writeable|READONLY|LOADING|MASTERDOWN/i.test(text);
+}
 
 /** How long a folder may go unread before /healthz and `status` call it not answering. */
 export function staleAfterMs(pollMs: number): number {
@@ -112,12 +136,28 @@ class FolderReader {
   private connectedAt = 0;
   private wakeUp: (() => void) | null = null;
   private waiters: Array<() => void> = [];
+  private readonly owner = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  private readonly tries = new Map<number, number>();
+  private warnedKeywords = false;
 
   constructor(deps: MailboxDeps, folder: string) {
     this.deps = deps;
     this.folder = folder;
     this.log = deps.log.child({ folder });
-    this.h = { folder, state: 'connecting', connected: false, idle: null, lastOkAt: null, lastError: null, reconnects: 0, uidValidity: null, lastUid: 0, handled: 0 };
+    this.h = {
+      folder,
+      state: 'connecting',
+      connected: false,
+      idle: null,
+      keywords: null,
+      staleAfterMs: staleAfterMs(deps.pollMs),
+      lastOkAt: null,
+      lastError: null,
+      reconnects: 0,
+      uidValidity: null,
+      lastUid: 0,
+      handled: 0,
+    };
   }
 
   start(): void {
@@ -126,11 +166,13 @@ class FolderReader {
 
   /** No successful read for three poll intervals and a minute: the watchdog could not bring it back. */
   healthy(): boolean {
+    if (this.closed || this.h.state === 'standby') return true;
     const last = this.h.lastOkAt ? Date.parse(this.h.lastOkAt) : this.startedAt;
-    return this.closed || Date.now() - last < staleAfterMs(this.deps.pollMs);
+    return Date.now() - last < this.h.staleAfterMs;
   }
 
   settled(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     return new Promise((resolve) => {
       this.waiters.push(resolve);
       this.kick();
@@ -141,7 +183,16 @@ class FolderReader {
     const { settings } = this.deps;
     const first = this.deps.reconnectMs ?? 1_000;
     let backoff = first;
+    // the lease outlives a missed renewal or two; a reader that died loses it after this long
+    const leaseMs = this.deps.watchdogMs + this.deps.pollMs;
+    const lease = () => this.deps.state.lease(settings.account, this.folder, this.owner, leaseMs).catch(() => false);
     while (!this.closed) {
+      if (!(await lease())) {
+        if (this.h.state !== 'standby') this.log.info('another worker reads this folder; standing by');
+        this.h.state = 'standby';
+        await this.sleep(this.deps.pollMs);
+        continue;
+      }
       const loopback = ['127.0.0.1', 'localhost', '::1'].includes(settings.host);
       const client = new ImapFlow({
         host: settings.host,
@@ -153,7 +204,6 @@ class FolderReader {
         logger: false,
         connectionTimeout: 30_000,
         socketTimeout: Math.max(60_000, 3 * this.deps.pollMs),
-        maxIdleTime: Math.min(this.deps.pollMs, 5 * 60_000),
         disableAutoIdle: !this.deps.idle,
       });
       this.client = client;
@@ -167,10 +217,18 @@ class FolderReader {
         this.h.state = 'connecting';
         await client.connect();
         for (const f of [this.deps.processedFolder, this.deps.rejectedFolder]) {
-          if (f) await client.mailboxCreate(f).catch(() => undefined); // exists already: fine
+          // ALREADYEXISTS is fine; anything else shows when a MOVE there fails
+          if (f) await client.mailboxCreate(f).catch((err: Error & { serverResponseCode?: string }) => {
+            if (err.serverResponseCode !== 'ALREADYEXISTS') this.log.debug({ folder: f, err: err.message }, 'could not create folder');
+          });
         }
         const box = await client.mailboxOpen(this.folder);
         await this.checkUidValidity(String(box.uidValidity));
+        this.h.keywords = box.permanentFlags?.has('\\*') ?? false;
+        if (!this.h.keywords && !this.warnedKeywords && !(this.deps.processedFolder && this.deps.rejectedFolder)) {
+          this.warnedKeywords = true;
+          this.log.warn('this folder keeps no keywords of ours: handled mail is only marked \\Seen and refused mail is not marked; set IMAP_PROCESSED_FOLDER and IMAP_REJECTED_FOLDER to move them instead');
+        }
         this.h.connected = true;
         this.connectedAt = Date.now();
         this.h.idle = this.deps.idle && client.capabilities.has('IDLE');
@@ -179,8 +237,14 @@ class FolderReader {
         backoff = first;
         client.on('exists', () => this.kick());
         this.kick();
-        // the poll: new mail on servers without IDLE, and the watchdog's heartbeat on all
-        poll = setInterval(() => this.kick(), this.deps.pollMs);
+        // the poll: new mail on servers without IDLE, the watchdog's heartbeat, the lease's renewal
+        poll = setInterval(() => {
+          void lease().then((held) => {
+            if (held) return this.kick();
+            this.log.warn('the lease on this folder went to another worker; handing over');
+            client.close();
+          });
+        }, this.deps.pollMs);
         watchdog = setInterval(() => {
           if (!this.answering()) {
             this.log.warn({ lastOkAt: this.h.lastOkAt }, 'mailbox stopped answering; reconnecting');
@@ -205,18 +269,24 @@ class FolderReader {
       void this.saveHealth();
       const delay = Math.round(backoff / 2 + (Math.random() * backoff) / 2);
       this.log.info({ inMs: delay, reconnects: this.h.reconnects }, 'mailbox reconnecting');
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delay);
-        this.wakeUp = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wakeUp = null;
+      await this.sleep(delay);
       backoff = Math.min(backoff * 2, 60_000);
     }
     this.h.state = 'stopped';
     this.h.connected = false;
+    await this.deps.state.unlease(settings.account, this.folder, this.owner).catch(() => undefined);
+  }
+
+  /** Waits, unless close() comes first. */
+  private async sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wakeUp = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+    this.wakeUp = null;
   }
 
   /** A read has succeeded within the watchdog's time. */
@@ -273,9 +343,11 @@ class FolderReader {
     const uidValidity = this.uidValidity!;
     const saved = await state.get(settings.account, this.folder);
     const lastUid = saved && saved.uidValidity === uidValidity ? saved.lastUid : 0;
+    const found = await client.search({ uid: `${lastUid + 1}:*` }, { uid: true });
+    if (!Array.isArray(found)) throw new Error(`SEARCH in ${this.folder} failed`);
     // `N:*` always includes the newest message, even below N: filter.
-    const found = (await client.search({ uid: `${lastUid + 1}:*` }, { uid: true })) || [];
-    const uids = found.filter((u) => u > lastUid).sort((a, b) => a - b).slice(0, MAX_PER_PASS);
+    const fresh = found.filter((u) => u > lastUid).sort((a, b) => a - b);
+    const uids = fresh.slice(0, MAX_PER_PASS);
     // Sizes and flags first, collected before acting (no other command inside a fetch loop).
     const metas: Array<{ uid: number; size: number; flags: Set<string> }> = [];
     if (uids.length) {
@@ -287,15 +359,13 @@ class FolderReader {
     for (const m of metas) {
       if (this.closed) break;
       const source = `imap:${this.folder}/${m.uid}`;
-      if (!m.flags.has(DONE_KEYWORD)) {
-        let d: MailDisposition;
-        if (m.size > this.deps.maxMessageBytes) {
-          d = await this.deps.tooLarge(source, m.size);
-        } else {
-          const full = await client.fetchOne(String(m.uid), { uid: true, source: true }, { uid: true });
-          if (!full || !full.source) continue; // expunged meanwhile
-          d = await this.deps.handle(source, m.size, full.source);
-        }
+      const marked = m.flags.has(DONE_KEYWORD) ? 'done' : m.flags.has(REJECTED_KEYWORD) ? 'reject' : null;
+      if (marked) {
+        // handled in an earlier life (a new UIDVALIDITY, or a crash between marking and moving)
+        await this.moveAside(client, m.uid, marked);
+      } else {
+        const d = await this.handleOne(client, m.uid, m.size, source);
+        if (d === null) continue;
         await this.settle(client, m.uid, d);
         this.deps.onMail?.(d);
         this.h.handled++;
@@ -307,19 +377,47 @@ class FolderReader {
     this.h.lastOkAt = new Date().toISOString();
     this.h.lastError = null;
     await this.saveHealth();
-    if (found.length > uids.length + 1) this.again = true; // more than one pass's worth
+    if (fresh.length > uids.length) this.again = true; // more than one pass's worth
+  }
+
+  /** Downloads and hands over one message; null when it vanished meanwhile. */
+  private async handleOne(client: ImapFlow, uid: number, size: number, source: string): Promise<MailDisposition | null> {
+    if (size > this.deps.maxMessageBytes) return this.deps.tooLarge(source, size);
+    const full = await client.fetchOne(String(uid), { uid: true, source: true }, { uid: true });
+    if (!full || !full.source) {
+      this.log.info({ uid }, 'message gone before it was read (expunged by another client)');
+      return null;
+    }
+    try {
+      const d = await this.deps.handle(source, size, full.source);
+      this.tries.delete(uid);
+      return d;
+    } catch (err) {
+      // Redis or the disk: the same message is tried again on the next read, however long it takes
+      if (isTransient(err)) throw err;
+      const n = (this.tries.get(uid) ?? 0) + 1;
+      this.tries.set(uid, n);
+      if (n < MAX_TRIES) throw err;
+      this.tries.delete(uid);
+      return this.deps.unhandled(source, size, full.source, `could not be handled (${n} tries): ${(err as Error).message}`);
+    }
   }
 
   /** Marks or moves the message, now that its work is done. */
   private async settle(client: ImapFlow, uid: number, d: MailDisposition): Promise<void> {
     if (d.action === 'leave') return;
     const range = String(uid);
-    const flags = d.action === 'done' ? ['\\Seen', DONE_KEYWORD] : [REJECTED_KEYWORD];
-    // Servers that allow no keywords of ours still take \Seen.
-    const ok = await client.messageFlagsAdd(range, flags, { uid: true }).catch(() => false);
-    if (!ok && d.action === 'done') await client.messageFlagsAdd(range, ['\\Seen'], { uid: true });
-    const to = d.action === 'done' ? this.deps.processedFolder : this.deps.rejectedFolder;
-    if (to && to !== this.folder) await client.messageMove(range, to, { uid: true });
+    // keywords only where the folder keeps them (imapflow drops the others without a word)
+    const flags = d.action === 'done' ? ['\\Seen', ...(this.h.keywords ? [DONE_KEYWORD] : [])] : this.h.keywords ? [REJECTED_KEYWORD] : [];
+    if (flags.length) await client.messageFlagsAdd(range, flags, { uid: true });
+    await this.moveAside(client, uid, d.action);
+  }
+
+  private async moveAside(client: ImapFlow, uid: number, action: 'done' | 'reject'): Promise<void> {
+    const to = action === 'done' ? this.deps.processedFolder : this.deps.rejectedFolder;
+    if (!to || to === this.folder) return;
+    const moved = await client.messageMove(String(uid), to, { uid: true });
+    if (!moved) throw new Error(`could not move message ${uid} to ${to}`);
   }
 
   private async saveHealth(): Promise<void> {
@@ -329,8 +427,10 @@ class FolderReader {
   async close(): Promise<void> {
     this.closed = true;
     this.wakeUp?.();
-    await this.running?.catch(() => undefined);
+    // the connection first: a read hanging on a silent server must not hold up a shutdown
+    // (the message it was on is read again by the next reader, idempotently)
     this.client?.close();
+    await this.running?.catch(() => undefined);
     await this.loop;
     this.h.state = 'stopped';
     await this.saveHealth();

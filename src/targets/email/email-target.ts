@@ -36,10 +36,18 @@ export function singleAddress(value: string): string | null {
   return list.length === 1 && list[0]!.address && /^[^@\s]+@[^@\s]+$/.test(list[0]!.address) ? list[0]!.address : null;
 }
 
-/** `<ccai.call-1418.1774297018000@example.com>`: the same for every attempt of one version. */
-export function messageIdFor(e: Pick<Enrichment, 'sessionKey' | 'version'>, from: string): string {
-  const domain = (singleAddress(from) ?? 'x@ccai-crm-sync.invalid').split('@')[1]!.toLowerCase();
-  return `<ccai.${e.sessionKey}.${Date.parse(e.version)}@${domain}>`;
+/** The domain of our Message-IDs: MAIL_FROM's. */
+export function messageDomain(from: string): string {
+  return (singleAddress(from) ?? 'x@ccai-crm-sync.invalid').split('@')[1]!.toLowerCase();
+}
+
+/**
+ * `<ccai.call-1418.1774297018000@example.com>`: the same for every attempt of one version.
+ * A resend after the e-mail came back (`replay`) is a new generation, `….r1@…`: the helpdesk
+ * may already hold the first one (on a ticket it opened by mistake).
+ */
+export function messageIdFor(e: Pick<Enrichment, 'sessionKey' | 'version'>, from: string, generation = 0): string {
+  return `<ccai.${e.sessionKey}.${Date.parse(e.version)}${generation > 0 ? `.r${generation}` : ''}@${messageDomain(from)}>`;
 }
 
 function oneLine(s: string): string {
@@ -59,8 +67,8 @@ export class EmailTarget implements Target {
   async apply(e: Enrichment, note: RenderedNote, ctx: ApplyContext = {}): Promise<ApplyResult> {
     const problem = tokenProblem(this.o.tokenStyle, e.ticket.id);
     if (problem) throw new SyncError('TARGET_CONFIG', problem);
-    const messageId = messageIdFor(e, this.o.from);
     const store = this.store;
+    const messageId = messageIdFor(e, this.o.from, await store.generation(messageIdFor(e, this.o.from)));
     // Claim the version before sending: a second worker (or a re-run while the first is still
     // sending) waits instead of sending it again.
     const claim = await store.claim(messageId);
@@ -68,7 +76,8 @@ export class EmailTarget implements Target {
     if (claim.state === 'sent') {
       return { status: 'delivered', detail: `e-mail ${messageId} was already sent for this version (${claim.sentAt}); nothing sent twice` };
     }
-    const [known, learned] = await Promise.all([store.threadIds(e.ticket.id), store.tokens(e.ticket.id)]);
+    const [threadIds, learned] = await Promise.all([store.threadIds(e.ticket.id), store.tokens(e.ticket.id)]);
+    const known = threadIds.filter((id) => id !== messageId);
     if (this.o.tokenStyle === 'headers-only' && known.length === 0) {
       await store.release(messageId);
       throw new SyncError(

@@ -21,6 +21,13 @@ export interface SentRecord {
   bounced?: string;
 }
 
+/** An e-mail that came back: the Message-ID it was sent with, the version's first one, its ticket. */
+export interface Returned {
+  messageId: string;
+  baseId: string;
+  ticketId: string;
+}
+
 export type Claim = { state: 'claimed' } | { state: 'sending' } | { state: 'sent'; record: SentRecord | null; sentAt: string };
 
 export class MailStore {
@@ -32,7 +39,7 @@ export class MailStore {
     this.prefix = `${prefix}:email`;
   }
 
-  private key(kind: 'sent' | 'thread' | 'tokens', id: string): string {
+  private key(kind: 'sent' | 'thread' | 'tokens' | 'gen', id: string): string {
     return `${this.prefix}:${kind}:${id}`;
   }
 
@@ -88,7 +95,8 @@ export class MailStore {
   /** Remembers a helpdesk notification's Message-ID (and its threading tokens) for the ticket. */
   async remember(ticketId: string, messageId: string | null, tokens: string[]): Promise<void> {
     const m = this.redis.multi();
-    if (messageId) {
+    // one well-formed id: it goes into the References header of our later e-mails
+    if (messageId && /^<[^<>\s]{1,250}>$/.test(messageId)) {
       const thread = this.key('thread', ticketId);
       m.lrem(thread, 0, messageId).lpush(thread, messageId).ltrim(thread, 0, THREAD_IDS_KEPT - 1).expire(thread, KEEP_S);
     }
@@ -104,18 +112,40 @@ export class MailStore {
    * Remembers the job of an e-mail that came back (a bounce, a NEW ticket), so `replay` can send
    * it again after a fix: its job completed, so it is not in the queue's failed list.
    */
-  async markReturned(jobId: string, messageId: string): Promise<void> {
-    await this.redis.hset(`${this.prefix}:returned`, jobId, messageId);
+  async markReturned(jobId: string, r: Returned): Promise<void> {
+    await this.redis.hset(`${this.prefix}:returned`, jobId, JSON.stringify(r));
   }
 
-  /** Job id -> Message-ID of every e-mail that came back and was not replayed yet. */
-  async returned(): Promise<Record<string, string>> {
-    return this.redis.hgetall(`${this.prefix}:returned`);
+  /** Job id -> what came back, for every e-mail that was not replayed yet. */
+  async returned(): Promise<Map<string, Returned>> {
+    const h = await this.redis.hgetall(`${this.prefix}:returned`);
+    return new Map(Object.entries(h).map(([jobId, json]) => [jobId, JSON.parse(json) as Returned]));
   }
 
-  /** Forgets a returned e-mail and its sent record: the next run of its job sends it again. */
-  async forgetReturned(jobId: string, messageId: string): Promise<void> {
-    await this.redis.multi().hdel(`${this.prefix}:returned`, jobId).del(this.key('sent', messageId)).exec();
+  /**
+   * Forgets a returned e-mail: the next run of its job sends it again, as the next generation
+   * of its Message-ID, and no later e-mail of the ticket refers to the one that came back (after
+   * a threading miss the helpdesk filed it on the wrong ticket).
+   */
+  async forgetReturned(jobId: string, r: Returned): Promise<void> {
+    const gen = this.key('gen', r.baseId);
+    await this.redis
+      .multi()
+      .hdel(`${this.prefix}:returned`, jobId)
+      .incr(gen)
+      .expire(gen, KEEP_S)
+      .lrem(this.key('thread', r.ticketId), 0, r.messageId)
+      .exec();
+  }
+
+  /** Forgets a returned e-mail whose job is gone (expired after KEEP_COMPLETED_DAYS). */
+  async dropReturned(jobId: string): Promise<void> {
+    await this.redis.hdel(`${this.prefix}:returned`, jobId);
+  }
+
+  /** How often the version's e-mail was resent after coming back (0: never). */
+  async generation(baseId: string): Promise<number> {
+    return Number((await this.redis.get(this.key('gen', baseId))) ?? 0);
   }
 
   async tokens(ticketId: string): Promise<string[]> {
