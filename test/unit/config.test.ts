@@ -64,6 +64,8 @@ describe('configuration', () => {
       () => loadConfig({ IMAP_URL: 'imap://mail.example.com:143/hunter22' }),
       (err: Error) => /IMAP_URL: needs the mailbox user and password/.test(err.message) && !err.message.includes('hunter22'),
     );
+    assert.throws(() => loadConfig({ IMAP_URL: 'imap://u%ZZ:hunter22@h' }), (err: Error) => /IMAP_URL: has a user or password that is not properly URI-encoded/.test(err.message) && !err.message.includes('hunter22'));
+    assert.throws(() => loadConfig({ IMAP_POLL_MS: '60000', IMAP_WATCHDOG_MS: '30000' }), /IMAP_WATCHDOG_MS must be longer than IMAP_POLL_MS/);
     assert.throws(() => loadConfig({ IMAP_URL: 'pop3://u:hunter22@h' }), (err: Error) => /IMAP_URL: must look like imaps:/.test(err.message) && !err.message.includes('hunter22'));
   });
 });
