@@ -92,6 +92,19 @@ async function start(env: Record<string, string> = {}, opts: { email?: boolean; 
   return { app, reader, user, tmp: tmp.path, outcomes, sink, env: settings };
 }
 
+/** A mailbox user, queue prefix and data folder that several readers in one test share. */
+async function sharedMailbox(label: string) {
+  const user = `${label}${++users}`;
+  const prefix = uniquePrefix('imap');
+  const dir = tempDir('ccai-imap');
+  cleanups.push(async () => {
+    await dropPrefix(prefix);
+    dir.cleanup();
+  });
+  await dovecot.createFolder(user, 'INBOX');
+  return { user, prefix, dir };
+}
+
 const delivered = (app: App, key: string) =>
   waitFor(`${key} delivered`, async () => {
     const s = await app.status.get(key);
@@ -284,14 +297,7 @@ describe('mailbox reader', () => {
   });
 
   it('two workers on one mailbox: one reads, the other stands by and takes over when it stops', async () => {
-    const user = `pair${++users}`;
-    const prefix = uniquePrefix('imap');
-    const dir = tempDir('ccai-imap');
-    cleanups.push(async () => {
-      await dropPrefix(prefix);
-      dir.cleanup();
-    });
-    await dovecot.createFolder(user, 'INBOX');
+    const { user, prefix, dir } = await sharedMailbox('pair');
     const a = await start({ IMAP_POLL_MS: '1000' }, { user, prefix, tmp: dir.path });
     await waitFor('a reads', async () => a.reader.health()[0]!.state === 'watching');
     const b = await start({ IMAP_POLL_MS: '1000' }, { user, prefix, tmp: dir.path });
@@ -307,14 +313,7 @@ describe('mailbox reader', () => {
   });
 
   it('continues after the last UID on restart, and reads the folder again when UIDVALIDITY changes', async () => {
-    const user = `restart${++users}`;
-    const prefix = uniquePrefix('imap');
-    const dir = tempDir('ccai-imap');
-    cleanups.push(async () => {
-      await dropPrefix(prefix);
-      dir.cleanup();
-    });
-    await dovecot.createFolder(user, 'INBOX');
+    const { user, prefix, dir } = await sharedMailbox('restart');
     await dovecot.append(user, 'INBOX', mail('metadata-attachment.eml'));
     const one = await start({}, { user, prefix, tmp: dir.path });
     await waitFor('first read', async () => one.outcomes.length === 1);
