@@ -30,7 +30,6 @@ export interface ProcessDeps {
 
 export function createSessionProcessor(deps: ProcessDeps) {
   return async (data: SessionJobData, meta: JobMeta): Promise<JobOutcome> => {
-    const log = deps.log.child({ job: meta.jobId, session: data.sessionKey, attempt: meta.attempt });
     const base = { sessionKey: data.sessionKey, version: data.version, ticketId: data.ticketId, target: deps.target.name };
     const r = deps.cache?.take(meta.jobId, data.document) ?? intake(Buffer.from(data.document, 'utf8'), deps.intake);
     if (r.status === 'rejected') {
@@ -50,7 +49,8 @@ export function createSessionProcessor(deps: ProcessDeps) {
     const reason = applied.status === 'delivered' ? applied.detail : applied.reason;
     const outcome: JobOutcome = { ...base, ticketId: r.ticket.id, status: applied.status, reason };
     await deps.status.record(data.sessionKey, { state: applied.status, version: data.version, ticket: r.ticket.id, reason, code: null, source: data.source, jobId: meta.jobId });
-    log.info({ ticket: r.ticket.id, status: applied.status }, 'session processed');
+    // the same line a child logger with job, session and attempt would write, without making one per job
+    deps.log.info({ job: meta.jobId, session: data.sessionKey, attempt: meta.attempt, ticket: r.ticket.id, status: applied.status }, 'session processed');
     deps.onOutcome?.(outcome);
     return outcome;
   };
