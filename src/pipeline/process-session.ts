@@ -2,6 +2,7 @@
 // configuration (so a replay after a config fix uses the fix), decides, renders, writes.
 import { enrich } from '../domain/enrichment.ts';
 import type { EnrichOptions } from '../domain/enrichment.ts';
+import type { Enrichment } from '../domain/types.ts';
 import { intake } from '../domain/intake.ts';
 import type { IntakeOptions } from '../domain/intake.ts';
 import type { IntakeCache } from './intake-cache.ts';
@@ -28,29 +29,44 @@ export interface ProcessDeps {
   onOutcome?: (o: JobOutcome) => void;
 }
 
+/** What a job takes from its document: a reason to skip it, or what to write on which ticket. */
+type JobInput = { skip: string } | { skip: null; enrichment: Enrichment; ticketId: string };
+
+/**
+ * Reads the job's document (or takes the intake this process made of it) and decides what to
+ * write. Synchronous and apart from the job's async function on purpose: the parsed document
+ * (all of it, `session.raw`) lives only in this frame, instead of staying reachable from the
+ * job's suspended frame while the job waits for its batch (hundreds of jobs wait at a time).
+ */
+function readJob(deps: ProcessDeps, data: SessionJobData, meta: JobMeta): JobInput {
+  const r = deps.cache?.take(meta.jobId, data.document) ?? intake(Buffer.from(data.document, 'utf8'), deps.intake);
+  if (r.status === 'rejected') {
+    throw new SyncError(r.problem.code, r.problem.message, { field: r.problem.field });
+  }
+  if (r.status === 'ignored') throw new SyncError('INPUT_NOT_SESSION', r.reason);
+  if (r.status === 'skipped') return { skip: r.reason };
+  return { skip: null, enrichment: enrich(r.session, r.ticket, deps.enrich), ticketId: r.ticket.id };
+}
+
 export function createSessionProcessor(deps: ProcessDeps) {
   return async (data: SessionJobData, meta: JobMeta): Promise<JobOutcome> => {
     const base = { sessionKey: data.sessionKey, version: data.version, ticketId: data.ticketId, target: deps.target.name };
-    const r = deps.cache?.take(meta.jobId, data.document) ?? intake(Buffer.from(data.document, 'utf8'), deps.intake);
-    if (r.status === 'rejected') {
-      throw new SyncError(r.problem.code, r.problem.message, { field: r.problem.field });
-    }
-    if (r.status === 'ignored') throw new SyncError('INPUT_NOT_SESSION', r.reason);
-    if (r.status === 'skipped') {
-      const outcome: JobOutcome = { ...base, status: 'skipped', reason: r.reason };
-      await deps.status.record(data.sessionKey, { state: 'skipped', version: data.version, ticket: null, reason: r.reason, code: null, source: data.source, jobId: meta.jobId });
+    const input = readJob(deps, data, meta);
+    if (input.skip !== null) {
+      const outcome: JobOutcome = { ...base, status: 'skipped', reason: input.skip };
+      await deps.status.record(data.sessionKey, { state: 'skipped', version: data.version, ticket: null, reason: input.skip, code: null, source: data.source, jobId: meta.jobId });
       deps.onOutcome?.(outcome);
       return outcome;
     }
-    const enrichment = enrich(r.session, r.ticket, deps.enrich);
+    const { enrichment, ticketId } = input;
     const html = deps.target.usesHtml !== false;
     const note = deps.renderPool ? await deps.renderPool.render(enrichment, { html }) : renderNote(deps.templates, enrichment, { html });
     const applied = await deps.target.apply(enrichment, note, { document: data.document });
     const reason = applied.status === 'delivered' ? applied.detail : applied.reason;
-    const outcome: JobOutcome = { ...base, ticketId: r.ticket.id, status: applied.status, reason };
-    await deps.status.record(data.sessionKey, { state: applied.status, version: data.version, ticket: r.ticket.id, reason, code: null, source: data.source, jobId: meta.jobId });
+    const outcome: JobOutcome = { ...base, ticketId, status: applied.status, reason };
+    await deps.status.record(data.sessionKey, { state: applied.status, version: data.version, ticket: ticketId, reason, code: null, source: data.source, jobId: meta.jobId });
     // the same line a child logger with job, session and attempt would write, without making one per job
-    deps.log.info({ job: meta.jobId, session: data.sessionKey, attempt: meta.attempt, ticket: r.ticket.id, status: applied.status }, 'session processed');
+    deps.log.info({ job: meta.jobId, session: data.sessionKey, attempt: meta.attempt, ticket: ticketId, status: applied.status }, 'session processed');
     deps.onOutcome?.(outcome);
     return outcome;
   };
