@@ -2,7 +2,6 @@
 // configuration (so a replay after a config fix uses the fix), decides, renders, writes.
 import { enrich } from '../domain/enrichment.ts';
 import type { EnrichOptions } from '../domain/enrichment.ts';
-import type { Enrichment } from '../domain/types.ts';
 import { intake } from '../domain/intake.ts';
 import type { IntakeOptions } from '../domain/intake.ts';
 import type { IntakeCache } from './intake-cache.ts';
@@ -14,7 +13,7 @@ import type { JobMeta } from '../queue/worker.ts';
 import { renderNote } from '../render/templates.ts';
 import type { NoteTemplates } from '../render/templates.ts';
 import type { RenderPool } from '../render/render-pool.ts';
-import type { Target } from '../targets/target.ts';
+import type { ApplyResult, Target } from '../targets/target.ts';
 
 export interface ProcessDeps {
   intake: IntakeOptions;
@@ -29,39 +28,45 @@ export interface ProcessDeps {
   onOutcome?: (o: JobOutcome) => void;
 }
 
-/** What a job takes from its document: a reason to skip it, or what to write on which ticket. */
-type JobInput = { skip: string } | { skip: null; enrichment: Enrichment; ticketId: string };
+/** A job under way: a reason to skip it, or its write (pending) and the ticket it goes to. */
+type Started = { skip: string } | { skip: null; ticketId: string; applied: Promise<ApplyResult> };
 
 /**
- * Reads the job's document (or takes the intake this process made of it) and decides what to
- * write. Synchronous and apart from the job's async function on purpose: the parsed document
- * (all of it, `session.raw`) lives only in this frame, instead of staying reachable from the
- * job's suspended frame while the job waits for its batch (hundreds of jobs wait at a time).
+ * Reads the job's document (or takes the intake this process made of it), decides what to
+ * write, renders the note and hands it to the target. Synchronous and apart from the job's
+ * async function on purpose: the parsed document (all of it, `session.raw`), the enrichment
+ * and the note live only in this frame (and the target's), instead of staying reachable from
+ * the job's suspended frame while the job waits for its batch (hundreds of jobs wait at a
+ * time, and what they hold is what the garbage collector copies and promotes).
  */
-function readJob(deps: ProcessDeps, data: SessionJobData, meta: JobMeta): JobInput {
+function startJob(deps: ProcessDeps, data: SessionJobData, meta: JobMeta): Started {
   const r = deps.cache?.take(meta.jobId, data.document) ?? intake(Buffer.from(data.document, 'utf8'), deps.intake);
   if (r.status === 'rejected') {
     throw new SyncError(r.problem.code, r.problem.message, { field: r.problem.field });
   }
   if (r.status === 'ignored') throw new SyncError('INPUT_NOT_SESSION', r.reason);
   if (r.status === 'skipped') return { skip: r.reason };
-  return { skip: null, enrichment: enrich(r.session, r.ticket, deps.enrich), ticketId: r.ticket.id };
+  const enrichment = enrich(r.session, r.ticket, deps.enrich);
+  const html = deps.target.usesHtml !== false;
+  const ctx = { document: data.document };
+  const applied = deps.renderPool
+    ? deps.renderPool.render(enrichment, { html }).then((note) => deps.target.apply(enrichment, note, ctx))
+    : deps.target.apply(enrichment, renderNote(deps.templates, enrichment, { html }), ctx);
+  return { skip: null, ticketId: r.ticket.id, applied };
 }
 
 export function createSessionProcessor(deps: ProcessDeps) {
   return async (data: SessionJobData, meta: JobMeta): Promise<JobOutcome> => {
     const base = { sessionKey: data.sessionKey, version: data.version, ticketId: data.ticketId, target: deps.target.name };
-    const input = readJob(deps, data, meta);
-    if (input.skip !== null) {
-      const outcome: JobOutcome = { ...base, status: 'skipped', reason: input.skip };
-      await deps.status.record(data.sessionKey, { state: 'skipped', version: data.version, ticket: null, reason: input.skip, code: null, source: data.source, jobId: meta.jobId });
+    const started = startJob(deps, data, meta);
+    if (started.skip !== null) {
+      const outcome: JobOutcome = { ...base, status: 'skipped', reason: started.skip };
+      await deps.status.record(data.sessionKey, { state: 'skipped', version: data.version, ticket: null, reason: started.skip, code: null, source: data.source, jobId: meta.jobId });
       deps.onOutcome?.(outcome);
       return outcome;
     }
-    const { enrichment, ticketId } = input;
-    const html = deps.target.usesHtml !== false;
-    const note = deps.renderPool ? await deps.renderPool.render(enrichment, { html }) : renderNote(deps.templates, enrichment, { html });
-    const applied = await deps.target.apply(enrichment, note, { document: data.document });
+    const { ticketId } = started;
+    const applied = await started.applied;
     const reason = applied.status === 'delivered' ? applied.detail : applied.reason;
     const outcome: JobOutcome = { ...base, ticketId, status: applied.status, reason };
     await deps.status.record(data.sessionKey, { state: applied.status, version: data.version, ticket: ticketId, reason, code: null, source: data.source, jobId: meta.jobId });
