@@ -8,6 +8,7 @@
 // Needs Redis (REDIS_URL or 127.0.0.1:6379). Uses its own key prefix and removes it after.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { Connection } from 'jsforce';
 import { loadConfig } from '../src/config.ts';
@@ -188,6 +189,13 @@ async function runOnce(variant: 'batched' | 'naive', n: number, sf: RemoteDouble
   await sf.ask('reset');
   const callsBefore = await sf.ask<number>('apiCalls');
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  let gcMs = 0;
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMs += e.duration;
+  });
+  if (process.env.BENCH_DEBUG) gcObserver.observe({ entryTypes: ['gc'] });
   // Feed the queue like files arriving from several sources at once (SUBMITTERS in parallel),
   // never more than 5,000 ahead of the worker.
   let nextDoc = 0;
@@ -203,11 +211,22 @@ async function runOnce(variant: 'batched' | 'naive', n: number, sf: RemoteDouble
   await Promise.all(Array.from({ length: SUBMITTERS }, submitter));
   await allDone;
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const elu = performance.eventLoopUtilization(elu0);
+  gcObserver.disconnect();
   clearInterval(sampler);
   if (probe) clearInterval(probe);
   const apiCalls = (await sf.ask<number>('apiCalls')) - callsBefore;
   const tasks = await sf.ask<number>('taskCount');
-  if (process.env.BENCH_DEBUG) process.stderr.write(`start rss ${Math.round(startRss / 1048576)} MB, peak heap ${Math.round(peakHeap / 1048576)} MB\n`);
+  if (process.env.BENCH_DEBUG) {
+    // CPU time of this process per session (all threads) and how busy the main thread was:
+    // steadier than sessions/s on a shared machine.
+    const perSession = (us: number) => (us / n).toFixed(0);
+    process.stderr.write(
+      `start rss ${Math.round(startRss / 1048576)} MB, peak heap ${Math.round(peakHeap / 1048576)} MB, ` +
+        `CPU ${perSession(cpu.user + cpu.system)} µs/session (user ${perSession(cpu.user)}, system ${perSession(cpu.system)}), event loop busy ${Math.round(elu.utilization * 100)} %, GC pauses ${perSession(gcMs * 1000)} µs/session\n`,
+    );
+  }
   if (tasks !== n) throw new Error(`${variant}: expected ${n} Tasks in the double, found ${tasks}`);
   await app.close();
   await dropPrefix(prefix, REDIS_URL);

@@ -107,12 +107,16 @@ export function enrich(session: Session, ticket: TicketRef, opts: EnrichOptions 
 // bidirectional embedding/override/isolate controls, which can make a note display
 // something other than what it contains.
 const CONTROL_CHARS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/g;
+/** Anything cleanText changes: CONTROL_CHARS (CR included), and U+2028/U+2029. Not global: test() keeps no state. */
+const NEEDS_CLEANING = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u2028-\u202E\u2066-\u2069]/;
 
 /**
  * User text made safe to store and render: CR LF, lone CR and the Unicode line/paragraph
  * separators become \n; every other control character is removed. Keeps \n and \t.
  */
 export function cleanText(s: string): string {
+  // Most text has nothing to clean: one scan to find out, instead of two replacing passes.
+  if (!NEEDS_CLEANING.test(s)) return s;
   return s.replace(/\r\n?|[\u2028\u2029]/g, '\n').replace(CONTROL_CHARS, '');
 }
 

@@ -53,10 +53,15 @@ export function parseTimestamp(text: string): TimestampResult {
     offsetMinutes = (sign === '-' ? -1 : 1) * (offH * 60 + offM);
   }
 
-  // Date.UTC maps years 0-99 to 1900-1999: set the full year separately.
-  const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, millis));
-  date.setUTCFullYear(year);
-  const ms = date.getTime() - offsetMinutes * 60_000;
+  // Date.UTC maps years 0-99 to 1900-1999: for those, set the full year separately.
+  let utc: number;
+  if (year >= 100) utc = Date.UTC(year, month - 1, day, hour, minute, second, millis);
+  else {
+    const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, millis));
+    date.setUTCFullYear(year);
+    utc = date.getTime();
+  }
+  const ms = utc - offsetMinutes * 60_000;
   if (!Number.isFinite(ms)) return { ok: false, reason: 'it is out of the range of dates' };
   return { ok: true, iso: new Date(ms).toISOString(), ms, assumedUtc: !hasOffset };
 }

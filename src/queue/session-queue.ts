@@ -75,8 +75,12 @@ export class SessionQueue {
    */
   async enqueue(session: Session, data: SessionJobData, beforeAdd?: () => Promise<void>): Promise<EnqueueResult> {
     const jobId = jobIdFor(session);
-    // The state alone (one script call), not the job: its data is the whole document.
-    const state = await this.queue.getJobState(jobId);
+    // Most documents are new, and the job's hash alone says so: one EXISTS, the very check
+    // BullMQ's add makes for a duplicate id. Only an existing job has its state read (a script
+    // that, for a waiting job, scans the waiting list: as long as the backlog). The state, not
+    // the job: its data is the whole document.
+    const exists = await this.connection.exists(this.queue.toKey(jobId));
+    const state = exists ? await this.queue.getJobState(jobId) : 'unknown';
     let previous: EnqueueResult['previous'] = null;
     if (state !== 'unknown') {
       if (state !== 'failed') return { jobId, added: false, previous: null, state };

@@ -38,12 +38,17 @@ export function sanitiseData(value: unknown, depth = 0): unknown {
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return undefined;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    const clean = sanitiseData(v, depth + 1);
-    // defineProperty: a key named `__proto__` stays a plain key, never a prototype
-    if (clean !== undefined) {
-      Object.defineProperty(out, cleanText(k), { value: clean, enumerable: true, writable: true, configurable: true });
-    }
+  for (const k in value) {
+    if (!Object.hasOwn(value, k)) continue;
+    const clean = sanitiseData((value as Record<string, unknown>)[k], depth + 1);
+    if (clean === undefined) continue;
+    const key = cleanText(k);
+    // A key named `__proto__` stays a plain key, never a prototype (defineProperty). Every
+    // other key is a plain assignment: the same own, enumerable, writable property, and the
+    // object keeps V8's fast properties (defineProperty on each key made it a slow dictionary,
+    // which every template lookup paid for).
+    if (key === '__proto__') Object.defineProperty(out, key, { value: clean, enumerable: true, writable: true, configurable: true });
+    else out[key] = clean;
   }
   return out;
 }
