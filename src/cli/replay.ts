@@ -54,14 +54,8 @@ async function returnedEmails(app: App) {
     const latest = key ? (await app.status.get(key))?.latest : null;
     reasons.set(jobId, latest?.code && latest.jobId === jobId ? `${latest.code}: ${latest.reason}` : 'the e-mail came back (bounce or new ticket)');
   }
-  const jobs = await app.queue.completedJobs(reasons);
+  const { jobs, gone } = await app.queue.completedJobs(reasons);
   // a job removed after KEEP_COMPLETED_DAYS cannot run again: forget it, and say so
-  let expired = 0;
-  for (const jobId of entries.keys()) {
-    if (!jobs.some((j) => j.jobId === jobId) && !(await app.queue.getJob(jobId))) {
-      await store.dropReturned(jobId);
-      expired++;
-    }
-  }
-  return { store, entries, jobs, expired };
+  for (const jobId of gone) await store.dropReturned(jobId);
+  return { store, entries, jobs, expired: gone.length };
 }

@@ -128,8 +128,8 @@ export async function handleTooLarge(deps: MailIntakeDeps, source: string, size:
 
 async function keepRejected(deps: MailIntakeDeps, msg: RawMail, code: string, message: string): Promise<string> {
   const reason: RejectionReason = { source: msg.source, code, field: null, message, session: null, rejectedAt: new Date().toISOString() };
-  // the message as received, as a .eml file an admin can open
-  return keepRejectedCopy(deps.rejectedDir, reason, msg.raw, '.eml');
+  // the message as received, as a .eml file an admin can open (or only the reason, when not downloaded)
+  return keepRejectedCopy(deps.rejectedDir, reason, msg.raw, msg.raw ? '.eml' : '');
 }
 
 function returnedOf(messageId: string, rec: SentRecord): Returned {

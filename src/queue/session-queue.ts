@@ -196,14 +196,19 @@ export class SessionQueue {
     return replayed;
   }
 
-  /** Completed jobs by id, described as replay candidates with the given reasons (e-mails that came back after they were sent). */
-  async completedJobs(reasons: Map<string, string>): Promise<FailedJob[]> {
-    const out: FailedJob[] = [];
+  /**
+   * Completed jobs by id, described as replay candidates with the given reasons (e-mails that
+   * came back after they were sent), and the ids whose job is gone (removed after KEEP_COMPLETED_DAYS).
+   */
+  async completedJobs(reasons: Map<string, string>): Promise<{ jobs: FailedJob[]; gone: string[] }> {
+    const jobs: FailedJob[] = [];
+    const gone: string[] = [];
     for (const [jobId, reason] of reasons) {
       const job = await this.getJob(jobId);
-      if (job && (await job.getState()) === 'completed') out.push({ ...describeFailed(job), reason });
+      if (!job) gone.push(jobId);
+      else if ((await job.getState()) === 'completed') jobs.push({ ...describeFailed(job), reason });
     }
-    return out;
+    return { jobs, gone };
   }
 
   /** Runs a completed job again; false when it is gone or not completed. */
