@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import type { Connection } from 'jsforce';
 import { loadConfig } from '../src/config.ts';
 import { toSyncError } from '../src/errors.ts';
-import type { Enrichment, RenderedNote } from '../src/domain/types.ts';
+import type { TicketUpdate, RenderedNote } from '../src/domain/types.ts';
 import { createLogger } from '../src/logger.ts';
 import { createApp } from '../src/main.ts';
 import { DEFAULT_MAPPING } from '../src/targets/salesforce/mapping.ts';
@@ -37,7 +37,7 @@ const { values } = parseArgs({
     'gc-probe': { type: 'boolean', default: false },
     // V8 limits for the worker process, as the Dockerfile sets them: without them V8 keeps
     // hundreds of MB of garbage around under load (the retained heap is ~50 MB, see --gc-probe).
-    'node-flags': { type: 'string', default: '--max-old-space-size=160 --max-semi-space-size=16' },
+    'node-flags': { type: 'string', default: '--max-old-space-size=160 --max-semi-space-size=8' },
   },
 });
 const SIZES = (values.n ?? ['1000', '20000']).map(Number);
@@ -82,7 +82,7 @@ class NaiveTarget implements Target {
   constructor(conn: Connection) {
     this.conn = conn;
   }
-  async apply(e: Enrichment, note: RenderedNote): Promise<ApplyResult> {
+  async apply(e: TicketUpdate, note: RenderedNote): Promise<ApplyResult> {
     const w = planWrite(e, note, DEFAULT_MAPPING);
     try {
       const found = await this.conn.query(`SELECT Id FROM Task WHERE CallObject IN (${quoteAll([w.callObject])})`);
@@ -134,12 +134,13 @@ async function runOnce(variant: 'batched' | 'naive', n: number, sf: RemoteDouble
     SF_API_VERSION: info.apiVersion,
     WORKER_CONCURRENCY: String(CONCURRENCY),
     KEEP_COMPLETED_DAYS: '0',
-    RENDER_THREADS: process.env.RENDER_THREADS ?? '0',
+    SF_BATCH_WAIT_MS: process.env.SF_BATCH_WAIT_MS,
+    JOB_THREADS: process.env.JOB_THREADS ?? 'auto',
   });
   const { conn } = await connect(config);
   const target: Target =
     variant === 'batched'
-      ? new SalesforceTarget({ conn, mapping: DEFAULT_MAPPING, batchSize: 200, batchWaitMs: 200, slowdownAt: 1, pauseAt: 1, log })
+      ? new SalesforceTarget({ conn, mapping: DEFAULT_MAPPING, batchSize: config.SF_BATCH_SIZE, batchWaitMs: config.SF_BATCH_WAIT_MS, slowdownAt: 1, pauseAt: 1, log })
       : new NaiveTarget(conn);
   const cases = await sf.ask<string[]>('insertCases', Math.min(n, 2000));
 
@@ -149,11 +150,14 @@ async function runOnce(variant: 'batched' | 'naive', n: number, sf: RemoteDouble
   let failed = 0;
   let peakRss = process.memoryUsage().rss;
   let peakHeap = 0;
+  let atPeak = '';
+  const mb = (b: number) => Math.round(b / 1048576);
   const startRss = peakRss;
   const sampler = setInterval(() => {
     const m = process.memoryUsage();
     peakRss = Math.max(peakRss, m.rss);
     peakHeap = Math.max(peakHeap, m.heapUsed);
+    if (m.rss > peakRss - 1 && process.env.BENCH_DEBUG) atPeak = `rss ${mb(m.rss)}: heap total ${mb(m.heapTotal)} used ${mb(m.heapUsed)}, external ${mb(m.external)}, array buffers ${mb(m.arrayBuffers)}, ${process.platform === 'linux' ? readFileSync('/proc/self/status', 'utf8').match(/Rss\w+:\s+\d+ kB/g)?.join(', ') : ''}`;
   }, 50);
   // --gc-probe: every 2 s a full GC, then the heap left is what the worker really retains.
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -223,7 +227,7 @@ async function runOnce(variant: 'batched' | 'naive', n: number, sf: RemoteDouble
     // steadier than sessions/s on a shared machine.
     const perSession = (us: number) => (us / n).toFixed(0);
     process.stderr.write(
-      `start rss ${Math.round(startRss / 1048576)} MB, peak heap ${Math.round(peakHeap / 1048576)} MB, ` +
+      `at peak ${atPeak}\nstart rss ${Math.round(startRss / 1048576)} MB, peak heap ${Math.round(peakHeap / 1048576)} MB, ` +
         `CPU ${perSession(cpu.user + cpu.system)} µs/session (user ${perSession(cpu.user)}, system ${perSession(cpu.system)}), event loop busy ${Math.round(elu.utilization * 100)} %, GC pauses ${perSession(gcMs * 1000)} µs/session\n`,
     );
   }

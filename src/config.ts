@@ -55,7 +55,10 @@ const schema = z.object({
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   LOCAL_CRM_LATENCY_MS: int(0, 600_000).default(0),
-  RENDER_THREADS: int(0, 64).default(0),
+  // threads that prepare jobs (read, decide, render) beside the main thread; RENDER_THREADS
+  // is the older name of the same setting
+  JOB_THREADS: z.union([z.literal('auto'), int(0, 64)]).optional(),
+  RENDER_THREADS: int(0, 64).optional(),
   // E-mail (CRM=email)
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
   MAIL_FROM: z.string().min(3).optional(),
@@ -95,15 +98,17 @@ const schema = z.object({
   SF_REQUEST_TIMEOUT_MS: int(1_000, 1_800_000).default(120_000),
   SF_MAPPING_FILE: z.string().min(1).optional(),
   SF_BATCH_SIZE: int(1, 200).default(200),
-  SF_BATCH_WAIT_MS: int(0, 60_000).default(200),
+  SF_BATCH_WAIT_MS: int(0, 60_000).default(500),
   SF_API_USAGE_SLOWDOWN: z.coerce.number().min(0).max(1).default(0.8),
   SF_API_USAGE_PAUSE: z.coerce.number().min(0).max(1).default(0.95),
 });
 
 export type RawConfig = z.infer<typeof schema>;
 
-export interface Config extends Omit<RawConfig, 'WORKER_CONCURRENCY'> {
+export interface Config extends Omit<RawConfig, 'WORKER_CONCURRENCY' | 'JOB_THREADS'> {
   WORKER_CONCURRENCY: number;
+  /** a number, or `auto` (see jobThreadsFor in main.ts) */
+  JOB_THREADS: number | 'auto';
   dataDir: string;
   allowedHosts: string[];
   /** REDIS_URL as given; undefined means "find or start one" (see queue/redis-server.ts) */
@@ -201,6 +206,7 @@ export function loadConfig(
     ...c,
     imap,
     WORKER_CONCURRENCY: c.WORKER_CONCURRENCY ?? (c.CRM === 'salesforce' ? 400 : 8),
+    JOB_THREADS: c.JOB_THREADS ?? c.RENDER_THREADS ?? 'auto',
     dataDir: resolve(c.DATA_DIR),
     allowedHosts: parseAllowedHosts(c.CRM_ALLOWED_HOSTS),
     redisUrl: c.REDIS_URL,

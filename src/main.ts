@@ -1,7 +1,7 @@
 // Composition root: config -> logger -> Redis -> queue, status, target, templates -> worker.
 // Commands and sources get what they need from here; nothing else wires adapters together.
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
@@ -22,18 +22,9 @@ import { SessionQueue } from './queue/session-queue.ts';
 import { StatusStore } from './queue/status-store.ts';
 import { startWorker } from './queue/worker.ts';
 import { loadTemplates } from './render/templates.ts';
-import { RenderPool } from './render/render-pool.ts';
+import { JobThreads } from './pipeline/job-threads.ts';
 import type { NoteTemplates } from './render/templates.ts';
 import { createTarget } from './targets/index.ts';
-import { parseAllowedSenders } from './domain/inbound-mail.ts';
-import { handleMail, handleTooLarge, handleUnreadable } from './pipeline/mail-intake.ts';
-import type { MailDisposition, MailIntakeDeps } from './pipeline/mail-intake.ts';
-import { RedisMailboxState } from './queue/mailbox-state.ts';
-import { startMailbox } from './sources/imap/mailbox.ts';
-import type { MailboxReader } from './sources/imap/mailbox.ts';
-import { parseMail } from './sources/imap/parse-mail.ts';
-import { messageDomain, singleAddress } from './targets/email/email-target.ts';
-import { MailStore } from './targets/email/mail-store.ts';
 import type { Target } from './targets/target.ts';
 
 export interface App {
@@ -66,6 +57,17 @@ export function intakeOptionsOf(config: Config): IntakeOptions {
 
 export function enrichOptionsOf(config: Config): EnrichOptions {
   return { recordingLink: config.RECORDING_LINK, includeSecuredCustomData: config.INCLUDE_SECURED_CUSTOM_DATA };
+}
+
+/**
+ * Job threads of a worker (JOB_THREADS): `auto` is one for Salesforce, whose batches keep a
+ * worker busy enough to use a second core, when the machine has one. An e-mail worker sends
+ * a few messages a second and the local CRM is for trying things out: a thread would only
+ * cost memory (about 40 MB).
+ */
+export function jobThreadsFor(config: Config): number {
+  if (config.JOB_THREADS !== 'auto') return config.JOB_THREADS;
+  return config.CRM === 'salesforce' && availableParallelism() > 1 ? 1 : 0;
 }
 
 export async function createApp(
@@ -112,19 +114,30 @@ export async function createApp(
   );
   const status = new StatusStore(connection, config.QUEUE_PREFIX);
   const intakeOptions = intakeOptionsOf(config);
-  // only useful (and only filled) when this process also runs the jobs
-  const cache = opts.worker ? new IntakeCache() : undefined;
+  const threadCount = opts.worker ? jobThreadsFor(config) : 0;
+  // only useful (and only filled) when this process also runs the jobs on this thread
+  const cache = opts.worker && threadCount === 0 ? new IntakeCache() : undefined;
 
   let worker: Worker | null = null;
-  let renderPool: RenderPool | null = null;
+  let threads: JobThreads | null = null;
   if (opts.worker && templates && target) {
     const wlog = log.child({ component: 'worker' });
-    if (config.RENDER_THREADS > 0) renderPool = await RenderPool.start(config.TEMPLATES_DIR, config.RENDER_THREADS);
+    if (threadCount > 0) {
+      try {
+        threads = await JobThreads.start({ size: threadCount, templates, intake: intakeOptions, enrich: enrichOptionsOf(config), log: wlog });
+      } catch (err) {
+        await target.close().catch(() => undefined);
+        await queue.close().catch(() => undefined);
+        connection.disconnect();
+        await redis.close();
+        throw err;
+      }
+    }
     const processor = createSessionProcessor({
       intake: intakeOptions,
       enrich: enrichOptionsOf(config),
       templates,
-      renderPool,
+      threads,
       cache,
       target,
       status,
@@ -175,7 +188,7 @@ export async function createApp(
         await worker?.close();
         await queue.close();
         await target?.close();
-        await renderPool?.close();
+        await threads?.close();
       } finally {
         for (const c of blocking) c.disconnect();
         connection.disconnect();
@@ -183,57 +196,4 @@ export async function createApp(
       }
     },
   };
-}
-
-/**
- * The mailbox reader (IMAP_URL): metadata e-mails into the queue, bounces and helpdesk replies
- * onto the sessions and threads they are about. Works with any target.
- */
-export function startMailReader(app: App, onMail?: (d: MailDisposition) => void): MailboxReader {
-  const { config } = app;
-  if (!config.imap) throw new SyncError('CONFIG_INVALID', 'no mailbox configured: set IMAP_URL');
-  const log = app.log.child({ component: 'mailbox' });
-  const helpdesk = config.MAIL_TO ? singleAddress(config.MAIL_TO) : null;
-  const deps: MailIntakeDeps = {
-    classify: {
-      ourDomain: config.MAIL_FROM && singleAddress(config.MAIL_FROM) ? messageDomain(config.MAIL_FROM) : null,
-      allowedSenders: parseAllowedSenders(config.IMAP_ALLOWED_SENDERS),
-      helpdeskSenders: parseAllowedSenders(config.IMAP_HELPDESK_SENDERS ?? (helpdesk ? `@${helpdesk.split('@')[1]}` : '')),
-      tokenStyle: config.MAIL_TOKEN_STYLE,
-      tokenPrefix: config.MAIL_TOKEN_PREFIX,
-    },
-    submit: app.submit,
-    status: app.status,
-    store: new MailStore(app.connection, config.QUEUE_PREFIX),
-    rejectedDir: join(config.dataDir, 'rejected'),
-    log,
-  };
-  return startMailbox({
-    settings: config.imap,
-    pollMs: config.IMAP_POLL_MS,
-    idle: config.IMAP_IDLE,
-    watchdogMs: config.IMAP_WATCHDOG_MS ?? 2 * config.IMAP_POLL_MS + 30_000,
-    maxMessageBytes: config.IMAP_MAX_MESSAGE_BYTES,
-    processedFolder: config.IMAP_PROCESSED_FOLDER ?? null,
-    rejectedFolder: config.IMAP_REJECTED_FOLDER ?? null,
-    state: new RedisMailboxState(app.connection, config.QUEUE_PREFIX),
-    async handle(source, size, raw) {
-      let mail;
-      try {
-        mail = await parseMail(raw);
-      } catch (err) {
-        return handleUnreadable(deps, { source, size, raw }, `the message cannot be parsed: ${(err as Error).message}`);
-      }
-      return handleMail(deps, { source, size, raw }, mail);
-    },
-    tooLarge: (source, size) => handleTooLarge(deps, source, size, config.IMAP_MAX_MESSAGE_BYTES),
-    // the message stays on the server either way (marked or moved aside): nothing is lost
-    unhandled: (source, size, raw, reason) =>
-      handleUnreadable(deps, { source, size, raw }, reason).catch((err: Error) => {
-        log.error({ source, err: err.message }, 'e-mail could not be handled nor kept; marked rejected on the server');
-        return { action: 'reject' as const, kind: 'other' as const, reason: `${reason} (not kept: ${err.message})` };
-      }),
-    onMail,
-    log,
-  });
 }

@@ -4,8 +4,7 @@ import { parseSessionKey } from '../domain/session.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createApp } from '../main.ts';
-import { RedisMailboxState } from '../queue/mailbox-state.ts';
-import { staleAfterMs } from '../sources/imap/mailbox.ts';
+import { RedisMailboxState, staleAfterMs } from '../queue/mailbox-state.ts';
 import { EXIT, printJson } from './context.ts';
 
 export async function statusCommand(config: Config, log: Logger, key: string | undefined, opts: { json?: boolean }): Promise<number> {

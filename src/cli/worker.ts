@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { createApp, startMailReader } from '../main.ts';
+import { createApp } from '../main.ts';
 import type { MailboxReader } from '../sources/imap/mailbox.ts';
 import { createMetrics } from '../metrics.ts';
 import { startHttp } from '../sources/http.ts';
@@ -37,6 +37,8 @@ export async function workerCommand(config: Config, log: Logger): Promise<number
   }
   let mailbox: MailboxReader | null = null;
   if (config.imap) {
+    // loaded only when a mailbox is configured (imapflow and mailparser are not small)
+    const { startMailReader } = await import('../mail-reader.ts');
     mailbox = startMailReader(app, (d) => metrics.mail.inc({ kind: d.kind, action: d.action }));
   }
   const startedAt = new Date().toISOString();

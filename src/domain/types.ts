@@ -170,6 +170,12 @@ export interface Enrichment {
   view: Record<string, unknown>;
 }
 
+/**
+ * What a target writes besides the note: the enrichment without its `view` (the template
+ * data, used up once the note is rendered). Small enough to pass between threads.
+ */
+export type TicketUpdate = Omit<Enrichment, 'view'>;
+
 export interface RenderedNote {
   subject: string;
   text: string;

@@ -1,27 +1,21 @@
-// The job: one session version -> its ticket. Re-reads the document with the current
-// configuration (so a replay after a config fix uses the fix), decides, renders, writes.
-import { enrich } from '../domain/enrichment.ts';
-import type { EnrichOptions } from '../domain/enrichment.ts';
-import { intake } from '../domain/intake.ts';
-import type { IntakeOptions } from '../domain/intake.ts';
+// The job: one session version -> its ticket. prepare.ts reads the document again with the
+// current configuration (so a replay after a config fix uses the fix), decides and renders,
+// on a job thread when JOB_THREADS > 0; the target writes; the status records the outcome.
 import type { IntakeCache } from './intake-cache.ts';
-import { SyncError } from '../errors.ts';
+import type { JobThreads } from './job-threads.ts';
+import { prepareJob } from './prepare.ts';
+import type { Prepared, PrepareOptions } from './prepare.ts';
 import type { Logger } from '../logger.ts';
 import type { JobOutcome, SessionJobData } from '../queue/jobs.ts';
 import type { StatusStore } from '../queue/status-store.ts';
 import type { JobMeta } from '../queue/worker.ts';
-import { renderNote } from '../render/templates.ts';
-import type { NoteTemplates } from '../render/templates.ts';
-import type { RenderPool } from '../render/render-pool.ts';
 import type { ApplyResult, Target } from '../targets/target.ts';
 
-export interface ProcessDeps {
-  intake: IntakeOptions;
-  enrich: EnrichOptions;
-  templates: NoteTemplates;
+export interface ProcessDeps extends PrepareOptions {
+  /** intake results of documents this process submitted (used when jobs run on this thread) */
   cache?: IntakeCache;
-  /** when set, notes are rendered on these threads */
-  renderPool?: RenderPool | null;
+  /** when set, jobs are prepared on these threads */
+  threads?: JobThreads | null;
   target: Target;
   status: StatusStore;
   log: Logger;
@@ -31,34 +25,28 @@ export interface ProcessDeps {
 /** A job under way: a reason to skip it, or its write (pending) and the ticket it goes to. */
 type Started = { skip: string } | { skip: null; ticketId: string; applied: Promise<ApplyResult> };
 
+function write(deps: ProcessDeps, p: Prepared, data: SessionJobData, meta: JobMeta): Started {
+  if (p.skip !== null) return p;
+  return { skip: null, ticketId: p.ticketId, applied: deps.target.apply(p.update, p.note, { document: data.document, jobId: meta.jobId }) };
+}
+
 /**
- * Reads the job's document (or takes the intake this process made of it), decides what to
- * write, renders the note and hands it to the target. Synchronous and apart from the job's
- * async function on purpose: the parsed document (all of it, `session.raw`), the enrichment
- * and the note live only in this frame (and the target's), instead of staying reachable from
- * the job's suspended frame while the job waits for its batch (hundreds of jobs wait at a
- * time, and what they hold is what the garbage collector copies and promotes).
+ * Prepares the job and hands it to the target. Apart from the job's async function on
+ * purpose: the parsed document (all of it) and the template data live only in this frame (or
+ * on a job thread), instead of staying reachable from the job's suspended frame while the job
+ * waits for its batch (hundreds of jobs wait at a time, and what they hold is what the garbage
+ * collector copies and promotes).
  */
-function startJob(deps: ProcessDeps, data: SessionJobData, meta: JobMeta): Started {
-  const r = deps.cache?.take(meta.jobId, data.document) ?? intake(Buffer.from(data.document, 'utf8'), deps.intake);
-  if (r.status === 'rejected') {
-    throw new SyncError(r.problem.code, r.problem.message, { field: r.problem.field });
-  }
-  if (r.status === 'ignored') throw new SyncError('INPUT_NOT_SESSION', r.reason);
-  if (r.status === 'skipped') return { skip: r.reason };
-  const enrichment = enrich(r.session, r.ticket, deps.enrich);
+function startJob(deps: ProcessDeps, data: SessionJobData, meta: JobMeta): Started | Promise<Started> {
   const html = deps.target.usesHtml !== false;
-  const ctx = { document: data.document, jobId: meta.jobId };
-  const applied = deps.renderPool
-    ? deps.renderPool.render(enrichment, { html }).then((note) => deps.target.apply(enrichment, note, ctx))
-    : deps.target.apply(enrichment, renderNote(deps.templates, enrichment, { html }), ctx);
-  return { skip: null, ticketId: r.ticket.id, applied };
+  if (deps.threads) return deps.threads.prepare(data.document, html).then((p) => write(deps, p, data, meta));
+  return write(deps, prepareJob(deps, data.document, html, deps.cache?.take(meta.jobId, data.document) ?? null), data, meta);
 }
 
 export function createSessionProcessor(deps: ProcessDeps) {
   return async (data: SessionJobData, meta: JobMeta): Promise<JobOutcome> => {
     const base = { sessionKey: data.sessionKey, version: data.version, ticketId: data.ticketId, target: deps.target.name };
-    const started = startJob(deps, data, meta);
+    const started = await startJob(deps, data, meta);
     if (started.skip !== null) {
       const outcome: JobOutcome = { ...base, status: 'skipped', reason: started.skip };
       await deps.status.record(data.sessionKey, { state: 'skipped', version: data.version, ticket: null, reason: started.skip, code: null, source: data.source, jobId: meta.jobId });

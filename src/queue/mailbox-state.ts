@@ -68,3 +68,8 @@ export class RedisMailboxState implements MailboxStateStore {
     return Object.entries(h).map(([mailbox, json]) => ({ mailbox, ...(JSON.parse(json) as FolderHealth & { savedAt: string }) }));
   }
 }
+
+/** How long a folder may go unread before /healthz and `status` call it not answering. */
+export function staleAfterMs(pollMs: number): number {
+  return 3 * pollMs + 60_000;
+}

@@ -41,10 +41,15 @@ interface CompiledTemplate {
   readonly parsed: Template[];
 }
 
+/** The text of the three templates, as read. */
+export type TemplateSources = Record<Part, string>;
+
 /** Parsed templates, ready to render. Create with loadTemplates(). */
 export interface NoteTemplates {
   /** absolute path of the folder the templates came from */
   readonly dir: string;
+  /** their text (job threads compile the same text rather than read the folder again) */
+  readonly sources: TemplateSources;
   readonly subject: CompiledTemplate;
   readonly text: CompiledTemplate;
   readonly html: CompiledTemplate;
@@ -118,18 +123,24 @@ export async function loadTemplates(dir: string = DEFAULT_TEMPLATES_DIR): Promis
   }
   if (!isDir) throw new SyncError('CONFIG_INVALID', `templates folder ${root} does not exist or is not a folder`);
 
-  const textEngine = createEngine(root, false);
-  const htmlEngine = createEngine(root, true);
   const [subject, text, html] = await Promise.all([
     readTemplate(root, TEMPLATE_FILES.subject),
     readTemplate(root, TEMPLATE_FILES.text),
     readTemplate(root, TEMPLATE_FILES.html),
   ]);
+  return compileTemplates(root, { subject, text, html });
+}
+
+/** Parses templates already read from the folder `dir` (which still serves their includes). */
+export function compileTemplates(dir: string, sources: TemplateSources): NoteTemplates {
+  const textEngine = createEngine(dir, false);
+  const htmlEngine = createEngine(dir, true);
   return {
-    dir: root,
-    subject: compile(textEngine, root, TEMPLATE_FILES.subject, subject),
-    text: compile(textEngine, root, TEMPLATE_FILES.text, text),
-    html: compile(htmlEngine, root, TEMPLATE_FILES.html, html),
+    dir,
+    sources,
+    subject: compile(textEngine, dir, TEMPLATE_FILES.subject, sources.subject),
+    text: compile(textEngine, dir, TEMPLATE_FILES.text, sources.text),
+    html: compile(htmlEngine, dir, TEMPLATE_FILES.html, sources.html),
   };
 }
 

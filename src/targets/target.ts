@@ -1,6 +1,6 @@
 // The interface every CRM target implements. A target receives what the pure domain decided
 // to write and must apply it idempotently: the same (ticket, session, version) twice writes once.
-import type { Enrichment, RenderedNote } from '../domain/types.ts';
+import type { RenderedNote, TicketUpdate } from '../domain/types.ts';
 
 export type ApplyResult =
   | { status: 'delivered'; detail: string }
@@ -17,7 +17,10 @@ export interface Target {
   readonly name: string;
   /** false when the target never writes the HTML note (saves rendering it) */
   readonly usesHtml?: boolean;
-  /** Writes the enrichment on its ticket. Throws SyncError (retryable or permanent) on failure. */
-  apply(enrichment: Enrichment, note: RenderedNote, ctx?: ApplyContext): Promise<ApplyResult>;
+  /**
+   * Writes the update and its note on the ticket. Throws SyncError (retryable or permanent)
+   * on failure. Gets the enrichment without its template data (`view`): that is in the note.
+   */
+  apply(update: TicketUpdate, note: RenderedNote, ctx?: ApplyContext): Promise<ApplyResult>;
   close(): Promise<void>;
 }

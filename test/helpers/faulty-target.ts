@@ -1,6 +1,6 @@
 // Fault injection around a real target: fails the first N calls with a chosen error code,
 // the way a flaky or strict CRM answers, then lets calls through to the real target.
-import type { Enrichment, RenderedNote } from '../../src/domain/types.ts';
+import type { TicketUpdate, RenderedNote } from '../../src/domain/types.ts';
 import { SyncError } from '../../src/errors.ts';
 import type { ErrorCode } from '../../src/errors.ts';
 import type { ApplyResult, Target } from '../../src/targets/target.ts';
@@ -19,7 +19,7 @@ export class FaultyTarget implements Target {
     this.failures = failures;
   }
 
-  async apply(e: Enrichment, note: RenderedNote): Promise<ApplyResult> {
+  async apply(e: TicketUpdate, note: RenderedNote): Promise<ApplyResult> {
     this.calls++;
     if (this.failures > 0) {
       this.failures--;

@@ -120,8 +120,8 @@ describe('queue and local CRM', () => {
     assert.equal((await app.queue.failed()).length, 0);
   });
 
-  it('renders the same note on a render thread (RENDER_THREADS)', async () => {
-    const { app, crm } = await start({ env: { RENDER_THREADS: '1' } });
+  it('writes the same note when jobs are prepared on a job thread (JOB_THREADS)', async () => {
+    const { app, crm } = await start({ env: { JOB_THREADS: '1' } });
     const s = await app.submit(CALL_1418, 'a.json');
     assert.equal((await app.queue.waitFor(s.jobId!)).status, 'delivered');
     const n = crm.get(TICKET)!.notes[0]!;

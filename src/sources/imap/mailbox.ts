@@ -19,6 +19,7 @@ import { ImapFlow } from 'imapflow';
 import type { Logger } from '../../logger.ts';
 import type { MailDisposition } from '../../pipeline/mail-intake.ts';
 import type { ImapSettings } from './imap-url.ts';
+import { staleAfterMs } from '../../queue/mailbox-state.ts';
 
 export const DONE_KEYWORD = '$CcaiDone';
 export const REJECTED_KEYWORD = '$CcaiRejected';
@@ -99,11 +100,6 @@ export function isTransient(err: unknown): boolean {
   if ((err as { retryable?: unknown }).retryable === true) return true;
   const text = `${(err as { code?: unknown }).code ?? ''} ${(err as Error).message ?? ''}`;
   return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOSPC|EROFS|EMFILE|Connection is closed|max retries per request|Stream isn't writeable|READONLY|LOADING|MASTERDOWN/i.test(text);
-}
-
-/** How long a folder may go unread before /healthz and `status` call it not answering. */
-export function staleAfterMs(pollMs: number): number {
-  return 3 * pollMs + 60_000;
 }
 
 export function startMailbox(deps: MailboxDeps): MailboxReader {

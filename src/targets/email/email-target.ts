@@ -5,14 +5,14 @@
 // never sends the same update twice. Agent text never reaches a header: the subject is one
 // line from the template (CR/LF removed again here) and nodemailer encodes headers.
 import nodemailer from 'nodemailer';
-import addressparser from 'nodemailer/lib/addressparser';
 import type { Transporter } from 'nodemailer';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../config.ts';
-import type { Enrichment, RenderedNote } from '../../domain/types.ts';
+import type { Enrichment, TicketUpdate, RenderedNote } from '../../domain/types.ts';
 import { SyncError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { ApplyContext, ApplyResult, Target } from '../target.ts';
+import { messageDomain, singleAddress } from './address.ts';
 import { MailStore } from './mail-store.ts';
 import { placeToken, tokenProblem } from './token.ts';
 import type { TokenStyle } from './token.ts';
@@ -28,17 +28,6 @@ export interface EmailTargetOptions {
   attachMetadata: boolean;
   includeSecured: boolean;
   log: Logger;
-}
-
-/** The one address in a setting such as `Name <a@b.com>`, or null. */
-export function singleAddress(value: string): string | null {
-  const list = addressparser(value, { flatten: true }) as Array<{ address?: string }>;
-  return list.length === 1 && list[0]!.address && /^[^@\s]+@[^@\s]+$/.test(list[0]!.address) ? list[0]!.address : null;
-}
-
-/** The domain of our Message-IDs: MAIL_FROM's. */
-export function messageDomain(from: string): string {
-  return (singleAddress(from) ?? 'x@ccai-crm-sync.invalid').split('@')[1]!.toLowerCase();
 }
 
 /**
@@ -64,7 +53,7 @@ export class EmailTarget implements Target {
     this.store = new MailStore(o.redis, o.prefix);
   }
 
-  async apply(e: Enrichment, note: RenderedNote, ctx: ApplyContext = {}): Promise<ApplyResult> {
+  async apply(e: TicketUpdate, note: RenderedNote, ctx: ApplyContext = {}): Promise<ApplyResult> {
     const problem = tokenProblem(this.o.tokenStyle, e.ticket.id);
     if (problem) throw new SyncError('TARGET_CONFIG', problem);
     const store = this.store;
@@ -115,7 +104,7 @@ export class EmailTarget implements Target {
   }
 
   /** The original document, less what the settings keep off the ticket. */
-  private attachable(document: string, e: Enrichment): string {
+  private attachable(document: string, e: TicketUpdate): string {
     const doc = JSON.parse(document) as Record<string, unknown>;
     if (!this.o.includeSecured) delete doc.custom_data_secured;
     if (e.fields.recording_url === null) {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DatabaseSync } from 'node:sqlite';
 import { decideWrite } from '../../domain/decide.ts';
-import type { Enrichment, FieldValue, RenderedNote } from '../../domain/types.ts';
+import type { TicketUpdate, FieldValue, RenderedNote } from '../../domain/types.ts';
 import { SyncError } from '../../errors.ts';
 import type { ApplyResult, Target } from '../target.ts';
 
@@ -74,7 +74,7 @@ export class LocalCrm implements Target {
     this.latencyMs = opts.latencyMs ?? 0;
   }
 
-  async apply(e: Enrichment, note: RenderedNote): Promise<ApplyResult> {
+  async apply(e: TicketUpdate, note: RenderedNote): Promise<ApplyResult> {
     const now = new Date().toISOString();
     let result: ApplyResult;
     try {

@@ -1,6 +1,6 @@
 // From what the domain decided (an Enrichment and its rendered note) to Salesforce records.
 // Pure: no connection here, so every mapping rule is a unit test.
-import type { Enrichment, FieldValue, RenderedNote } from '../../domain/types.ts';
+import type { FieldValue, RenderedNote, TicketUpdate } from '../../domain/types.ts';
 import type { Mapping } from './mapping.ts';
 
 /** Salesforce limits (crm-targets.md). */
@@ -31,7 +31,7 @@ export function commentMarker(callObject: string): string {
   return `[ccai ${callObject}]`;
 }
 
-export function callObjectFor(e: Pick<Enrichment, 'sessionKey' | 'version'>): string {
+export function callObjectFor(e: Pick<TicketUpdate, 'sessionKey' | 'version'>): string {
   return `${e.sessionKey}@${e.version}`;
 }
 
@@ -59,7 +59,7 @@ function callType(sessionType: FieldValue, kind: FieldValue): string | null {
   return null;
 }
 
-export function planWrite(e: Enrichment, note: RenderedNote, m: Mapping): SessionWrite {
+export function planWrite(e: TicketUpdate, note: RenderedNote, m: Mapping): SessionWrite {
   const f = e.fields;
   // A record whose object is unknown gets only the Task (WhatId takes most objects); Case
   // fields and comments go only on what is known to be a Case.

@@ -5,7 +5,7 @@
 // (sObject Collections inside), and every record's own success or error goes back to its job.
 import type { Connection } from 'jsforce';
 import type { Config } from '../../config.ts';
-import type { Enrichment, FieldValue, RenderedNote } from '../../domain/types.ts';
+import type { TicketUpdate, FieldValue, RenderedNote } from '../../domain/types.ts';
 import { SyncError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { ApplyResult, Target } from '../target.ts';
@@ -74,7 +74,7 @@ export class SalesforceTarget implements Target {
     this.batcher = new Batcher((items) => this.flush(items), { maxSize: opts.batchSize, maxWaitMs: opts.batchWaitMs });
   }
 
-  async apply(e: Enrichment, note: RenderedNote): Promise<ApplyResult> {
+  async apply(e: TicketUpdate, note: RenderedNote): Promise<ApplyResult> {
     this.throwIfPaused();
     return this.batcher.add(planWrite(e, note, this.mapping));
   }
