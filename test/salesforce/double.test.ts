@@ -7,6 +7,7 @@ import { Connection } from 'jsforce';
 import { startSalesforceDouble, DOUBLE_PASSWORD } from './double.ts';
 import type { SalesforceDouble } from './double.ts';
 import { checksum, normalizeId } from './ids.ts';
+import { soqlEquals, soqlMatcher } from './soql.ts';
 
 const VERSION = '62.0';
 const JWT_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -398,4 +399,22 @@ describe('OAuth token endpoint', () => {
     assert.equal(unauth.status, 401);
     assert.deepEqual(await unauth.json(), [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }]);
   });
+});
+
+test('the double\'s indexed WHERE matcher agrees with SOQL equality, value by value', () => {
+  const id18 = '500ak000024vx4uAAA';
+  const values: unknown[] = [null, undefined, id18, id18.slice(0, 15), id18.toLowerCase(), '500ak000024vx4u', '500ak000024vx4uXYZ', 'call-1418', 'CALL-1418', 'call-1419', 'short', '', 0, 1, 1.5, '1', true, false, 'true'];
+  let compared = 0;
+  for (const type of ['id', 'reference', 'string', 'double', 'boolean', 'datetime']) {
+    for (const stored of values) {
+      for (let i = 0; i < values.length; i++) {
+        const literals = [values[i], values[(i + 7) % values.length]];
+        if (literals.includes(undefined)) continue; // a literal is never undefined
+        const expected = literals.some((l) => soqlEquals(type, stored, l));
+        assert.equal(soqlMatcher(type, literals)(stored), expected, `${type}: ${JSON.stringify(stored)} IN ${JSON.stringify(literals)}`);
+        compared++;
+      }
+    }
+  }
+  assert.ok(compared > 1000);
 });

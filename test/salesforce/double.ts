@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { makeId, normalizeId, to18 } from './ids.ts';
 import { customField, customObject, describeBody, standardObjects } from './schema.ts';
 import type { FieldDef, ObjectDef } from './schema.ts';
-import { parseSoql, soqlEquals, SoqlError } from './soql.ts';
+import { parseSoql, soqlMatcher, SoqlError } from './soql.ts';
 
 export interface SalesforceDouble {
   url: string;
@@ -451,10 +451,11 @@ export async function startSalesforceDouble(
     const order = parsed.orderBy ? resolve(parsed.orderBy.field) : undefined;
     const bad = [...select, ...where.map((w) => w.fd), order].find((x) => typeof x === 'string');
     if (typeof bad === 'string') return apiError(400, 'INVALID_FIELD', bad);
-    let rows = [...store.values()].filter((r) => r.type === obj.name && !r.deleted && where.every(({ c, fd }) => {
-      const hit = c.values.some((lit) => soqlEquals((fd as FieldDef).type, r.fields[(fd as FieldDef).name], lit));
-      return c.op === '=' || c.op === 'IN' ? hit : !hit;
-    }));
+    const tests = where.map(({ c, fd }) => ({ name: (fd as FieldDef).name, match: soqlMatcher((fd as FieldDef).type, c.values), wanted: c.op === '=' || c.op === 'IN' }));
+    let rows: Stored[] = [];
+    for (const r of store.values()) {
+      if (r.type === obj.name && !r.deleted && tests.every((t) => t.match(r.fields[t.name]) === t.wanted)) rows.push(r);
+    }
     if (order && parsed.orderBy) {
       const name = (order as FieldDef).name;
       const dir = parsed.orderBy.desc ? -1 : 1;
