@@ -79,6 +79,11 @@ const schema = z.object({
   IMAP_WATCHDOG_MS: int(1_000, 86_400_000).optional(),
   IMAP_MAX_MESSAGE_BYTES: int(1_024, 1024 * 1024 * 1024).default(25 * 1024 * 1024),
   IMAP_PROCESSED_FOLDER: z.string().min(1).optional(),
+  /** what a folder's first read takes: all of it, only mail arriving from now on, or mail since a day */
+  IMAP_START: z
+    .string()
+    .refine((v) => v === 'all' || v === 'new' || (/^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`))), 'must be all, new or a day (2026-11-30)')
+    .default('all'),
   IMAP_REJECTED_FOLDER: z.string().min(1).optional(),
   // Salesforce (CRM=salesforce): one of three ways to authenticate, see README.
   SF_LOGIN_URL: z.string().url('must be a URL such as https://acme.my.salesforce.com').default('https://login.salesforce.com'),

@@ -43,6 +43,7 @@ export function startMailReader(app: App, onMail?: (d: MailDisposition) => void)
     watchdogMs: config.IMAP_WATCHDOG_MS ?? 2 * config.IMAP_POLL_MS + 30_000,
     maxMessageBytes: config.IMAP_MAX_MESSAGE_BYTES,
     processedFolder: config.IMAP_PROCESSED_FOLDER ?? null,
+    start: config.IMAP_START,
     rejectedFolder: config.IMAP_REJECTED_FOLDER ?? null,
     state: new RedisMailboxState(app.connection, config.QUEUE_PREFIX),
     async handle(source, size, raw) {

@@ -29,7 +29,8 @@ export interface Dovecot {
   /** `imap://user:secret@127.0.0.1:port/INBOX` (folder defaults to INBOX; each `/`-separated segment is URI-encoded). */
   url(user: string, folder?: string): string;
   /** Appends a raw RFC 5322 message through a short-lived imapflow client. */
-  append(user: string, folder: string, raw: string | Buffer, flags?: string[]): Promise<void>;
+  /** `received`: the server's arrival date of the message (INTERNALDATE) */
+  append(user: string, folder: string, raw: string | Buffer, flags?: string[], received?: Date): Promise<void>;
   /** Every message in the folder (read-only, does not touch \Seen), sorted by UID. `\Recent` (a per-session flag) is left out of `flags`. */
   list(user: string, folder: string): Promise<DovecotMessage[]>;
   /** Creates the folder; creating an existing folder is not an error. */
@@ -232,9 +233,9 @@ async function startOnce(bin: string, account: Account, users: string[]): Promis
       const path = folder.split('/').map(encodeURIComponent).join('/');
       return `imap://${encodeURIComponent(user)}:${PASSWORD}@${HOST}:${port}/${path}`;
     },
-    async append(user, folder, raw, flags) {
+    async append(user, folder, raw, flags, received) {
       await withClient(user, async (c) => {
-        const res = await c.append(folder, raw, flags);
+        const res = await c.append(folder, raw, flags, received);
         if (!res) throw new Error(`APPEND to ${folder} for ${user} failed`);
       });
     },

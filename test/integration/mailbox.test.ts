@@ -336,6 +336,39 @@ describe('mailbox reader', () => {
     assert.equal((await state.get(account, 'INBOX'))!.lastUid, (await dovecot.list(user, 'INBOX'))[1]!.uid);
   });
 
+  it('IMAP_START=new leaves the mail already in a folder alone on its first read, and only then', async () => {
+    const { user, prefix, dir } = await sharedMailbox('startnew');
+    await dovecot.append(user, 'INBOX', mail('metadata-attachment.eml'));
+    const one = await start({ IMAP_START: 'new' }, { user, prefix, tmp: dir.path });
+    await one.reader.settled();
+    assert.deepEqual(one.outcomes, [], 'the message that was there is not read');
+    await dovecot.append(user, 'INBOX', mail('metadata-body.eml'));
+    await delivered(one.app, 'chat-201');
+    await one.reader.settled();
+    assert.equal(await one.app.status.get('call-987'), null);
+    const box = await dovecot.list(user, 'INBOX');
+    assert.deepEqual(box.map((m) => m.flags), [[], ['$CcaiDone', '\\Seen']], 'the old message is left unread and unmarked');
+    await one.reader.close();
+    // a restart continues where it was: IMAP_START applies to a folder's first read only
+    await dovecot.append(user, 'INBOX', await compose({ from: ALLOWED, to: 'x@contact.example.com', subject: 'metadata', text: 'attached', attachments: [{ filename: 'metadata_call-1418.json', content: session('metadata_call-1418.json') }] }));
+    const two = await start({ IMAP_START: 'new' }, { user, prefix, tmp: dir.path });
+    await delivered(two.app, 'call-1418');
+    await two.reader.settled();
+    assert.deepEqual(two.outcomes.map((o) => o.kind), ['metadata']);
+  });
+
+  it('IMAP_START=<day> reads, on a folder\'s first read, only the mail the server received since that day', async () => {
+    const { user, prefix, dir } = await sharedMailbox('startday');
+    await dovecot.append(user, 'INBOX', mail('metadata-attachment.eml'), [], new Date('2026-01-10T12:00:00Z'));
+    await dovecot.append(user, 'INBOX', mail('metadata-body.eml'), [], new Date('2026-03-02T08:00:00Z'));
+    const run = await start({ IMAP_START: '2026-03-01' }, { user, prefix, tmp: dir.path });
+    await delivered(run.app, 'chat-201');
+    await run.reader.settled();
+    assert.equal(await run.app.status.get('call-987'), null, 'received before the day: left alone');
+    assert.deepEqual(run.outcomes.map((o) => o.kind), ['metadata']);
+    assert.throws(() => loadConfig({ REDIS_URL: TEST_REDIS_URL, IMAP_START: 'yesterday' }), /IMAP_START: must be all, new or a day/);
+  });
+
   it('worker: /healthz and `status` report the mailbox watchdog', async () => {
     const user = `svc${++users}`;
     await dovecot.createFolder(user, 'INBOX');

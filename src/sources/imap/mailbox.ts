@@ -70,6 +70,12 @@ export interface MailboxDeps {
   maxMessageBytes: number;
   processedFolder: string | null;
   rejectedFolder: string | null;
+  /**
+   * What the first read of a folder (nothing kept for it in Redis yet) takes: `all` of it,
+   * only mail that arrives from now on (`new`), or mail the server received since a day
+   * (`YYYY-MM-DD`, UTC). Later reads, and a renumbered folder, continue as always.
+   */
+  start: string;
   state: MailboxStateStore;
   /** the message's work (documents queued, status recorded); throws when it cannot be done now (Redis down) */
   handle(source: string, size: number, raw: Buffer): Promise<MailDisposition>;
@@ -219,7 +225,7 @@ class FolderReader {
           });
         }
         const box = await client.mailboxOpen(this.folder);
-        await this.checkUidValidity(String(box.uidValidity));
+        await this.checkUidValidity(String(box.uidValidity), client, Number(box.uidNext ?? 1));
         this.h.keywords = box.permanentFlags?.has('\\*') ?? false;
         if (!this.h.keywords && !this.warnedKeywords && !(this.deps.processedFolder && this.deps.rejectedFolder)) {
           this.warnedKeywords = true;
@@ -291,16 +297,39 @@ class FolderReader {
     return Date.now() - last < this.deps.watchdogMs;
   }
 
-  private async checkUidValidity(uidValidity: string): Promise<void> {
+  private async checkUidValidity(uidValidity: string, client: ImapFlow, uidNext: number): Promise<void> {
     const { state, settings } = this.deps;
     const saved = await state.get(settings.account, this.folder);
     if (saved && saved.uidValidity !== uidValidity) {
       this.log.warn({ was: saved.uidValidity, now: uidValidity }, 'UIDVALIDITY changed: the server renumbered the folder; reading it again (handled messages are recognised)');
     }
     if (!saved || saved.uidValidity !== uidValidity) await state.reset(settings.account, this.folder, uidValidity);
+    let lastUid = saved && saved.uidValidity === uidValidity ? saved.lastUid : 0;
+    if (!saved && this.deps.start !== 'all') {
+      lastUid = await this.firstUidToSkipTo(client, uidNext);
+      if (lastUid > 0) await state.advance(settings.account, this.folder, uidValidity, lastUid);
+    }
     this.uidValidity = uidValidity;
     this.h.uidValidity = uidValidity;
-    this.h.lastUid = saved && saved.uidValidity === uidValidity ? saved.lastUid : 0;
+    this.h.lastUid = lastUid;
+  }
+
+  /**
+   * IMAP_START=new or a day, on a folder's first read: the last UID to treat as already read
+   * (messages up to it are left as they are, unread and unmarked).
+   */
+  private async firstUidToSkipTo(client: ImapFlow, uidNext: number): Promise<number> {
+    const start = this.deps.start;
+    let below = uidNext - 1;
+    if (start !== 'new') {
+      const since = await client.search({ since: new Date(`${start}T00:00:00Z`) }, { uid: true });
+      if (!Array.isArray(since)) throw new Error(`SEARCH SINCE in ${this.folder} failed`);
+      if (since.length > 0) below = since.reduce((a, b) => Math.min(a, b)) - 1;
+    }
+    const left = below > 0 ? await client.search({ uid: `1:${below}` }, { uid: true }) : [];
+    const count = Array.isArray(left) ? left.filter((u) => u <= below).length : 0;
+    this.log.info({ start, leftAlone: count, lastUid: below }, `first read of this folder: ${count} message(s) already there are left alone (IMAP_START=${start})`);
+    return Math.max(0, below);
   }
 
   /** Runs a read now, or right after the one under way. */
