@@ -64,6 +64,8 @@ const schema = z.object({
   MAIL_FROM: z.string().min(3).optional(),
   MAIL_TO: z.string().min(3).optional(),
   MAIL_TOKEN_STYLE: z.enum(TOKEN_STYLES).default('subject-hash'),
+  /** tags our Message-IDs with an HMAC, so that forged bounces and replies are not taken for ours */
+  MAIL_ID_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   MAIL_TOKEN_PREFIX: z.string().regex(/^[^\r\n\[\]]{1,40}$/, 'one line, no brackets').default('helpdesk'),
   MAIL_ATTACH_METADATA: bool.default(false),
   SMTP_MAX_PER_SECOND: int(1, 1000).default(5),
@@ -123,7 +125,7 @@ export interface Config extends Omit<RawConfig, 'WORKER_CONCURRENCY' | 'JOB_THRE
 }
 
 /** Variables whose value may instead come from a file named by `NAME_FILE` (Docker/K8s secrets). */
-const SECRET_VARS = ['HTTP_TOKEN', 'REDIS_URL', 'SF_CLIENT_SECRET', 'SF_ACCESS_TOKEN', 'SF_PRIVATE_KEY', 'SMTP_URL', 'IMAP_URL'] as const;
+const SECRET_VARS = ['HTTP_TOKEN', 'REDIS_URL', 'SF_CLIENT_SECRET', 'SF_ACCESS_TOKEN', 'SF_PRIVATE_KEY', 'SMTP_URL', 'IMAP_URL', 'MAIL_ID_SECRET'] as const;
 
 function readSecretFiles(env: Record<string, string | undefined>, problems: string[]) {
   const out: Record<string, string | undefined> = {};

@@ -25,6 +25,7 @@ export function startMailReader(app: App, onMail?: (d: MailDisposition) => void)
   const deps: MailIntakeDeps = {
     classify: {
       ourDomain: config.MAIL_FROM && singleAddress(config.MAIL_FROM) ? messageDomain(config.MAIL_FROM) : null,
+      idSecret: config.MAIL_ID_SECRET ?? null,
       allowedSenders: parseAllowedSenders(config.IMAP_ALLOWED_SENDERS),
       helpdeskSenders: parseAllowedSenders(config.IMAP_HELPDESK_SENDERS ?? (helpdesk ? `@${helpdesk.split('@')[1]}` : '')),
       tokenStyle: config.MAIL_TOKEN_STYLE,

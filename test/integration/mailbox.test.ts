@@ -227,6 +227,36 @@ describe('mailbox reader', () => {
     assert.equal(JSON.parse((await runCli(['replay', '--list', '--json'], env)).stdout).failed.length, 0, 'nothing left to replay');
   });
 
+  it('MAIL_ID_SECRET: a bounce of the real e-mail is taken; one naming an untagged or forged Message-ID is left alone', async () => {
+    const { app, user, outcomes, sink, env } = await start({ MAIL_ID_SECRET: 'mailbox-test-secret-0123456789' }, { email: true });
+    const s = await app.submit(session('metadata_call-1418.json'), 'call-1418.json');
+    await app.queue.waitFor(s.jobId!);
+    await sink!.waitFor(1);
+    const sent = sink!.messages[0]!.parsed.messageId!;
+    assert.match(sent, /^<ccai\.call-1418\.1774297018000\.[0-9a-f]{16}@contact\.example\.com>$/);
+    const bounce = readFileSync(join(FIXTURES, 'mail', 'bounce-dsn.eml'), 'utf8');
+    const plain = '<ccai.call-1418.1774297018000@contact.example.com>';
+    const forged = sent.replace(/\.([0-9a-f]{16})@/, '.0123456789abcdef@');
+    // what anyone could derive from the session version: not ours any more
+    await dovecot.append(user, 'INBOX', bounce);
+    await dovecot.append(user, 'INBOX', bounce.replace(plain, forged));
+    await waitFor('both read', async () => outcomes.length >= 2);
+    assert.deepEqual(outcomes.map((o) => o.action), ['leave', 'leave']);
+    assert.equal((await app.status.get('call-1418'))!.latest.state, 'delivered');
+    // the real one
+    await dovecot.append(user, 'INBOX', bounce.replace(plain, sent));
+    const failed = await waitFor('bounce recorded', async () => {
+      const st = await app.status.get('call-1418');
+      return st?.latest.state === 'failed' ? st : null;
+    });
+    assert.equal(failed.latest.code, 'TARGET_BOUNCED');
+    const replayed = await runCli(['replay', 'call-1418'], env);
+    assert.match(replayed.stdout, /^replayed 1 failed job\(s\)/);
+    await sink!.waitFor(2);
+    assert.equal(sink!.messages[1]!.parsed.messageId, sent.replace('.1774297018000.', '.1774297018000.r1.'), 'the resend keeps the tag');
+    await delivered(app, 'call-1418');
+  });
+
   it('reports an auto-reply that opened a NEW ticket as a threading miss; threads later e-mails on a notification', async () => {
     const { app, user, outcomes, sink } = await start({ MAIL_TOKEN_STYLE: 'subject-hash' }, { email: true });
     const first = await app.submit(session('zendesk-call.json'), 'z1.json');

@@ -6,7 +6,10 @@ import { describe, it } from 'node:test';
 import {
   announcesNewTicket,
   classifyMail,
+  baseMessageId,
   findOurMessageIds,
+  makeOurMessageId,
+  messageIdTag,
   parseOurMessageId,
   printable,
   sameTicket,
@@ -148,6 +151,28 @@ describe('mail helpers', () => {
   it('finds only our Message-IDs, once each', () => {
     const t = '<ccai.call-1.10@contact.example.com> <ccai.call-2.20@evil.example> <ccai.call-1.10@CONTACT.example.com> <x@contact.example.com>';
     assert.deepEqual(findOurMessageIds(t, 'contact.example.com').map((o) => o.messageId), ['<ccai.call-1.10@contact.example.com>']);
+  });
+
+  it('MAIL_ID_SECRET: our Message-IDs carry a tag only the secret makes; a bounce naming an id without the right tag is not ours', async () => {
+    const secret = 'a-secret-of-at-least-16-characters';
+    const plain = '<ccai.call-1418.1774297018000@contact.example.com>';
+    const tagged = makeOurMessageId('call-1418', 1774297018000, 'contact.example.com', 0, secret);
+    assert.match(tagged, /^<ccai\.call-1418\.1774297018000\.[0-9a-f]{16}@contact\.example\.com>$/);
+    assert.notEqual(messageIdTag(secret, 'call-1418', 1774297018000), messageIdTag(`${secret}!`, 'call-1418', 1774297018000));
+    // a resend's base id is the first one, tag and all; the session is read back from either
+    const resent = makeOurMessageId('call-1418', 1774297018000, 'contact.example.com', 2, secret);
+    assert.equal(baseMessageId(resent), tagged);
+    assert.equal(parseOurMessageId(resent)?.sessionKey, 'call-1418');
+    const raw = readFileSync(join(FIXTURES, 'mail', 'bounce-dsn.eml'), 'utf8');
+    const bounceOf = async (id: string) => classifyMail(await parseMail(Buffer.from(raw.replace(plain, id))), { ...OPTS, idSecret: secret });
+    const real = await bounceOf(tagged);
+    assert.equal(real.kind, 'bounce');
+    assert.equal(real.kind === 'bounce' && real.original.messageId, tagged);
+    const forged = tagged.replace(/\.([0-9a-f]{16})@/, (_m, t: string) => `.${t.slice(0, 15)}${t[15] === '0' ? '1' : '0'}@`);
+    for (const id of [plain, forged]) assert.notEqual((await bounceOf(id)).kind, 'bounce', id);
+    // without the secret, the untagged form is still ours (as before the setting existed)
+    assert.equal((await classify('bounce-dsn.eml')).kind, 'bounce');
+    assert.deepEqual(findOurMessageIds(`${plain} ${tagged}`, 'contact.example.com', secret).map((o) => o.messageId), [tagged]);
   });
 
   it('reads the ticket back from a subject in each token style', () => {

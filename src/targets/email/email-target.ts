@@ -12,6 +12,7 @@ import type { Enrichment, TicketUpdate, RenderedNote } from '../../domain/types.
 import { SyncError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { ApplyContext, ApplyResult, Target } from '../target.ts';
+import { makeOurMessageId } from '../../domain/inbound-mail.ts';
 import { messageDomain, singleAddress } from './address.ts';
 import { MailStore } from './mail-store.ts';
 import { placeToken, tokenProblem } from './token.ts';
@@ -27,16 +28,14 @@ export interface EmailTargetOptions {
   tokenPrefix: string;
   attachMetadata: boolean;
   includeSecured: boolean;
+  /** MAIL_ID_SECRET (tags our Message-IDs), or null */
+  idSecret: string | null;
   log: Logger;
 }
 
-/**
- * `<ccai.call-1418.1774297018000@example.com>`: the same for every attempt of one version.
- * A resend after the e-mail came back (`replay`) is a new generation, `….r1@…`: the helpdesk
- * may already hold the first one (on a ticket it opened by mistake).
- */
-export function messageIdFor(e: Pick<Enrichment, 'sessionKey' | 'version'>, from: string, generation = 0): string {
-  return `<ccai.${e.sessionKey}.${Date.parse(e.version)}${generation > 0 ? `.r${generation}` : ''}@${messageDomain(from)}>`;
+/** Our Message-ID for a session version (see makeOurMessageId): the same for every attempt. */
+export function messageIdFor(e: Pick<Enrichment, 'sessionKey' | 'version'>, from: string, generation = 0, secret: string | null = null): string {
+  return makeOurMessageId(e.sessionKey, Date.parse(e.version), messageDomain(from), generation, secret);
 }
 
 function oneLine(s: string): string {
@@ -57,7 +56,8 @@ export class EmailTarget implements Target {
     const problem = tokenProblem(this.o.tokenStyle, e.ticket.id);
     if (problem) throw new SyncError('TARGET_CONFIG', problem);
     const store = this.store;
-    const messageId = messageIdFor(e, this.o.from, await store.generation(messageIdFor(e, this.o.from)));
+    const base = messageIdFor(e, this.o.from, 0, this.o.idSecret);
+    const messageId = messageIdFor(e, this.o.from, await store.generation(base), this.o.idSecret);
     // Claim the version before sending: a second worker (or a re-run while the first is still
     // sending) waits instead of sending it again.
     const claim = await store.claim(messageId);
@@ -171,6 +171,7 @@ export function createEmailTarget(config: Config, redis: Redis, log: Logger): Em
     tokenPrefix: config.MAIL_TOKEN_PREFIX,
     attachMetadata: config.MAIL_ATTACH_METADATA,
     includeSecured: config.INCLUDE_SECURED_CUSTOM_DATA,
+    idSecret: config.MAIL_ID_SECRET ?? null,
     log,
   });
 }
