@@ -144,6 +144,14 @@ export function messageIdLines(text: string): string[] {
   return [...text.matchAll(/^Message-ID:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\s]+>)/gim)].map((m) => m[1]!);
 }
 
+/**
+ * The envelope id of a delivery report (`Original-Envelope-Id:`, RFC 3464), xtext decoded: we
+ * send our Message-ID as the ENVID, so a report that returns no headers still names it.
+ */
+export function envelopeIds(text: string): string[] {
+  return [...text.matchAll(/^Original-Envelope-Id:[ \t]*(\S+)/gim)].map((m) => m[1]!.replace(/\+([0-9A-F]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))));
+}
+
 /** Text from outside, made safe to show on one line in a terminal or a log: no control characters, bounded. */
 export function printable(s: string, max = 1000): string {
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/ {2,}/g, ' ').trim().slice(0, max);
@@ -325,11 +333,11 @@ export function classifyMail(mail: InboundMail, o: ClassifyOptions): MailVerdict
   if (mail.messageId && ours(mail.messageId).length) return { kind: 'other', reason: 'a copy of an e-mail ccai-crm-sync sent', keep: false };
 
   // 1. A delivery report, or a free-text bounce, of an e-mail we sent: named by the Message-ID
-  //    line of the returned headers (or the report's own In-Reply-To).
+  //    line of the returned headers (or the report's envelope id, or its own In-Reply-To).
   const isReport = mail.contentType.toLowerCase() === 'multipart/report' && (mail.reportType ?? '').toLowerCase() === 'delivery-status';
   const looksBounced = isReport || (BOUNCE_SENDER.test(mail.from ?? '') && BOUNCE_SUBJECT.test(mail.subject)) || (mail.from === null && BOUNCE_SUBJECT.test(mail.subject));
   if (looksBounced) {
-    const named = [...messageIdLines(partsText), ...messageIdLines(mail.text), ...mail.inReplyTo];
+    const named = [...messageIdLines(partsText), ...messageIdLines(mail.text), ...envelopeIds([mail.text, partsText].join('\n')), ...mail.inReplyTo];
     const original = ours(named.join(' '))[0];
     if (!original) return { kind: 'other', reason: 'a delivery report for an e-mail that ccai-crm-sync did not send', keep: false };
     const dsn = parseDeliveryStatus([mail.text, partsText].join('\n\n'));

@@ -13,6 +13,9 @@ export interface SinkMessage {
   to: string[];
   raw: Buffer;
   parsed: ParsedMail;
+  /** parameters of MAIL FROM (DSN: RET, ENVID) and of each RCPT TO (NOTIFY, ORCPT), as sent */
+  mailArgs: Record<string, string>;
+  rcptArgs: Array<Record<string, string>>;
 }
 
 export interface SmtpSink {
@@ -54,6 +57,8 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
     disabledCommands: auth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
     authMethods: ['PLAIN', 'LOGIN'],
     authOptional: !auth,
+    // offer DSN (RFC 3461) as Postfix and most relays do; smtp-server hides it by default
+    hideDSN: false,
     allowInsecureAuth: true,
     ...(opts.maxSize ? { size: opts.maxSize } : {}),
     onAuth(a, _session, callback) {
@@ -78,7 +83,15 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
         simpleParser(raw).then(
           (parsed) => {
             const mailFrom = session.envelope.mailFrom;
-            messages.push({ from: mailFrom ? mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw, parsed });
+            const args = (a: unknown) => (a && typeof a === 'object' ? (a as Record<string, string>) : {});
+            messages.push({
+              from: mailFrom ? mailFrom.address : '',
+              to: session.envelope.rcptTo.map((r) => r.address),
+              raw,
+              parsed,
+              mailArgs: mailFrom ? args(mailFrom.args) : {},
+              rcptArgs: session.envelope.rcptTo.map((r) => args(r.args)),
+            });
             for (const w of [...waiters]) w();
             callback(null, 'OK: message queued');
           },

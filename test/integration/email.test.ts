@@ -78,6 +78,9 @@ describe('e-mail target', () => {
     assert.match(m.parsed.subject ?? '', /^Call 1418/);
     assert.equal((m.parsed.text ?? '').split('\n', 1)[0], '500ak000024vx4uAAA', 'the token on the first body line');
     assert.equal(m.parsed.messageId, `<ccai.call-1418.${Date.parse(s.version!)}@contact.example.com>`);
+    // DSN (the sink offers it): failures and delays only, headers only, named by our Message-ID
+    assert.deepEqual(m.mailArgs, { RET: 'HDRS', ENVID: m.parsed.messageId });
+    assert.deepEqual(m.rcptArgs, [{ NOTIFY: 'FAILURE,DELAY', ORCPT: 'rfc822;support@helpdesk.example.com' }]);
     assert.match(m.parsed.text ?? '', /No Resolution - followup needed/);
     assert.match(m.parsed.text ?? '', /Note: notes/);
     assert.match(m.parsed.text ?? '', /5\/5/);

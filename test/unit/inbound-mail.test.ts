@@ -175,6 +175,19 @@ describe('mail helpers', () => {
     assert.deepEqual(findOurMessageIds(`${plain} ${tagged}`, 'contact.example.com', secret).map((o) => o.messageId), [tagged]);
   });
 
+  it('a delivery report that returns no headers is matched by its envelope id (our Message-ID, sent as ENVID)', async () => {
+    const raw = readFileSync(join(FIXTURES, 'mail', 'bounce-dsn.eml'), 'utf8');
+    const id = '<ccai.call-1418.1774297018000@contact.example.com>';
+    const noHeaders = raw.replace(`Message-ID: ${id}\n`, '');
+    assert.equal(classifyMail(await parseMail(Buffer.from(noHeaders)), OPTS).kind, 'other', 'nothing names it');
+    // as a server writes it: xtext, where "+" and "=" would be encoded
+    const withEnvid = noHeaders.replace('Reporting-MTA: dns; mx.contact.example.com\n', `Reporting-MTA: dns; mx.contact.example.com\nOriginal-Envelope-Id: ${id.replace('@', '+40')}\n`);
+    const v = classifyMail(await parseMail(Buffer.from(withEnvid)), OPTS);
+    assert.equal(v.kind, 'bounce');
+    assert.equal(v.kind === 'bounce' && v.original.messageId, id);
+    assert.equal(v.kind === 'bounce' && v.final, true);
+  });
+
   it('reads the ticket back from a subject in each token style', () => {
     assert.equal(ticketFromSubject('subject-hash', 'Re: [#123] Call 1'), '123');
     assert.equal(ticketFromSubject('subject-tag', '[Support #77] Call 1', 'support'), '77');

@@ -90,6 +90,10 @@ export class EmailTarget implements Target {
         messageId,
         ...(known.length ? { inReplyTo: known[0], references: [...known].reverse() } : {}),
         headers: { 'X-CCAI-Session': e.sessionKey, 'X-CCAI-Session-Version': e.version, 'Auto-Submitted': 'auto-generated' },
+        // Where the server offers DSN (RFC 3461): report failures and delays only, return the
+        // headers alone (a bounce then does not carry the note, and its personal data, back to
+        // the mailbox), and name the e-mail by our Message-ID even if no headers come back.
+        dsn: { id: messageId, return: 'headers', notify: ['failure', 'delay'], recipient: singleAddress(this.o.to) ?? this.o.to },
         attachments:
           this.o.attachMetadata && ctx.document
             ? [{ filename: `metadata_${e.sessionKey}.json`, content: this.attachable(ctx.document, e), contentType: 'application/json' }]
