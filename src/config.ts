@@ -164,10 +164,12 @@ function readConfigFile(path: string | undefined, problems: string[]): Record<st
 export function loadConfig(
   env: Record<string, string | undefined> = process.env,
   overrides: Partial<Record<keyof RawConfig, string | undefined>> = {},
+  /** used where neither CONFIG_FILE, the environment nor `overrides` gives a value */
+  defaults: Partial<Record<keyof RawConfig, string>> = {},
 ): Config {
   const problems: string[] = [];
   const fromFile = readConfigFile(env.CONFIG_FILE, problems);
-  const merged: Record<string, unknown> = { ...fromFile };
+  const merged: Record<string, unknown> = { ...defaults, ...fromFile };
   for (const key of Object.keys(schema.shape)) {
     const v = env[key];
     if (v !== undefined && v !== '') merged[key] = v;

@@ -14,8 +14,12 @@ export interface GlobalOptions {
   logLevel?: string;
 }
 
-export function setup(opts: GlobalOptions, extra: Partial<Record<keyof RawConfig, string>> = {}): { config: Config; log: Logger } {
-  const config = loadConfig(process.env, { CRM: opts.crm, DATA_DIR: opts.dataDir, LOG_LEVEL: opts.logLevel, ...extra });
+/**
+ * The configuration: `--crm`, `--data-dir` and `--log-level` win over the environment and
+ * CONFIG_FILE, which win over `defaults` (a command's own, such as one-shot commands' quiet log).
+ */
+export function setup(opts: GlobalOptions, defaults: Partial<Record<keyof RawConfig, string>> = {}): { config: Config; log: Logger } {
+  const config = loadConfig(process.env, { CRM: opts.crm, DATA_DIR: opts.dataDir, LOG_LEVEL: opts.logLevel }, defaults);
   const log = createLogger(config.LOG_LEVEL);
   return { config, log };
 }

@@ -20,8 +20,8 @@ program
   .showHelpAfterError();
 
 const globals = () => program.opts<GlobalOptions>();
-/** One-shot commands log only errors unless LOG_LEVEL says otherwise: their report says it all. */
-const oneShot = () => setup(globals(), process.env.LOG_LEVEL ? {} : { LOG_LEVEL: 'error' });
+/** One-shot commands log only errors unless --log-level or LOG_LEVEL says otherwise: their report says it all. */
+const oneShot = () => setup(globals(), { LOG_LEVEL: 'error' });
 
 program
   .command('run')

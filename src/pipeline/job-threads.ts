@@ -1,8 +1,9 @@
 // Job threads (JOB_THREADS): the CPU part of each job (prepare.ts: read the document again,
 // decide, render the note) on threads beside the worker's main thread, which keeps the queue,
-// the status writes and the CRM's requests. Each thread compiles the templates the main thread
-// read and checked at start-up (never the folder again: an edit half made while the worker
-// runs cannot reach a thread). A document goes in as text and only the ticket update and the
+// the status writes and the CRM's requests. Each thread compiles the three templates the main
+// thread read and checked at start-up, not the files again (an edit half made while the worker
+// runs cannot reach a thread; partials they include are read as on the main thread). A
+// document goes in as text and only the ticket update and the
 // note come back, so nothing parsed is copied between threads.
 //
 // A thread works through its requests in order. Should one die (an exit from a library, a

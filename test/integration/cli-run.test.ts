@@ -141,3 +141,34 @@ describe('ccai-crm-sync run / show', () => {
     assert.ok(!existsSync(join(other, 'local-crm.sqlite')), 'no local CRM written');
   });
 });
+
+describe('ccai-crm-sync global options', () => {
+  it('--log-level wins over the quiet default of one-shot commands, and LOG_LEVEL in CONFIG_FILE does too', async () => {
+    const tmp = tempDir('ccai-cli-log');
+    const prefixes: string[] = [];
+    try {
+      const file = join(tmp.path, 'metadata_call-1418.json');
+      copyFileSync(join(FIXTURES, 'sessions', 'metadata_call-1418.json'), file);
+      // each run its own queue and local CRM, so each processes the file
+      const fresh = (extra: Record<string, string> = {}) => {
+        const prefix = uniquePrefix('cli-log');
+        prefixes.push(prefix);
+        // LOG_LEVEL empty: not set (runCli would set warn)
+        return { REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: join(tmp.path, prefix), LOG_LEVEL: '', ...extra };
+      };
+      const quiet = await runCli(['run', file], fresh());
+      assert.equal(quiet.code, 0, quiet.stderr);
+      assert.doesNotMatch(quiet.stderr, /session processed/, 'errors only by default');
+      const loud = await runCli(['--log-level', 'info', 'run', file], fresh());
+      assert.equal(loud.code, 0, loud.stderr);
+      assert.match(loud.stderr, /session processed/);
+      const configFile = join(tmp.path, 'config.json');
+      writeFileSync(configFile, JSON.stringify({ LOG_LEVEL: 'info' }));
+      const fromFile = await runCli(['run', file], fresh({ CONFIG_FILE: configFile }));
+      assert.match(fromFile.stderr, /session processed/);
+    } finally {
+      for (const p of prefixes) await dropPrefix(p);
+      tmp.cleanup();
+    }
+  });
+});
