@@ -21,7 +21,7 @@ import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { createApp } from '../src/main.ts';
 import { ROOT, TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix } from '../test/helpers/env.ts';
-import { startSmtpSink } from '../test/helpers/smtp-sink.ts';
+import { emailSettings, startSmtpSink } from '../test/helpers/smtp-sink.ts';
 
 const SAMPLE = join(ROOT, 'samples/metadata_call-1418.json');
 const DOCS = join(ROOT, 'docs');
@@ -35,17 +35,7 @@ async function sendSample(): Promise<{ raw: Buffer; text: string; html: string; 
   const prefix = uniquePrefix('email-example');
   const tmp = tempDir('ccai-email-example');
   try {
-    const config = loadConfig({
-      CRM: 'email',
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      DATA_DIR: tmp.path,
-      SMTP_URL: sink.url,
-      MAIL_FROM: 'CCAI Sync <ccai@contact.example.com>',
-      MAIL_TO: 'support@helpdesk.example.com',
-      // the sample names a Salesforce Case: its id goes on the body's first line
-      MAIL_TOKEN_STYLE: 'body-token',
-    });
+    const config = loadConfig(emailSettings(sink.url, prefix, tmp.path, TEST_REDIS_URL));
     const app = await createApp(config, createLogger('warn'), { worker: true, allowPrivateRedis: false });
     try {
       const submitted = await app.submit(readFileSync(SAMPLE), 'metadata_call-1418.json');

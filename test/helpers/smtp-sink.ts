@@ -146,3 +146,21 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
     },
   };
 }
+
+/**
+ * The settings of a CRM=email worker sending to `smtpUrl` (a sink) from our test domain to the
+ * test helpdesk, with its own queue prefix and data folder. The real fixtures name Salesforce
+ * Cases: their id goes on the body's first line (body-token).
+ */
+export function emailSettings(smtpUrl: string, prefix: string, dataDir: string, redisUrl: string): Record<string, string> {
+  return {
+    CRM: 'email',
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: prefix,
+    DATA_DIR: dataDir,
+    SMTP_URL: smtpUrl,
+    MAIL_FROM: 'CCAI Sync <ccai@contact.example.com>',
+    MAIL_TO: 'support@helpdesk.example.com',
+    MAIL_TOKEN_STYLE: 'body-token',
+  };
+}

@@ -10,7 +10,7 @@ import { createApp } from '../../src/main.ts';
 import type { App } from '../../src/main.ts';
 import { placeToken, tokenProblem } from '../../src/targets/email/token.ts';
 import { FIXTURES, TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix } from '../helpers/env.ts';
-import { startSmtpSink } from '../helpers/smtp-sink.ts';
+import { emailSettings, startSmtpSink } from '../helpers/smtp-sink.ts';
 import type { SmtpSink } from '../helpers/smtp-sink.ts';
 
 const doc = (name: string) => readFileSync(join(FIXTURES, 'sessions', name));
@@ -25,19 +25,7 @@ async function start(env: Record<string, string> = {}): Promise<{ app: App; sink
   const sink = await startSmtpSink({ auth: { user: 'ccai', pass: 'pw' } });
   const prefix = uniquePrefix('mail');
   const tmp = tempDir('ccai-mail');
-  const config = loadConfig({
-    CRM: 'email',
-    REDIS_URL: TEST_REDIS_URL,
-    QUEUE_PREFIX: prefix,
-    DATA_DIR: tmp.path,
-    SMTP_URL: sink.url,
-    MAIL_FROM: 'CCAI Sync <ccai@contact.example.com>',
-    MAIL_TO: 'support@helpdesk.example.com',
-    // the real fixtures name Salesforce Cases: their id goes on the body's first line
-    MAIL_TOKEN_STYLE: 'body-token',
-    JOB_BACKOFF_MS: '50',
-    ...env,
-  });
+  const config = loadConfig({ ...emailSettings(sink.url, prefix, tmp.path, TEST_REDIS_URL), JOB_BACKOFF_MS: '50', ...env });
   const app = await createApp(config, createLogger('silent'), { worker: true, allowPrivateRedis: false });
   cleanups.push(async () => {
     await app.close();
