@@ -38,6 +38,8 @@ export interface App {
   submit(bytes: Uint8Array, source: string, opts?: SubmitOptions): Promise<SubmitResult>;
   /** present when started with a worker */
   worker: Worker | null;
+  /** the worker's job threads (JOB_THREADS), when it has any */
+  threads: JobThreads | null;
   target: Target | null;
   close(): Promise<void>;
 }
@@ -179,6 +181,7 @@ export async function createApp(
     status,
     intakeOptions,
     worker,
+    threads,
     target,
     submit: (bytes, source, o) => submitDocument({ intake: intakeOptions, queue, status, log: submitLog, cache }, bytes, source, o),
     async close() {

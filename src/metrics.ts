@@ -9,7 +9,10 @@ export interface Metrics {
   mail: Counter<'kind' | 'action'>;
 }
 
-export function createMetrics(queueCounts: () => Promise<Record<string, number>>): Metrics {
+/** What the job threads report (null without threads). */
+export type ThreadsInfo = () => { size: number; restarts: number } | null;
+
+export function createMetrics(queueCounts: () => Promise<Record<string, number>>, threads: ThreadsInfo = () => null): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'ccai_' });
   const documents = new Counter({
@@ -39,6 +42,25 @@ export function createMetrics(queueCounts: () => Promise<Record<string, number>>
     help: 'Mailbox messages handled, by kind (metadata, bounce, delay, notification, thread-miss, too-large, other) and action (done, reject, leave)',
     labelNames: ['kind', 'action'] as const,
     registers: [registry],
+  });
+  new Gauge({
+    name: 'ccai_job_threads',
+    help: 'Job threads of this worker process (JOB_THREADS)',
+    registers: [registry],
+    collect() {
+      this.set(threads()?.size ?? 0);
+    },
+  });
+  let restartsSeen = 0;
+  new Counter({
+    name: 'ccai_job_thread_restarts_total',
+    help: 'Job threads started in place of one that stopped (each failed the job it was on, as retryable)',
+    registers: [registry],
+    collect() {
+      const now = threads()?.restarts ?? 0;
+      if (now > restartsSeen) this.inc(now - restartsSeen);
+      restartsSeen = now;
+    },
   });
   return { registry, documents, jobs, queue, mail };
 }

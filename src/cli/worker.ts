@@ -16,7 +16,7 @@ import { EXIT } from './context.ts';
 
 export async function workerCommand(config: Config, log: Logger): Promise<number> {
   const app = await createApp(config, log, { worker: true, allowPrivateRedis: false });
-  const metrics = createMetrics(() => app.queue.counts());
+  const metrics = createMetrics(() => app.queue.counts(), () => (app.threads ? { size: app.threads.size, restarts: app.threads.restarts } : null));
   app.worker?.on('completed', (job) => metrics.jobs.inc({ outcome: (job.returnvalue as { status?: string } | undefined)?.status ?? 'delivered' }));
   app.worker?.on('failed', (job) => {
     // finishedOn is set only when the job has ended for good (permanent error or last attempt)
@@ -64,6 +64,7 @@ export async function workerCommand(config: Config, log: Logger): Promise<number
           redis: redisOk ? 'up' : 'down',
           worker: workerOk ? 'running' : 'stopped',
           target: app.target?.name ?? null,
+          jobThreads: app.threads ? { size: app.threads.size, restarts: app.threads.restarts } : null,
           inbox: inbox ? { dir: config.INBOX_DIR, lastScanAt: inbox.lastScanAt() } : null,
           // the server only: the login is nobody's business on an HTTP endpoint
           mailbox: mailbox ? { ok: mailboxOk, server: `${config.imap!.host}:${config.imap!.port}`, folders: mailbox.health() } : null,

@@ -20,7 +20,7 @@ describe('worker service', () => {
     const token = 'svc-test-token-abcdefghijkl';
     let stderr = '';
     const child = spawn(process.execPath, [CLI, 'worker'], {
-      env: { PATH: process.env.PATH ?? '', REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: tmp.path, HTTP_PORT: String(port), HTTP_TOKEN: token, LOG_LEVEL: 'info' },
+      env: { PATH: process.env.PATH ?? '', REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: tmp.path, HTTP_PORT: String(port), HTTP_TOKEN: token, LOG_LEVEL: 'info', JOB_THREADS: '1' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     child.stderr.on('data', (d) => (stderr += d));
@@ -33,6 +33,7 @@ describe('worker service', () => {
       assert.equal(health.redis, 'up');
       assert.equal(health.worker, 'running');
       assert.equal(health.target, 'local');
+      assert.deepEqual(health.jobThreads, { size: 1, restarts: 0 });
 
       const post = await fetch(`${base}/sessions`, {
         method: 'POST',
@@ -52,6 +53,8 @@ describe('worker service', () => {
       assert.match(metrics, /ccai_documents_total\{source="http",outcome="queued"\} 1/);
       assert.match(metrics, /ccai_jobs_total\{outcome="delivered"\} 1/);
       assert.match(metrics, /ccai_queue_jobs\{state="completed"\} 1/);
+      assert.match(metrics, /^ccai_job_threads 1$/m);
+      assert.match(metrics, /^ccai_job_thread_restarts_total 0$/m);
       assert.doesNotMatch(stderr, new RegExp(token), 'the token is never logged');
       assert.doesNotMatch(stderr, /jane\.smith@example\.com|\+15550100100/, 'no personal data in logs');
     } finally {
