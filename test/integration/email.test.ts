@@ -112,6 +112,19 @@ describe('e-mail target', () => {
     assert.deepEqual([b!.parsed.references].flat(), [a!.parsed.messageId]);
   });
 
+  it('does not send a version older than one already sent to the ticket (a late file)', async () => {
+    const { app, sink } = await start();
+    const newer = await app.submit(doc('call-1418-newer.json'), 'newer.json');
+    assert.equal((await app.queue.waitFor(newer.jobId!)).status, 'delivered');
+    const older = await app.submit(doc('metadata_call-1418.json'), 'older.json');
+    const outcome = await app.queue.waitFor(older.jobId!);
+    assert.equal(outcome.status, 'skipped');
+    assert.match(outcome.reason, /^superseded: the ticket already has the newer version 2026-03-23T21:02:10\.000Z/);
+    await sink.waitFor(1);
+    assert.equal(sink.messages.length, 1, 'one e-mail, the newer one');
+    assert.equal(sink.messages[0]!.parsed.messageId, `<ccai.call-1418.${Date.parse('2026-03-23T21:02:10Z')}@contact.example.com>`);
+  });
+
   it('keeps hostile agent text out of the headers, escaped in HTML and never evaluated', async () => {
     const { app, sink } = await start();
     const s = await app.submit(doc('hostile-notes-call.json'), 'h.json');

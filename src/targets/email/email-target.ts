@@ -12,6 +12,7 @@ import type { Enrichment, TicketUpdate, RenderedNote } from '../../domain/types.
 import { SyncError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { ApplyContext, ApplyResult, Target } from '../target.ts';
+import { decideWrite } from '../../domain/decide.ts';
 import { makeOurMessageId } from '../../domain/inbound-mail.ts';
 import { messageDomain, singleAddress } from './address.ts';
 import { MailStore } from './mail-store.ts';
@@ -56,6 +57,14 @@ export class EmailTarget implements Target {
     const problem = tokenProblem(this.o.tokenStyle, e.ticket.id);
     if (problem) throw new SyncError('TARGET_CONFIG', problem);
     const store = this.store;
+    // A version older than one already sent to the ticket is not sent: an e-mail cannot be
+    // taken back, and the thread's latest word must stay the latest state (a late file, or a
+    // replay of an older e-mail that came back once a newer one got through).
+    const newest = await store.newestSent(e.ticket.id, e.sessionKey);
+    if (newest !== null) {
+      const d = decideWrite({ version: new Date(newest).toISOString() }, e.version);
+      if (d.action === 'skip' && d.why === 'superseded') return { status: 'skipped', reason: d.reason };
+    }
     const base = messageIdFor(e, this.o.from, 0, this.o.idSecret);
     const messageId = messageIdFor(e, this.o.from, await store.generation(base), this.o.idSecret);
     // Claim the version before sending: a second worker (or a re-run while the first is still

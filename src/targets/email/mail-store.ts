@@ -11,6 +11,11 @@ const KEEP_S = 400 * 86_400;
 const THREAD_IDS_KEPT = 20;
 const TOKENS_KEPT = 5;
 
+const NEWEST_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+if (not cur) or tonumber(ARGV[1]) > tonumber(cur) then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+return 1`;
+
 export interface SentRecord {
   sessionKey: string;
   version: string;
@@ -39,7 +44,7 @@ export class MailStore {
     this.prefix = `${prefix}:email`;
   }
 
-  private key(kind: 'sent' | 'thread' | 'tokens' | 'gen', id: string): string {
+  private key(kind: 'sent' | 'thread' | 'tokens' | 'gen' | 'newest', id: string): string {
     return `${this.prefix}:${kind}:${id}`;
   }
 
@@ -63,11 +68,19 @@ export class MailStore {
     await this.redis
       .multi()
       .set(this.key('sent', messageId), JSON.stringify(record), 'EX', KEEP_S)
+      // the newest version of the session sent to this ticket (only ever moves up)
+      .eval(NEWEST_SCRIPT, 1, this.key('newest', `${record.ticketId}:${record.sessionKey}`), String(Date.parse(record.version)), String(KEEP_S))
       .lrem(thread, 0, messageId)
       .lpush(thread, messageId)
       .ltrim(thread, 0, THREAD_IDS_KEPT - 1)
       .expire(thread, KEEP_S)
       .exec();
+  }
+
+  /** The newest version (ms) of a session sent to a ticket, or null. */
+  async newestSent(ticketId: string, sessionKey: string): Promise<number | null> {
+    const v = await this.redis.get(this.key('newest', `${ticketId}:${sessionKey}`));
+    return v === null ? null : Number(v);
   }
 
   /** What we sent under this Message-ID, or null (not ours, or expired). */
