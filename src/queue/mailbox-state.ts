@@ -47,15 +47,15 @@ export class RedisMailboxState implements MailboxStateStore {
 
   async get(account: string, folder: string): Promise<FolderState | null> {
     const h = await this.redis.hgetall(this.key(account, folder));
-    return h.uidValidity ? { uidValidity: h.uidValidity, lastUid: Number(h.lastUid ?? 0) } : null;
+    return h.uidValidity ? { uidValidity: h.uidValidity, lastUid: Number(h.lastUid ?? 0), since: h.since || null } : null;
   }
 
   async advance(account: string, folder: string, uidValidity: string, uid: number): Promise<void> {
     await this.redis.eval(ADVANCE, 1, this.key(account, folder), uidValidity, String(uid));
   }
 
-  async reset(account: string, folder: string, uidValidity: string): Promise<void> {
-    await this.redis.hset(this.key(account, folder), 'uidValidity', uidValidity, 'lastUid', '0');
+  async reset(account: string, folder: string, uidValidity: string, lastUid = 0, since: string | null = null): Promise<void> {
+    await this.redis.hset(this.key(account, folder), 'uidValidity', uidValidity, 'lastUid', String(lastUid), 'since', since ?? '');
   }
 
   async saveHealth(account: string, health: FolderHealth): Promise<void> {

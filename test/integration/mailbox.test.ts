@@ -368,7 +368,7 @@ describe('mailbox reader', () => {
 
   it('IMAP_START=new leaves the mail already in a folder alone on its first read, and only then', async () => {
     const { user, prefix, dir } = await sharedMailbox('startnew');
-    await dovecot.append(user, 'INBOX', mail('metadata-attachment.eml'));
+    await dovecot.append(user, 'INBOX', mail('metadata-attachment.eml'), [], new Date('2026-01-10T12:00:00Z'));
     const one = await start({ IMAP_START: 'new' }, { user, prefix, tmp: dir.path });
     await one.reader.settled();
     assert.deepEqual(one.outcomes, [], 'the message that was there is not read');
@@ -385,6 +385,19 @@ describe('mailbox reader', () => {
     await delivered(two.app, 'call-1418');
     await two.reader.settled();
     assert.deepEqual(two.outcomes.map((o) => o.kind), ['metadata']);
+    // the server renumbers the folder: read again from the day of the first read only, so the
+    // old message stays alone (the others are recognised by their keyword)
+    const state = new RedisMailboxState(two.app.connection, prefix);
+    const account = `${dovecot.host}:${dovecot.port}/${user}`;
+    const saved = (await state.get(account, 'INBOX'))!;
+    assert.equal(saved.since, new Date().toISOString().slice(0, 10));
+    await state.reset(account, 'INBOX', '1', 0, saved.since);
+    await two.reader.close();
+    const three = await start({ IMAP_START: 'all' }, { user, prefix, tmp: dir.path });
+    await three.reader.settled();
+    assert.deepEqual(three.outcomes, []);
+    assert.equal(await three.app.status.get('call-987'), null, 'the old message is still not read');
+    assert.equal((await dovecot.list(user, 'INBOX'))[0]!.flags.length, 0);
   });
 
   it('IMAP_START=<day> reads, on a folder\'s first read, only the mail the server received since that day', async () => {

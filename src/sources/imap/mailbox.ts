@@ -27,6 +27,11 @@ export const REJECTED_KEYWORD = '$CcaiRejected';
 export interface FolderState {
   uidValidity: string;
   lastUid: number;
+  /**
+   * IMAP_START's cutoff day (`YYYY-MM-DD`) recorded at the folder's first read (`new`: that
+   * day), so that a renumbered folder is read again only from then; null: all of it
+   */
+  since?: string | null;
 }
 
 export interface MailboxStateStore {
@@ -36,7 +41,8 @@ export interface MailboxStateStore {
   get(account: string, folder: string): Promise<FolderState | null>;
   /** lastUid only moves up; a different uidValidity starts the folder over */
   advance(account: string, folder: string, uidValidity: string, uid: number): Promise<void>;
-  reset(account: string, folder: string, uidValidity: string): Promise<void>;
+  /** a new numbering (or a first read): its UIDVALIDITY, the place to start after, the cutoff, in one write */
+  reset(account: string, folder: string, uidValidity: string, lastUid?: number, since?: string | null): Promise<void>;
   saveHealth(account: string, health: FolderHealth): Promise<void>;
 }
 
@@ -300,36 +306,31 @@ class FolderReader {
   private async checkUidValidity(uidValidity: string, client: ImapFlow, uidNext: number): Promise<void> {
     const { state, settings } = this.deps;
     const saved = await state.get(settings.account, this.folder);
-    if (saved && saved.uidValidity !== uidValidity) {
-      this.log.warn({ was: saved.uidValidity, now: uidValidity }, 'UIDVALIDITY changed: the server renumbered the folder; reading it again (handled messages are recognised)');
-    }
-    if (!saved || saved.uidValidity !== uidValidity) await state.reset(settings.account, this.folder, uidValidity);
-    let lastUid = saved && saved.uidValidity === uidValidity ? saved.lastUid : 0;
-    if (!saved && this.deps.start !== 'all') {
-      lastUid = await this.firstUidToSkipTo(client, uidNext);
-      if (lastUid > 0) await state.advance(settings.account, this.folder, uidValidity, lastUid);
+    let lastUid = saved?.lastUid ?? 0;
+    if (!saved || saved.uidValidity !== uidValidity) {
+      // A first read, or the server renumbered the folder. Where to start is worked out first
+      // and saved in one write: a read cut off in between starts over, never from UID 1.
+      if (saved) this.log.warn({ was: saved.uidValidity, now: uidValidity }, 'UIDVALIDITY changed: the server renumbered the folder; reading it again (handled messages are recognised)');
+      const start = this.deps.start;
+      const since = saved ? (saved.since ?? null) : start === 'all' ? null : start === 'new' ? new Date().toISOString().slice(0, 10) : start;
+      lastUid = !saved && start === 'new' ? uidNext - 1 : since ? await this.lastUidBefore(client, since, uidNext) : 0;
+      if (lastUid > 0) {
+        const left = await client.search({ uid: `1:${lastUid}` }, { uid: true });
+        const count = Array.isArray(left) ? left.filter((u) => u <= lastUid).length : 0;
+        this.log.info({ start: saved ? `since ${since}` : start, leftAlone: count, lastUid }, `${saved ? 'renumbered folder' : 'first read of this folder'}: ${count} message(s) from before ${since} are left alone (IMAP_START)`);
+      }
+      await state.reset(settings.account, this.folder, uidValidity, lastUid, since);
     }
     this.uidValidity = uidValidity;
     this.h.uidValidity = uidValidity;
     this.h.lastUid = lastUid;
   }
 
-  /**
-   * IMAP_START=new or a day, on a folder's first read: the last UID to treat as already read
-   * (messages up to it are left as they are, unread and unmarked).
-   */
-  private async firstUidToSkipTo(client: ImapFlow, uidNext: number): Promise<number> {
-    const start = this.deps.start;
-    let below = uidNext - 1;
-    if (start !== 'new') {
-      const since = await client.search({ since: new Date(`${start}T00:00:00Z`) }, { uid: true });
-      if (!Array.isArray(since)) throw new Error(`SEARCH SINCE in ${this.folder} failed`);
-      if (since.length > 0) below = since.reduce((a, b) => Math.min(a, b)) - 1;
-    }
-    const left = below > 0 ? await client.search({ uid: `1:${below}` }, { uid: true }) : [];
-    const count = Array.isArray(left) ? left.filter((u) => u <= below).length : 0;
-    this.log.info({ start, leftAlone: count, lastUid: below }, `first read of this folder: ${count} message(s) already there are left alone (IMAP_START=${start})`);
-    return Math.max(0, below);
+  /** The UID before the first message the server dates on or after `day` (all of them: uidNext - 1). */
+  private async lastUidBefore(client: ImapFlow, day: string, uidNext: number): Promise<number> {
+    const since = await client.search({ since: new Date(`${day}T00:00:00Z`) }, { uid: true });
+    if (!Array.isArray(since)) throw new Error(`SEARCH SINCE in ${this.folder} failed`);
+    return Math.max(0, (since.length > 0 ? since.reduce((a, b) => Math.min(a, b)) : uidNext) - 1);
   }
 
   /** Runs a read now, or right after the one under way. */
