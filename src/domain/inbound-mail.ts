@@ -63,6 +63,15 @@ export function parseOurMessageId(id: string): OurMessageId | null {
   return m ? { messageId: m[0], sessionKey: m[1]!, versionMs: Number(m[2]) } : null;
 }
 
+/**
+ * One of our Message-IDs without MAIL_ID_SECRET's tag: what the e-mail target's memory is keyed
+ * by, so that setting or changing the secret does not make a sent version look unsent.
+ */
+export function untaggedMessageId(id: string): string {
+  const m = new RegExp(`^${OUR_ID.source}$`).exec(id);
+  return m ? `<ccai.${m[1]}.${m[2]}${m[3]}@${m[5]}>` : id;
+}
+
 /** The version's first Message-ID, without a resend's generation (`….r1@…`). */
 export function baseMessageId(id: string): string {
   return id.replace(/\.r\d{1,4}(?=(?:\.[0-9a-f]{16})?@)/, '');

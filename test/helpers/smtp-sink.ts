@@ -37,6 +37,8 @@ export interface SmtpSinkOptions {
   maxSize?: number;
   /** Return a reason to refuse a recipient with 550, or null to accept it. */
   rejectRcpt?: (addr: string) => string | null;
+  /** Wait this long before answering a message's DATA (a slow server), or as long as it says for this message. */
+  acceptDelayMs?: number | ((raw: Buffer) => number);
 }
 
 const HOST = '127.0.0.1';
@@ -80,7 +82,9 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
           return callback(smtpError(552, `Error: message exceeds fixed maximum message size ${opts.maxSize}`));
         }
         const raw = Buffer.concat(chunks);
-        simpleParser(raw).then(
+        const ms = typeof opts.acceptDelayMs === 'function' ? opts.acceptDelayMs(raw) : (opts.acceptDelayMs ?? 0);
+        const delay = new Promise<void>((r) => setTimeout(r, ms));
+        delay.then(() => simpleParser(raw)).then(
           (parsed) => {
             const mailFrom = session.envelope.mailFrom;
             const args = (a: unknown) => (a && typeof a === 'object' ? (a as Record<string, string>) : {});

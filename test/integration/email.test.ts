@@ -11,7 +11,7 @@ import type { App } from '../../src/main.ts';
 import { placeToken, tokenProblem } from '../../src/targets/email/token.ts';
 import { FIXTURES, TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix } from '../helpers/env.ts';
 import { emailSettings, startSmtpSink } from '../helpers/smtp-sink.ts';
-import type { SmtpSink } from '../helpers/smtp-sink.ts';
+import type { SmtpSink, SmtpSinkOptions } from '../helpers/smtp-sink.ts';
 
 const doc = (name: string) => readFileSync(join(FIXTURES, 'sessions', name));
 
@@ -21,10 +21,10 @@ afterEach(async () => {
   cleanups = [];
 });
 
-async function start(env: Record<string, string> = {}): Promise<{ app: App; sink: SmtpSink }> {
-  const sink = await startSmtpSink({ auth: { user: 'ccai', pass: 'pw' } });
-  const prefix = uniquePrefix('mail');
-  const tmp = tempDir('ccai-mail');
+async function start(env: Record<string, string> = {}, o: { sink?: SmtpSinkOptions; prefix?: string; tmp?: string } = {}): Promise<{ app: App; sink: SmtpSink }> {
+  const sink = await startSmtpSink({ auth: { user: 'ccai', pass: 'pw' }, ...o.sink });
+  const prefix = o.prefix ?? uniquePrefix('mail');
+  const tmp = o.tmp ? { path: o.tmp, cleanup() {} } : tempDir('ccai-mail');
   const config = loadConfig({ ...emailSettings(sink.url, prefix, tmp.path, TEST_REDIS_URL), JOB_BACKOFF_MS: '50', ...env });
   const app = await createApp(config, createLogger('silent'), { worker: true, allowPrivateRedis: false });
   cleanups.push(async () => {
@@ -123,6 +123,37 @@ describe('e-mail target', () => {
     await sink.waitFor(1);
     assert.equal(sink.messages.length, 1, 'one e-mail, the newer one');
     assert.equal(sink.messages[0]!.parsed.messageId, `<ccai.call-1418.${Date.parse('2026-03-23T21:02:10Z')}@contact.example.com>`);
+  });
+
+  it('two versions of one session at once: one is sent at a time, and the newer one is the thread\'s last', async () => {
+    // a server slow to take the older version's e-mail: sent at the same time, the newer one
+    // would be accepted first and the older one would end up last in the thread
+    const olderMs = Date.parse('2026-03-23T20:16:58Z');
+    const { app, sink } = await start({ WORKER_CONCURRENCY: '4' }, { sink: { acceptDelayMs: (raw) => (raw.includes(`ccai.call-1418.${olderMs}`) ? 800 : 0) } });
+    const [older, newer] = await Promise.all([app.submit(doc('metadata_call-1418.json'), 'older.json'), app.submit(doc('call-1418-newer.json'), 'newer.json')]);
+    const outcomes = await Promise.all([app.queue.waitFor(older.jobId!), app.queue.waitFor(newer.jobId!)]);
+    assert.equal(outcomes[1]!.status, 'delivered');
+    const ids = sink.messages.map((m) => m.parsed.messageId);
+    const newerId = `<ccai.call-1418.${Date.parse('2026-03-23T21:02:10Z')}@contact.example.com>`;
+    assert.equal(ids.at(-1), newerId, `the newer version last: ${ids.join(', ')}`);
+    if (outcomes[0]!.status === 'skipped') assert.equal(ids.length, 1);
+    else assert.deepEqual(ids, [`<ccai.call-1418.${olderMs}@contact.example.com>`, newerId], 'or the older one went first, alone');
+  });
+
+  it('setting MAIL_ID_SECRET later does not make a sent version look unsent', async () => {
+    const prefix = uniquePrefix('mail');
+    const tmp = tempDir('ccai-mail');
+    cleanups.push(() => tmp.cleanup());
+    const one = await start({}, { prefix, tmp: tmp.path });
+    const s = await one.app.submit(doc('metadata_call-1418.json'), 'a.json');
+    await one.app.queue.waitFor(s.jobId!);
+    await one.sink.waitFor(1);
+    await one.app.close();
+    const two = await start({ MAIL_ID_SECRET: 'a-secret-set-after-the-first-e-mail' }, { prefix, tmp: tmp.path });
+    const job = await two.app.queue.getJob(s.jobId!);
+    await job!.retry('completed');
+    assert.match((await two.app.queue.waitFor(s.jobId!)).reason, /already sent/);
+    assert.equal(two.sink.messages.length, 0, 'nothing sent again');
   });
 
   it('keeps hostile agent text out of the headers, escaped in HTML and never evaluated', async () => {

@@ -57,19 +57,21 @@ export class EmailTarget implements Target {
     const problem = tokenProblem(this.o.tokenStyle, e.ticket.id);
     if (problem) throw new SyncError('TARGET_CONFIG', problem);
     const store = this.store;
-    // A version older than one already sent to the ticket is not sent: an e-mail cannot be
-    // taken back, and the thread's latest word must stay the latest state (a late file, or a
-    // replay of an older e-mail that came back once a newer one got through).
-    const newest = await store.newestSent(e.ticket.id, e.sessionKey);
-    if (newest !== null) {
-      const d = decideWrite({ version: new Date(newest).toISOString() }, e.version);
-      if (d.action === 'skip' && d.why === 'superseded') return { status: 'skipped', reason: d.reason };
-    }
     const base = messageIdFor(e, this.o.from, 0, this.o.idSecret);
     const messageId = messageIdFor(e, this.o.from, await store.generation(base), this.o.idSecret);
     // Claim the version before sending: a second worker (or a re-run while the first is still
-    // sending) waits instead of sending it again.
-    const claim = await store.claim(messageId);
+    // sending) waits instead of sending it again, and so does another version of the session
+    // while one is being sent. A version older than one already sent (or being sent) to the
+    // ticket is not sent: an e-mail cannot be taken back, and the thread's latest word must stay
+    // the latest state (a late file, or a replay of an older e-mail that came back once a newer
+    // one got through).
+    const version = { ticketId: e.ticket.id, sessionKey: e.sessionKey, ms: Date.parse(e.version) };
+    const claim = await store.claim(messageId, version);
+    if (claim.state === 'busy') throw new SyncError('TARGET_BUSY', `another version of ${e.sessionKey} is being sent to ticket ${e.ticket.id}; this one waits its turn`);
+    if (claim.state === 'superseded') {
+      const d = decideWrite({ version: new Date(claim.newestMs).toISOString() }, e.version);
+      return { status: 'skipped', reason: d.action === 'skip' ? d.reason : `superseded by version ${new Date(claim.newestMs).toISOString()}` };
+    }
     if (claim.state === 'sending') throw new SyncError('TARGET_BUSY', `e-mail ${messageId} is being sent by another attempt`);
     if (claim.state === 'sent') {
       return { status: 'delivered', detail: `e-mail ${messageId} was already sent for this version (${claim.sentAt}); nothing sent twice` };
@@ -77,7 +79,7 @@ export class EmailTarget implements Target {
     const [threadIds, learned] = await Promise.all([store.threadIds(e.ticket.id), store.tokens(e.ticket.id)]);
     const known = threadIds.filter((id) => id !== messageId);
     if (this.o.tokenStyle === 'headers-only' && known.length === 0) {
-      await store.release(messageId);
+      await store.release(messageId, version);
       throw new SyncError(
         'TARGET_CONFIG',
         `MAIL_TOKEN_STYLE=headers-only needs an earlier e-mail of ticket ${e.ticket.id} to reply to, and none is known: without a token or a reply header the helpdesk would open a NEW ticket. Use a token style`,
@@ -109,7 +111,7 @@ export class EmailTarget implements Target {
             : [],
       });
     } catch (err) {
-      await store.release(messageId).catch(() => undefined);
+      await store.release(messageId, version).catch(() => undefined);
       throw smtpError(err);
     }
     await store.markSent(messageId, { sessionKey: e.sessionKey, version: e.version, ticketId: e.ticket.id, jobId: ctx.jobId ?? null, sentAt: new Date().toISOString() });

@@ -3,6 +3,7 @@
 // a sent record (session, version, ticket); per ticket, the Message-IDs to reply to (ours and
 // the helpdesk's notifications, newest first) and the threading tokens its notifications carry.
 import type { Redis } from 'ioredis';
+import { untaggedMessageId } from '../../domain/inbound-mail.ts';
 
 /** how long a send may take before another attempt may claim the version */
 const SENDING_CLAIM_S = 15 * 60;
@@ -11,10 +12,42 @@ const KEEP_S = 400 * 86_400;
 const THREAD_IDS_KEPT = 20;
 const TOKENS_KEPT = 5;
 
-const NEWEST_SCRIPT = `
-local cur = redis.call('GET', KEYS[1])
-if (not cur) or tonumber(ARGV[1]) > tonumber(cur) then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+// KEYS: the Message-ID's mark, the newest version claimed for the ticket and session, the
+// session's sending lock. ARGV: this version (ms; -1: no session checks), the claim's and the
+// newest marker's lifetimes (s), the Message-ID (untagged) as the lock's holder.
+const CLAIM_SCRIPT = `
+local v = tonumber(ARGV[1])
+local newest = redis.call('GET', KEYS[2])
+if v >= 0 then
+  local holder = redis.call('GET', KEYS[3])
+  if holder and holder ~= ARGV[4] then return {'busy'} end
+  if newest and tonumber(newest) > v then return {'superseded', newest} end
+end
+if redis.call('SET', KEYS[1], 'sending', 'EX', ARGV[2], 'NX') then
+  if v >= 0 then
+    if (not newest) or v > tonumber(newest) then redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3]) end
+    redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[2])
+  end
+  return {'claimed'}
+end
+local mark = redis.call('GET', KEYS[1])
+if mark then return {'taken', mark} end
+return {'taken'}`;
+
+const UNLOCK_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1`;
+
+/** A session version as the claim sees it: its ticket, session and version (ms). */
+export interface SessionVersion {
+  ticketId: string;
+  sessionKey: string;
+  ms?: number;
+}
+
+function sessionOf(v: { ticketId: string; sessionKey: string }): string {
+  return `${v.ticketId}:${v.sessionKey}`;
+}
 
 export interface SentRecord {
   sessionKey: string;
@@ -33,7 +66,14 @@ export interface Returned {
   ticketId: string;
 }
 
-export type Claim = { state: 'claimed' } | { state: 'sending' } | { state: 'sent'; record: SentRecord | null; sentAt: string };
+export type Claim =
+  | { state: 'claimed' }
+  | { state: 'sending' }
+  /** another version of the session is being sent to the ticket */
+  | { state: 'busy' }
+  | { state: 'sent'; record: SentRecord | null; sentAt: string }
+  /** a newer version of the session was already claimed (or sent) for the ticket */
+  | { state: 'superseded'; newestMs: number };
 
 export class MailStore {
   private readonly redis: Redis;
@@ -44,23 +84,45 @@ export class MailStore {
     this.prefix = `${prefix}:email`;
   }
 
-  private key(kind: 'sent' | 'thread' | 'tokens' | 'gen' | 'newest', id: string): string {
-    return `${this.prefix}:${kind}:${id}`;
+  private key(kind: 'sent' | 'thread' | 'tokens' | 'gen' | 'newest' | 'lock', id: string): string {
+    // a version's memory does not depend on MAIL_ID_SECRET (set later, or changed)
+    return `${this.prefix}:${kind}:${kind === 'sent' || kind === 'gen' ? untaggedMessageId(id) : id}`;
   }
 
-  /** Claims a Message-ID before sending: a second worker (or a re-run while the first still sends) is told so. */
-  async claim(messageId: string): Promise<Claim> {
-    const k = this.key('sent', messageId);
-    if ((await this.redis.set(k, 'sending', 'EX', SENDING_CLAIM_S, 'NX')) === 'OK') return { state: 'claimed' };
-    const mark = await this.redis.get(k);
+  /**
+   * Claims a Message-ID before sending: a second worker (or a re-run while the first still
+   * sends) is told so. With the version's ticket and session, in the same step, one version of
+   * a session is sent to a ticket at a time (`busy` while another is being sent), and a version
+   * older than the newest one claimed is refused (`superseded`): two versions sent at once
+   * cannot leave the older one last in the thread.
+   */
+  async claim(messageId: string, version?: SessionVersion): Promise<Claim> {
+    const r = (await this.redis.eval(
+      CLAIM_SCRIPT,
+      3,
+      this.key('sent', messageId),
+      this.key('newest', version ? sessionOf(version) : '-'),
+      this.key('lock', version ? sessionOf(version) : '-'),
+      String(version?.ms ?? -1),
+      String(SENDING_CLAIM_S),
+      String(KEEP_S),
+      untaggedMessageId(messageId),
+    )) as [string, string?];
+    if (r[0] === 'claimed') return { state: 'claimed' };
+    if (r[0] === 'busy') return { state: 'busy' };
+    if (r[0] === 'superseded') return { state: 'superseded', newestMs: Number(r[1]) };
+    const mark = r[1] ?? null;
     if (mark === 'sending') return { state: 'sending' };
-    if (mark === null) return this.claim(messageId); // expired in between
+    if (mark === null) return this.claim(messageId, version); // expired in between
     const record = parseRecord(mark);
     return { state: 'sent', record, sentAt: record?.sentAt ?? mark };
   }
 
-  async release(messageId: string): Promise<void> {
-    await this.redis.del(this.key('sent', messageId));
+  /** Gives up a claim (the send failed): the version may be sent again, by this job's retry or another. */
+  async release(messageId: string, version?: SessionVersion): Promise<void> {
+    const m = this.redis.multi().del(this.key('sent', messageId));
+    if (version) m.eval(UNLOCK_SCRIPT, 1, this.key('lock', sessionOf(version)), untaggedMessageId(messageId));
+    await m.exec();
   }
 
   async markSent(messageId: string, record: SentRecord): Promise<void> {
@@ -68,19 +130,12 @@ export class MailStore {
     await this.redis
       .multi()
       .set(this.key('sent', messageId), JSON.stringify(record), 'EX', KEEP_S)
-      // the newest version of the session sent to this ticket (only ever moves up)
-      .eval(NEWEST_SCRIPT, 1, this.key('newest', `${record.ticketId}:${record.sessionKey}`), String(Date.parse(record.version)), String(KEEP_S))
+      .eval(UNLOCK_SCRIPT, 1, this.key('lock', sessionOf({ ticketId: record.ticketId, sessionKey: record.sessionKey })), untaggedMessageId(messageId))
       .lrem(thread, 0, messageId)
       .lpush(thread, messageId)
       .ltrim(thread, 0, THREAD_IDS_KEPT - 1)
       .expire(thread, KEEP_S)
       .exec();
-  }
-
-  /** The newest version (ms) of a session sent to a ticket, or null. */
-  async newestSent(ticketId: string, sessionKey: string): Promise<number | null> {
-    const v = await this.redis.get(this.key('newest', `${ticketId}:${sessionKey}`));
-    return v === null ? null : Number(v);
   }
 
   /** What we sent under this Message-ID, or null (not ours, or expired). */
