@@ -24,6 +24,11 @@ export interface JobThreadsOptions {
   intake: IntakeOptions;
   enrich: EnrichOptions;
   log: Logger;
+  /**
+   * A thread with work that has answered nothing for this long is stuck (a loop no limit
+   * caught): it is replaced like one that died. Default 60 s; rendering alone stops at 5 s.
+   */
+  stuckAfterMs?: number;
 }
 
 /** What a job thread is started with (workerData). */
@@ -59,6 +64,10 @@ interface Slot {
   worker: Worker;
   /** requests sent to this thread, oldest first (it answers them in order) */
   pending: Map<number, Pending>;
+  /** when it last answered, or was given work while idle */
+  progressAt: number;
+  /** why it is being replaced, when the pool stopped it */
+  stoppedBecause?: string;
 }
 
 const THREAD_URL = new URL('./job-thread.ts', import.meta.url);
@@ -68,11 +77,23 @@ export class JobThreads {
   private readonly o: JobThreadsOptions;
   private next = 0;
   private closing = false;
+  private readonly watchdog: NodeJS.Timeout;
   /** threads started in place of one that died, for the log and the tests */
   restarts = 0;
 
   private constructor(o: JobThreadsOptions) {
     this.o = o;
+    const stuckAfter = o.stuckAfterMs ?? 60_000;
+    this.watchdog = setInterval(() => {
+      for (const slot of this.slots) {
+        if (slot.pending.size > 0 && !slot.stoppedBecause && Date.now() - slot.progressAt > stuckAfter) {
+          slot.stoppedBecause = `it did not answer for ${Math.round(stuckAfter / 1000)} s`;
+          this.o.log.error({ waiting: slot.pending.size }, `job thread stuck: ${slot.stoppedBecause}; replacing it`);
+          void slot.worker.terminate();
+        }
+      }
+    }, Math.min(1_000, Math.max(50, stuckAfter / 4)));
+    this.watchdog.unref();
   }
 
   /** Starts `size` threads; rejects (CONFIG_INVALID for templates that do not compile) if one cannot start. */
@@ -99,7 +120,7 @@ export class JobThreads {
   private spawn(i: number, pending: Map<number, Pending>): Promise<void> {
     const data: JobThreadData = { templatesDir: this.o.templates.dir, templates: this.o.templates.sources, intake: this.o.intake, enrich: this.o.enrich };
     const worker = new Worker(THREAD_URL, { workerData: data });
-    const slot: Slot = { worker, pending };
+    const slot: Slot = { worker, pending, progressAt: Date.now() };
     this.slots[i] = slot;
     for (const p of pending.values()) worker.postMessage(p.request);
     this.holdOpen(slot);
@@ -113,7 +134,7 @@ export class JobThreads {
         if (!ready) reject(failure ?? new SyncError('INTERNAL', `a job thread could not start: ${why}`, { cause: err }));
         if (this.closing) return;
         if (!ready && slot.pending.size === 0) this.dead.add(i); // start() reports it
-        else this.lost(i, slot, failure ? failure.message : why);
+        else this.lost(i, slot, slot.stoppedBecause ?? (failure ? failure.message : why));
       };
       worker.on('message', (m: JobThreadReply) => {
         if ('ready' in m) {
@@ -125,6 +146,7 @@ export class JobThreads {
           const p = slot.pending.get(m.id);
           if (!p) return;
           slot.pending.delete(m.id);
+          slot.progressAt = Date.now();
           this.holdOpen(slot);
           if ('prepared' in m) p.resolve(m.prepared);
           else p.reject(new SyncError(m.error.code as ErrorCode, m.error.message, m.error.field ? { field: m.error.field } : {}));
@@ -187,6 +209,7 @@ export class JobThreads {
         return;
       }
       const slot = this.slots[i]!;
+      if (slot.pending.size === 0) slot.progressAt = Date.now();
       slot.pending.set(request.id, p);
       this.holdOpen(slot);
       slot.worker.postMessage(request);
@@ -195,6 +218,7 @@ export class JobThreads {
 
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.watchdog);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     for (const s of this.slots) {
       for (const p of s.pending.values()) p.reject(new SyncError('INTERNAL', 'the worker is shutting down'));

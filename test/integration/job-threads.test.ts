@@ -25,13 +25,14 @@ after(async () => {
   for (const p of pools) await p.close();
 });
 
-async function startPool(extra: { size?: number; templates?: NoteTemplates; intake?: Partial<IntakeOptions> } = {}) {
+async function startPool(extra: { size?: number; templates?: NoteTemplates; intake?: Partial<IntakeOptions>; stuckAfterMs?: number } = {}) {
   const pool = await JobThreads.start({
     size: extra.size ?? 2,
     templates: extra.templates ?? (await loadTemplates()),
     intake: { ...intakeOptionsOf(config), ...extra.intake },
     enrich: enrichOptionsOf(config),
     log,
+    ...(extra.stuckAfterMs ? { stuckAfterMs: extra.stuckAfterMs } : {}),
   });
   pools.push(pool);
   return pool;
@@ -91,8 +92,21 @@ describe('job threads', () => {
     }
     for (const r of settled) if (r.status === 'fulfilled') assert.equal(r.value.skip, null);
     assert.ok(settled.filter((r) => r.status === 'fulfilled').length >= 19);
+    assert.equal(pool.restarts, 1, 'one new thread, started for the jobs that were waiting');
     assert.equal((await pool.prepare(doc, true)).skip, null, 'the pool still works');
     assert.notEqual((pool as unknown as { slots: Array<{ worker: Worker }> }).slots[0]!.worker, thread, 'a new thread');
+  });
+
+  it('a thread that stops answering is replaced, and its job fails as retryable', async () => {
+    const good = await loadTemplates();
+    // a loop long enough to outlast the watchdog (LiquidJS itself would stop it after 5 s)
+    const slow: NoteTemplates = { ...good, sources: { ...good.sources, subject: '{% for i in (1..50000000) %}{% endfor %}x' } };
+    const pool = await startPool({ size: 1, templates: slow, stuckAfterMs: 300 });
+    const started = Date.now();
+    const err = await rejection(pool.prepare(fixture('metadata_call-1418.json'), false));
+    assert.ok(isSyncError(err) && err.code === 'INTERNAL' && err.retryable, String(err));
+    assert.match(err.message, /did not answer for/);
+    assert.ok(Date.now() - started < 4_000, 'replaced by the watchdog, not stopped by the render limit');
   });
 
   it('a thread that cannot compile its templates does not start, and says why', async () => {

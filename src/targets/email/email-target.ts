@@ -104,7 +104,8 @@ export class EmailTarget implements Target {
         // Where the server offers DSN (RFC 3461): report failures and delays only, return the
         // headers alone (a bounce then does not carry the note, and its personal data, back to
         // the mailbox), and name the e-mail by our Message-ID even if no headers come back.
-        dsn: { id: messageId, return: 'headers', notify: ['failure', 'delay'], recipient: singleAddress(this.o.to) ?? this.o.to },
+        // (RFC 3461 allows an ENVID of 100 characters: a longer one is left out, not refused)
+        dsn: { ...(messageId.length <= 100 ? { id: messageId } : {}), return: 'headers', notify: ['failure', 'delay'], recipient: singleAddress(this.o.to) ?? this.o.to },
         attachments:
           this.o.attachMetadata && ctx.document
             ? [{ filename: `metadata_${e.sessionKey}.json`, content: this.attachable(ctx.document, e), contentType: 'application/json' }]
