@@ -435,7 +435,9 @@ class FolderReader {
     const range = String(uid);
     // keywords only where the folder keeps them (imapflow drops the others without a word)
     const flags = d.action === 'done' ? ['\\Seen', ...(this.h.keywords ? [DONE_KEYWORD] : [])] : this.h.keywords ? [REJECTED_KEYWORD] : [];
-    if (flags.length) await client.messageFlagsAdd(range, flags, { uid: true });
+    // imapflow answers false, rather than throwing, when the STORE did not go through (a dropped
+    // connection): the message must then not count as handled, so it is read again
+    if (flags.length && !(await client.messageFlagsAdd(range, flags, { uid: true }))) throw new Error(`could not mark message ${uid} (${flags.join(' ')})`);
     await this.moveAside(client, uid, d.action);
   }
 
