@@ -74,6 +74,8 @@ const THREAD_URL = new URL('./job-thread.ts', import.meta.url);
 
 export class JobThreads {
   private readonly slots: Slot[] = [];
+  /** slots whose thread died with nothing waiting: restarted by the next request */
+  private readonly dead = new Set<number>();
   private readonly o: JobThreadsOptions;
   private next = 0;
   private closing = false;
@@ -155,6 +157,7 @@ export class JobThreads {
       // an answer that cannot be read back: its request would never settle, so the thread is
       // replaced like one that died (the request it was on fails, the rest are sent again)
       worker.on('messageerror', (err) => {
+        slot.stoppedBecause = `an answer could not be read (${err.message})`;
         this.o.log.error({ err: err.message }, 'unreadable answer from a job thread; replacing it');
         void worker.terminate();
       });
@@ -180,9 +183,6 @@ export class JobThreads {
     }
     this.restart(i, new Map(rest.map((p) => [p.request.id, p])));
   }
-
-  /** Slots whose thread died with nothing waiting: restarted by the next request. */
-  private readonly dead = new Set<number>();
 
   private restart(i: number, pending: Map<number, Pending>): void {
     this.dead.delete(i);
