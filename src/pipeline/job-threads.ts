@@ -89,9 +89,14 @@ export class JobThreads {
     this.watchdog = setInterval(() => {
       for (const slot of this.slots) {
         if (slot.pending.size > 0 && !slot.stoppedBecause && Date.now() - slot.progressAt > stuckAfter) {
-          slot.stoppedBecause = `it did not answer for ${Math.round(stuckAfter / 1000)} s`;
+          slot.stoppedBecause = `it did not answer for ${stuckAfter} ms`;
           this.o.log.error({ waiting: slot.pending.size }, `job thread stuck: ${slot.stoppedBecause}; replacing it`);
           void slot.worker.terminate();
+          // a thread that does not even stop (blocked in native code) is given up on all the same
+          setTimeout(() => {
+            const i = this.slots.indexOf(slot);
+            if (i >= 0 && !this.closing && !this.dead.has(i)) this.lost(i, slot, slot.stoppedBecause!);
+          }, 5_000).unref();
         }
       }
     }, Math.min(1_000, Math.max(50, stuckAfter / 4)));

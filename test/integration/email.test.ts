@@ -140,6 +140,21 @@ describe('e-mail target', () => {
     else assert.deepEqual(ids, [`<ccai.call-1418.${olderMs}@contact.example.com>`, newerId], 'or the older one went first, alone');
   });
 
+  it('a version sent before a newer one, run again, is "already sent", not superseded', async () => {
+    const { app, sink } = await start();
+    const older = await app.submit(doc('metadata_call-1418.json'), 'older.json');
+    await app.queue.waitFor(older.jobId!);
+    const newer = await app.submit(doc('call-1418-newer.json'), 'newer.json');
+    await app.queue.waitFor(newer.jobId!);
+    await sink.waitFor(2);
+    const job = await app.queue.getJob(older.jobId!);
+    await job!.retry('completed');
+    const again = await app.queue.waitFor(older.jobId!);
+    assert.equal(again.status, 'delivered');
+    assert.match(again.reason, /already sent/);
+    assert.equal(sink.messages.length, 2);
+  });
+
   it('setting MAIL_ID_SECRET later does not make a sent version look unsent', async () => {
     const prefix = uniquePrefix('mail');
     const tmp = tempDir('ccai-mail');

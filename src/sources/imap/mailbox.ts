@@ -435,9 +435,14 @@ class FolderReader {
     const range = String(uid);
     // keywords only where the folder keeps them (imapflow drops the others without a word)
     const flags = d.action === 'done' ? ['\\Seen', ...(this.h.keywords ? [DONE_KEYWORD] : [])] : this.h.keywords ? [REJECTED_KEYWORD] : [];
-    // imapflow answers false, rather than throwing, when the STORE did not go through (a dropped
-    // connection): the message must then not count as handled, so it is read again
-    if (flags.length && !(await client.messageFlagsAdd(range, flags, { uid: true }))) throw new Error(`could not mark message ${uid} (${flags.join(' ')})`);
+    // imapflow answers false, rather than throwing, when the STORE did not go through. On a
+    // dropped connection the message must not count as handled: it is read again after the
+    // reconnect. A server that refuses the flags (a folder without the right to set them) is
+    // not retried forever: the message is handled, only unmarked, and the log says so.
+    if (flags.length && !(await client.messageFlagsAdd(range, flags, { uid: true }))) {
+      if (!client.usable) throw new Error(`could not mark message ${uid}: the connection was lost`);
+      this.log.warn({ uid, flags }, 'the server did not take the flags for a handled message; it stays unmarked');
+    }
     await this.moveAside(client, uid, d.action);
   }
 

@@ -61,8 +61,7 @@ export class EmailTarget implements Target {
     const messageId = messageIdFor(e, this.o.from, await store.generation(base), this.o.idSecret);
     // Claim the version before sending: a second worker (or a re-run while the first is still
     // sending) waits instead of sending it again, and so does another version of the session
-    // while one is being sent. A version older than one already sent (or being sent) to the
-    // ticket is not sent: an e-mail cannot be taken back, and the thread's latest word must stay
+    // while one is being sent. A version older than one already sent to the ticket is not sent: an e-mail cannot be taken back, and the thread's latest word must stay
     // the latest state (a late file, or a replay of an older e-mail that came back once a newer
     // one got through).
     const version = { ticketId: e.ticket.id, sessionKey: e.sessionKey, ms: Date.parse(e.version) };
@@ -76,10 +75,24 @@ export class EmailTarget implements Target {
     if (claim.state === 'sent') {
       return { status: 'delivered', detail: `e-mail ${messageId} was already sent for this version (${claim.sentAt}); nothing sent twice` };
     }
+    // from here until it is marked sent, whatever fails gives the claim (and the session's lock) back
+    let known: string[];
+    try {
+      known = await this.send(e, note, ctx, messageId);
+    } catch (err) {
+      await store.release(messageId, version).catch(() => undefined);
+      throw err;
+    }
+    await store.markSent(messageId, { sessionKey: e.sessionKey, version: e.version, ticketId: e.ticket.id, jobId: ctx.jobId ?? null, sentAt: new Date().toISOString() }, version);
+    return { status: 'delivered', detail: `e-mail ${messageId} sent to the helpdesk${known.length ? ` (in reply to ${known[0]})` : ''}` };
+  }
+
+  /** Composes and sends the claimed e-mail; the Message-IDs it replies to. */
+  private async send(e: TicketUpdate, note: RenderedNote, ctx: ApplyContext, messageId: string): Promise<string[]> {
+    const store = this.store;
     const [threadIds, learned] = await Promise.all([store.threadIds(e.ticket.id), store.tokens(e.ticket.id)]);
     const known = threadIds.filter((id) => id !== messageId);
     if (this.o.tokenStyle === 'headers-only' && known.length === 0) {
-      await store.release(messageId, version);
       throw new SyncError(
         'TARGET_CONFIG',
         `MAIL_TOKEN_STYLE=headers-only needs an earlier e-mail of ticket ${e.ticket.id} to reply to, and none is known: without a token or a reply header the helpdesk would open a NEW ticket. Use a token style`,
@@ -112,11 +125,9 @@ export class EmailTarget implements Target {
             : [],
       });
     } catch (err) {
-      await store.release(messageId, version).catch(() => undefined);
       throw smtpError(err);
     }
-    await store.markSent(messageId, { sessionKey: e.sessionKey, version: e.version, ticketId: e.ticket.id, jobId: ctx.jobId ?? null, sentAt: new Date().toISOString() });
-    return { status: 'delivered', detail: `e-mail ${messageId} sent to the helpdesk${known.length ? ` (in reply to ${known[0]})` : ''}` };
+    return known;
   }
 
   /** The original document, less what the settings keep off the ticket. */

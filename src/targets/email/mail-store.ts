@@ -2,6 +2,7 @@
 // mailbox reader (pipeline/mail-intake): per Message-ID we sent, a claim while sending and then
 // a sent record (session, version, ticket); per ticket, the Message-IDs to reply to (ours and
 // the helpdesk's notifications, newest first) and the threading tokens its notifications carry.
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { untaggedMessageId } from '../../domain/inbound-mail.ts';
 
@@ -12,27 +13,33 @@ const KEEP_S = 400 * 86_400;
 const THREAD_IDS_KEPT = 20;
 const TOKENS_KEPT = 5;
 
-// KEYS: the Message-ID's mark, the newest version claimed for the ticket and session, the
-// session's sending lock. ARGV: this version (ms; -1: no session checks), the claim's and the
-// newest marker's lifetimes (s), the Message-ID (untagged) as the lock's holder.
+// KEYS: the Message-ID's mark, the newest version sent for the ticket and session, the
+// session's sending lock. ARGV: this version (ms; -1: no session checks), the claim's
+// lifetime (s), this attempt's lock token. A version already sent is said so first; then one
+// version of a session at a time (busy), and none older than the newest sent (superseded).
 const CLAIM_SCRIPT = `
+local mark = redis.call('GET', KEYS[1])
+if mark and mark ~= 'sending' then return {'taken', mark} end
 local v = tonumber(ARGV[1])
-local newest = redis.call('GET', KEYS[2])
 if v >= 0 then
   local holder = redis.call('GET', KEYS[3])
-  if holder and holder ~= ARGV[4] then return {'busy'} end
+  if holder and holder ~= ARGV[3] then return {'busy'} end
+  local newest = redis.call('GET', KEYS[2])
   if newest and tonumber(newest) > v then return {'superseded', newest} end
 end
 if redis.call('SET', KEYS[1], 'sending', 'EX', ARGV[2], 'NX') then
-  if v >= 0 then
-    if (not newest) or v > tonumber(newest) then redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3]) end
-    redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[2])
-  end
+  if v >= 0 then redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[2]) end
   return {'claimed'}
 end
-local mark = redis.call('GET', KEYS[1])
+mark = redis.call('GET', KEYS[1])
 if mark then return {'taken', mark} end
 return {'taken'}`;
+
+// The newest version sent for a ticket and session only moves up.
+const NEWEST_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+if (not cur) or tonumber(ARGV[1]) > tonumber(cur) then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+return 1`;
 
 const UNLOCK_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
@@ -43,6 +50,8 @@ export interface SessionVersion {
   ticketId: string;
   sessionKey: string;
   ms?: number;
+  /** this attempt's hold on the session's lock (set by claim) */
+  token?: string;
 }
 
 function sessionOf(v: { ticketId: string; sessionKey: string }): string {
@@ -97,6 +106,8 @@ export class MailStore {
    * cannot leave the older one last in the thread.
    */
   async claim(messageId: string, version?: SessionVersion): Promise<Claim> {
+    // this attempt's own token: an attempt that outlived its claim cannot free a later one's lock
+    if (version) version.token = `${untaggedMessageId(messageId)}|${randomUUID()}`;
     const r = (await this.redis.eval(
       CLAIM_SCRIPT,
       3,
@@ -105,8 +116,7 @@ export class MailStore {
       this.key('lock', version ? sessionOf(version) : '-'),
       String(version?.ms ?? -1),
       String(SENDING_CLAIM_S),
-      String(KEEP_S),
-      untaggedMessageId(messageId),
+      version?.token ?? '-',
     )) as [string, string?];
     if (r[0] === 'claimed') return { state: 'claimed' };
     if (r[0] === 'busy') return { state: 'busy' };
@@ -121,16 +131,19 @@ export class MailStore {
   /** Gives up a claim (the send failed): the version may be sent again, by this job's retry or another. */
   async release(messageId: string, version?: SessionVersion): Promise<void> {
     const m = this.redis.multi().del(this.key('sent', messageId));
-    if (version) m.eval(UNLOCK_SCRIPT, 1, this.key('lock', sessionOf(version)), untaggedMessageId(messageId));
+    if (version?.token) m.eval(UNLOCK_SCRIPT, 1, this.key('lock', sessionOf(version)), version.token);
     await m.exec();
   }
 
-  async markSent(messageId: string, record: SentRecord): Promise<void> {
+  async markSent(messageId: string, record: SentRecord, version?: SessionVersion): Promise<void> {
     const thread = this.key('thread', record.ticketId);
-    await this.redis
+    const session = sessionOf(record);
+    const m = this.redis
       .multi()
       .set(this.key('sent', messageId), JSON.stringify(record), 'EX', KEEP_S)
-      .eval(UNLOCK_SCRIPT, 1, this.key('lock', sessionOf({ ticketId: record.ticketId, sessionKey: record.sessionKey })), untaggedMessageId(messageId))
+      .eval(NEWEST_SCRIPT, 1, this.key('newest', session), String(Date.parse(record.version)), String(KEEP_S));
+    if (version?.token) m.eval(UNLOCK_SCRIPT, 1, this.key('lock', session), version.token);
+    await m
       .lrem(thread, 0, messageId)
       .lpush(thread, messageId)
       .ltrim(thread, 0, THREAD_IDS_KEPT - 1)
