@@ -37,6 +37,8 @@ export interface SmtpSinkOptions {
   maxSize?: number;
   /** Return a reason to refuse a recipient with 550, or null to accept it. */
   rejectRcpt?: (addr: string) => string | null;
+  /** Return a reason to refuse a message after its DATA with 554, or null to accept it. */
+  rejectData?: (raw: Buffer) => string | null;
   /** Wait this long before answering a message's DATA (a slow server), or as long as it says for this message. */
   acceptDelayMs?: number | ((raw: Buffer) => number);
 }
@@ -82,6 +84,8 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
           return callback(smtpError(552, `Error: message exceeds fixed maximum message size ${opts.maxSize}`));
         }
         const raw = Buffer.concat(chunks);
+        const refused = opts.rejectData?.(raw) ?? null;
+        if (refused) return callback(smtpError(554, refused));
         const ms = typeof opts.acceptDelayMs === 'function' ? opts.acceptDelayMs(raw) : (opts.acceptDelayMs ?? 0);
         const delay = new Promise<void>((r) => setTimeout(r, ms));
         delay.then(() => simpleParser(raw)).then(

@@ -140,6 +140,16 @@ describe('e-mail target', () => {
     else assert.deepEqual(ids, [`<ccai.call-1418.${olderMs}@contact.example.com>`, newerId], 'or the older one went first, alone');
   });
 
+  it('a newer version whose e-mail was refused for good does not stop an older one', async () => {
+    const newerMs = Date.parse('2026-03-23T21:02:10Z');
+    const { app, sink } = await start({}, { sink: { rejectData: (raw) => (raw.includes(`ccai.call-1418.${newerMs}`) ? '5.7.1 message refused by policy' : null) } });
+    const newer = await app.submit(doc('call-1418-newer.json'), 'newer.json');
+    await assert.rejects(app.queue.waitFor(newer.jobId!), /5\.7\.1 message refused by policy/);
+    const older = await app.submit(doc('metadata_call-1418.json'), 'older.json');
+    assert.equal((await app.queue.waitFor(older.jobId!)).status, 'delivered', 'not superseded by an e-mail that never went out');
+    assert.equal(sink.messages.length, 1);
+  });
+
   it('a version sent before a newer one, run again, is "already sent", not superseded', async () => {
     const { app, sink } = await start();
     const older = await app.submit(doc('metadata_call-1418.json'), 'older.json');
