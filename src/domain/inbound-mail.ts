@@ -38,6 +38,8 @@ export interface OurMessageId {
 
 // session key, version (ms), resend generation (`.r1`), MAIL_ID_SECRET's tag, domain
 const OUR_ID = /<ccai\.((?:call|chat)-[A-Za-z0-9_-]+)\.(\d{1,16})((?:\.r\d{1,4})?)((?:\.[0-9a-f]{16})?)@([A-Za-z0-9.-]+)>/g;
+/** OUR_ID as the whole string */
+const OUR_ID_EXACT = new RegExp(`^${OUR_ID.source}$`);
 
 /**
  * The tag MAIL_ID_SECRET adds to our Message-IDs: an HMAC of the session version, so that
@@ -59,7 +61,7 @@ export function makeOurMessageId(sessionKey: string, versionMs: number, domain: 
 
 /** A Message-ID of our form, whatever its domain (its tag, if any, not checked), or null. */
 export function parseOurMessageId(id: string): OurMessageId | null {
-  const m = new RegExp(`^${OUR_ID.source}$`).exec(id.trim());
+  const m = OUR_ID_EXACT.exec(id.trim());
   return m ? { messageId: m[0], sessionKey: m[1]!, versionMs: Number(m[2]) } : null;
 }
 
@@ -68,7 +70,7 @@ export function parseOurMessageId(id: string): OurMessageId | null {
  * by, so that setting or changing the secret does not make a sent version look unsent.
  */
 export function untaggedMessageId(id: string): string {
-  const m = new RegExp(`^${OUR_ID.source}$`).exec(id);
+  const m = OUR_ID_EXACT.exec(id);
   return m ? `<ccai.${m[1]}.${m[2]}${m[3]}@${m[5]}>` : id;
 }
 

@@ -1,6 +1,6 @@
 // The job: one session version -> its ticket. prepare.ts reads the document again with the
 // current configuration (so a replay after a config fix uses the fix), decides and renders,
-// on a job thread when JOB_THREADS > 0; the target writes; the status records the outcome.
+// on a job thread when the worker has one (JOB_THREADS); the target writes; the status records the outcome.
 import type { IntakeCache } from './intake-cache.ts';
 import type { JobThreads } from './job-threads.ts';
 import { prepareJob } from './prepare.ts';
