@@ -26,6 +26,7 @@ export function setup(opts: GlobalOptions, defaults: Partial<Record<keyof RawCon
 
 /** Runs a command body, printing configuration and availability problems plainly. */
 export async function runCommand(body: () => Promise<number>): Promise<never> {
+  quietOnClosedPipe();
   let code: number;
   try {
     code = await body();
@@ -38,7 +39,34 @@ export async function runCommand(body: () => Promise<number>): Promise<never> {
       code = EXIT.problems;
     }
   }
+  await exitWhenFlushed(code);
+}
+
+/**
+ * Exits once stdout and stderr have taken everything written to them. Into a pipe, Node writes
+ * asynchronously: `process.exit` right after a large report would cut it where the pipe's
+ * buffer ended (64 KiB), and `run --json | python3 -m json.tool` would read half a document.
+ * A reader that went away (`| head`) is not an error of ours: the exit code stays.
+ */
+export async function exitWhenFlushed(code: number): Promise<never> {
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   process.exit(code);
+}
+
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.destroyed || stream.writableEnded) return Promise.resolve();
+  // callbacks run in order: this one runs once everything written before it is out
+  return new Promise((resolve) => stream.write('', () => resolve()));
+}
+
+/** `| head` closes the pipe early: stop quietly instead of dying on EPIPE with a stack trace. */
+export function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
 }
 
 export function printJson(value: unknown): void {

@@ -15,7 +15,7 @@ import { loadTemplates, renderNote } from '../render/templates.ts';
 import { listInputs, readDocument } from '../sources/files.ts';
 import type { ReadResult } from '../sources/files.ts';
 import { keepRejectedCopy, reasonFor } from '../sources/rejected.ts';
-import { EXIT, printJson } from './context.ts';
+import { EXIT, exitWhenFlushed, printJson } from './context.ts';
 
 export type ResultStatus = 'delivered' | 'skipped' | 'rejected' | 'failed';
 
@@ -145,7 +145,7 @@ async function realRun(config: Config, log: Logger, items: Array<Input | RunResu
     if (stopping) return;
     stopping = true;
     process.stderr.write('ccai-crm-sync: stopping; queued jobs stay in the queue for the next run or a worker\n');
-    void app.close().finally(() => process.exit(130));
+    void app.close().finally(() => exitWhenFlushed(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
