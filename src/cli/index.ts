@@ -64,7 +64,7 @@ program
   .description('the local CRM record of a ticket, with its notes')
   .argument('<ticket-id>')
   .option('--json', 'print as JSON')
-  .option('--html', 'print the notes as HTML instead of text')
+  .option('--html', 'print one standalone HTML page (fields table and notes, every value escaped, no script or remote content)')
   .action((ticket: string, opts) =>
     body(async () => {
       const { config } = setup(globals());

@@ -1,7 +1,9 @@
-// `show <ticket-id> [--json]`: the local CRM record with its notes.
+// `show <ticket-id> [--json | --html]`: the local CRM record with its notes, as text, as JSON or
+// as one standalone HTML page (src/render/record-page.ts says how that page is kept safe).
 import type { Config } from '../config.ts';
 import { LocalCrm } from '../targets/local/local-crm.ts';
 import { matchTicket } from '../domain/ticket.ts';
+import { renderRecordPage } from '../render/record-page.ts';
 import { EXIT, printJson } from './context.ts';
 
 export async function showCommand(config: Config, ticketId: string, opts: { json?: boolean; html?: boolean }): Promise<number> {
@@ -20,6 +22,10 @@ export async function showCommand(config: Config, ticketId: string, opts: { json
       printJson({ ...rec, found: true });
       return EXIT.ok;
     }
+    if (opts.html) {
+      process.stdout.write(await renderRecordPage(rec, config.TEMPLATES_DIR));
+      return EXIT.ok;
+    }
     const w = process.stdout;
     w.write(`Ticket ${rec.ticketId} (${rec.system}${rec.object ? ` ${rec.object}` : ''})${rec.url ? `  ${rec.url}` : ''}\n`);
     w.write(`updated ${rec.updatedAt}; ${rec.sessions.length} session(s), ${rec.notes.length} note(s)\n\nFields\n`);
@@ -29,7 +35,7 @@ export async function showCommand(config: Config, ticketId: string, opts: { json
     }
     for (const n of rec.notes) {
       w.write(`\nNote for ${n.sessionKey}, version ${n.version} (added ${n.createdAt})\n  ${n.subject}\n`);
-      w.write(`${(opts.html ? n.html : n.text).replace(/^/gm, '  ')}\n`);
+      w.write(`${n.text.replace(/^/gm, '  ')}\n`);
     }
     return EXIT.ok;
   } finally {

@@ -60,7 +60,8 @@ const PARSE_LIMIT_CHARS = 1_000_000;
 const RENDER_LIMIT_MS = 5_000;
 const MEMORY_LIMIT = 64_000_000;
 
-function createEngine(dir: string, escapeHtml: boolean): Liquid {
+/** A LiquidJS engine with the limits above, reading templates from `dir` only; `escapeHtml` escapes every output. */
+export function createEngine(dir: string, escapeHtml: boolean): Liquid {
   const options: LiquidOptions = {
     root: [dir],
     partials: [dir],
