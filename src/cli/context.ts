@@ -39,7 +39,7 @@ export async function runCommand(body: () => Promise<number>): Promise<never> {
       code = EXIT.problems;
     }
   }
-  await exitWhenFlushed(code);
+  return exitWhenFlushed(code);
 }
 
 /**
