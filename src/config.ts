@@ -125,13 +125,14 @@ export interface Config extends Omit<RawConfig, 'WORKER_CONCURRENCY' | 'JOB_THRE
 }
 
 /** Variables whose value may instead come from a file named by `NAME_FILE` (Docker/K8s secrets). */
-const SECRET_VARS = ['HTTP_TOKEN', 'REDIS_URL', 'SF_CLIENT_SECRET', 'SF_ACCESS_TOKEN', 'SF_PRIVATE_KEY', 'SMTP_URL', 'IMAP_URL', 'MAIL_ID_SECRET'] as const;
+export const SECRET_VARS = ['HTTP_TOKEN', 'REDIS_URL', 'SF_CLIENT_SECRET', 'SF_ACCESS_TOKEN', 'SF_PRIVATE_KEY', 'SMTP_URL', 'IMAP_URL', 'MAIL_ID_SECRET'] as const;
 
 function readSecretFiles(env: Record<string, string | undefined>, problems: string[]) {
   const out: Record<string, string | undefined> = {};
   for (const name of SECRET_VARS) {
     const file = env[`${name}_FILE`];
-    if (file && env[name] === undefined) {
+    // an empty NAME counts as unset, as everywhere else here: env files leave `NAME=` lines
+    if (file && (env[name] === undefined || env[name] === '')) {
       try {
         out[name] = readFileSync(file, 'utf8').trim();
       } catch (err) {
