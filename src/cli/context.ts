@@ -2,6 +2,7 @@
 // to end with a clear message and the right exit code.
 import { loadConfig } from '../config.ts';
 import type { Config, RawConfig } from '../config.ts';
+import type { InputWarning } from '../domain/types.ts';
 import { isSyncError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import type { Logger } from '../logger.ts';
@@ -67,6 +68,11 @@ export function quietOnClosedPipe(): void {
       throw err;
     });
   }
+}
+
+/** A parser's warning as one line: its message, which names the field, or the field before it when it does not. */
+export function warningText(w: InputWarning): string {
+  return w.message.startsWith(w.field) ? w.message : `${w.field}: ${w.message}`;
 }
 
 export function printJson(value: unknown): void {

@@ -4,7 +4,7 @@ import { relative, resolve } from 'node:path';
 import type { Config } from '../config.ts';
 import { enrich } from '../domain/enrichment.ts';
 import { intake, notMetadata } from '../domain/intake.ts';
-import type { RenderedNote } from '../domain/types.ts';
+import type { InputWarning, RenderedNote } from '../domain/types.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createApp, enrichOptionsOf, intakeOptionsOf } from '../main.ts';
@@ -15,7 +15,7 @@ import { loadTemplates, renderNote } from '../render/templates.ts';
 import { listInputs, readDocument } from '../sources/files.ts';
 import type { ReadResult } from '../sources/files.ts';
 import { keepRejectedCopy, reasonFor } from '../sources/rejected.ts';
-import { EXIT, exitWhenFlushed, printJson } from './context.ts';
+import { EXIT, exitWhenFlushed, printJson, warningText } from './context.ts';
 
 export type ResultStatus = 'delivered' | 'skipped' | 'rejected' | 'failed';
 
@@ -30,6 +30,8 @@ export interface RunResult {
   field: string | null;
   /** where the original of a rejected document was kept */
   keptAt: string | null;
+  /** what the parser corrected or dropped in the document (empty when nothing) */
+  warnings: InputWarning[];
   /** --dry-run: what would be written */
   wouldWrite?: { fields: Record<string, unknown>; note: RenderedNote };
 }
@@ -71,7 +73,7 @@ function displayPath(p: string): string {
 }
 
 function blank(source: string, status: ResultStatus, reason: string | null, code: string | null = null): RunResult {
-  return { source, session: null, ticket: null, status, reason, version: null, code, field: null, keptAt: null };
+  return { source, session: null, ticket: null, status, reason, version: null, code, field: null, keptAt: null, warnings: [] };
 }
 
 function problemText(p: { code: string; field?: string | null; message: string }): string {
@@ -124,12 +126,13 @@ async function dryRun(config: Config, items: Array<Input | RunResult>): Promise<
         code: null,
         field: null,
         keptAt: null,
+        warnings: r.warnings,
         wouldWrite: { fields: e.fields, note },
       });
     } else if (r.status === 'rejected') {
-      results.push({ ...blank(item.source, 'rejected', problemText(r.problem), r.problem.code), session: r.session?.key ?? null, field: r.problem.field ?? null });
+      results.push({ ...blank(item.source, 'rejected', problemText(r.problem), r.problem.code), session: r.session?.key ?? null, field: r.problem.field ?? null, warnings: r.warnings });
     } else if (r.status === 'skipped') {
-      results.push({ ...blank(item.source, 'skipped', r.reason), session: r.session.key, version: r.session.version });
+      results.push({ ...blank(item.source, 'skipped', r.reason), session: r.session.key, version: r.session.version, warnings: r.warnings });
     } else {
       results.push(blank(item.source, 'skipped', r.reason));
     }
@@ -203,6 +206,7 @@ function fromSubmit(s: SubmitResult): RunResult {
     code: s.code,
     field: s.field,
     keptAt: null,
+    warnings: s.warnings,
   };
 }
 
@@ -254,6 +258,7 @@ function printHuman(results: RunResult[], dryRun: boolean): void {
     w.write(`${r.status.padEnd(9)} ${(r.session ?? '-').padEnd(14)} ${(r.ticket ?? '-').padEnd(20)} ${r.source}\n`);
     if (r.reason) w.write(`          ${r.reason}\n`);
     if (r.keptAt) w.write(`          original kept at ${r.keptAt} (reason beside it)\n`);
+    for (const x of r.warnings) w.write(`          warning: ${warningText(x)}\n`);
     if (dryRun && r.wouldWrite) {
       w.write(`          would write on ${r.ticket}:\n`);
       for (const [k, v] of Object.entries(r.wouldWrite.fields)) if (v !== null) w.write(`            ${k}: ${String(v).replace(/\n/g, '\n              ')}\n`);

@@ -5,7 +5,7 @@ import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createApp } from '../main.ts';
 import { RedisMailboxState, staleAfterMs } from '../queue/mailbox-state.ts';
-import { EXIT, printJson } from './context.ts';
+import { EXIT, printJson, warningText } from './context.ts';
 
 export async function statusCommand(config: Config, log: Logger, key: string | undefined, opts: { json?: boolean }): Promise<number> {
   if (key === undefined) return overview(config, log, opts);
@@ -31,6 +31,7 @@ export async function statusCommand(config: Config, log: Logger, key: string | u
     process.stdout.write(`${sessionKey}: ${l.state}${l.ticket ? ` on ticket ${l.ticket}` : ''}${l.version ? ` (version ${l.version})` : ''}\n`);
     if (l.reason) process.stdout.write(`  why: ${l.code ? `${l.code}: ` : ''}${l.reason}\n`);
     if (l.source) process.stdout.write(`  from: ${l.source}\n`);
+    for (const w of l.warnings ?? []) process.stdout.write(`  warning: ${warningText(w)}\n`);
     if (jobInfo) process.stdout.write(`  job ${jobInfo.id}: ${jobInfo.state}, ${jobInfo.attemptsMade} attempt(s)${jobInfo.failedReason ? `, last error ${jobInfo.failedReason}` : ''}\n`);
     process.stdout.write('  history (newest first):\n');
     for (const h of st.history.slice(0, 10)) {

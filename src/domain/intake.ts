@@ -3,7 +3,7 @@
 // recordings, photos and PDFs, which are recognised by their magic bytes and ignored.
 import { parseSession } from './session.ts';
 import { matchTicket } from './ticket.ts';
-import type { InputProblem, Session, TicketRef } from './types.ts';
+import type { InputProblem, InputWarning, Session, TicketRef } from './types.ts';
 
 export interface IntakeOptions {
   maxBytes: number;
@@ -19,13 +19,13 @@ export interface IntakeOptions {
 
 export type IntakeResult =
   /** a session with a CRM record: to be queued */
-  | { status: 'accepted'; session: Session; ticket: TicketRef; warnings: string[] }
+  | { status: 'accepted'; session: Session; ticket: TicketRef; warnings: InputWarning[] }
   /** a session that names no CRM record: nothing to do, not an error */
-  | { status: 'skipped'; session: Session; reason: string; warnings: string[] }
+  | { status: 'skipped'; session: Session; reason: string; warnings: InputWarning[] }
   /** not a metadata document at all (a recording, a photo, a PDF): left alone */
   | { status: 'ignored'; reason: string }
   /** cannot be processed: the original must be kept with this problem */
-  | { status: 'rejected'; problem: InputProblem; session: Session | null };
+  | { status: 'rejected'; problem: InputProblem; session: Session | null; /** what was corrected before the problem was found */ warnings: InputWarning[] };
 
 const MEDIA_SIGNATURES: Array<{ what: string; test: (b: Uint8Array) => boolean }> = [
   { what: 'an MP3 recording', test: (b) => ascii(b, 0, 'ID3') || (b[0] === 0xff && ((b[1] ?? 0) & 0xe0) === 0xe0) },
@@ -84,7 +84,7 @@ export function intake(bytes: Uint8Array, opts: IntakeOptions): IntakeResult {
     if (other) return { status: 'ignored', reason: other };
   }
   const parsed = parseSession(bytes, { maxBytes: opts.maxBytes });
-  if (!parsed.ok) return { status: 'rejected', problem: parsed.problem, session: null };
+  if (!parsed.ok) return { status: 'rejected', problem: parsed.problem, session: null, warnings: [] };
   const { session, warnings } = parsed;
   const match = matchTicket(session.ticket, { allowedHosts: opts.allowedHosts });
   switch (match.outcome) {
@@ -93,7 +93,7 @@ export function intake(bytes: Uint8Array, opts: IntakeOptions): IntakeResult {
     case 'no-ticket':
       return { status: 'skipped', session, reason: match.reason, warnings };
     case 'invalid':
-      return { status: 'rejected', session, problem: { code: match.code, field: match.field, message: match.reason } };
+      return { status: 'rejected', session, problem: { code: match.code, field: match.field, message: match.reason }, warnings };
   }
   return unreachable(match);
 }

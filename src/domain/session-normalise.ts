@@ -3,7 +3,7 @@
 // types.ts; anything tolerated rather than taken as-is adds a warning.
 import { parseTimestamp } from './session-time.ts';
 import { quote, type MenuPathDoc, type PersonDoc, type SessionDocument } from './session-schema.ts';
-import type { AgentRef, Disposition, Escalation, MenuPath, Session, SessionKind, Transfer } from './types.ts';
+import type { AgentRef, Disposition, Escalation, InputWarning, MenuPath, Session, SessionKind, Transfer } from './types.ts';
 
 export interface SessionHead {
   kind: SessionKind;
@@ -18,12 +18,14 @@ export function normaliseSession(
   raw: Record<string, unknown>,
   doc: SessionDocument,
   head: SessionHead,
-  warnings: string[],
+  warnings: InputWarning[],
 ): Session {
   const time = (value: string | null | undefined, field: string) => optionalTime(value, field, warnings);
+  const duration = (value: number | null | undefined, field: string) => seconds(value, field, warnings);
   const people = collectPeople(doc);
-  const talk = num(head.kind === 'call' ? (doc.call_duration ?? doc.chat_duration) : (doc.chat_duration ?? doc.call_duration));
-  const afterCallWork = sumAfterCallWork(doc);
+  const talkField = head.kind === 'call' ? (doc.call_duration != null ? 'call_duration' : 'chat_duration') : doc.chat_duration != null ? 'chat_duration' : 'call_duration';
+  const talk = duration(talkField === 'call_duration' ? doc.call_duration : doc.chat_duration, talkField);
+  const afterCallWork = sumAfterCallWork(doc, warnings);
   const feedback = nonEmpty(doc.feedback);
 
   return {
@@ -49,9 +51,9 @@ export function normaliseSession(
       updated: head.version,
     },
     durations: {
-      wait: num(doc.wait_duration),
+      wait: duration(doc.wait_duration, 'wait_duration'),
       talk,
-      hold: num(doc.hold_duration),
+      hold: duration(doc.hold_duration, 'hold_duration'),
       afterCallWork,
       // docs: "handle time ... call or chat duration plus after-call work"
       handle: talk === null && afterCallWork === null ? null : (talk ?? 0) + (afterCallWork ?? 0),
@@ -81,7 +83,7 @@ export function normaliseSession(
     recording: { url: nonEmpty(doc.recording_url?.trim()), permission: nonEmpty(doc.recording_permission) },
     menuPath: menuPath(doc.menu_path),
     selectedMenu: typeof doc.selected_menu === 'string' ? nonEmpty(doc.selected_menu) : nonEmpty(doc.selected_menu?.name),
-    queuePriority: num(doc.queue_priority_level),
+    queuePriority: finite(doc.queue_priority_level, 'queue_priority_level', warnings),
     supportNumber: nonEmpty(doc.support_number),
     outboundNumber: nonEmpty(doc.outbound_number),
     transfers: present(doc.transfers).map((t, i) => ({
@@ -121,15 +123,27 @@ export function normaliseSession(
 // ---- timestamps -------------------------------------------------------------------------
 
 /** An optional timestamp: null when absent; null plus a warning when it cannot be parsed. */
-function optionalTime(value: string | null | undefined, field: string, warnings: string[]): string | null {
+function optionalTime(value: string | null | undefined, field: string, warnings: InputWarning[]): string | null {
   if (value == null || value.trim() === '') return null;
   const t = parseTimestamp(value);
   if (!t.ok) {
-    warnings.push(`${field} ${quote(value)} is not a usable timestamp (${t.reason}); ignored`);
+    warnings.push({ field, message: `${field} ${quote(value)} is not a usable timestamp (${t.reason}); ignored` });
     return null;
   }
-  if (t.assumedUtc) warnings.push(`${field} ${quote(value)} has no UTC offset; read as UTC`);
+  if (t.assumedUtc) warnings.push({ field, message: `${field} ${quote(value)} has no UTC offset; read as UTC` });
   return t.iso;
+}
+
+/**
+ * A duration in seconds: null when absent. A negative or non-finite number (a digit string too
+ * long to be a number, `1e999`) cannot be a duration: it is dropped, with a warning, rather
+ * than written on the ticket or summed into the handle time.
+ */
+function seconds(value: number | null | undefined, field: string, warnings: InputWarning[]): number | null {
+  const n = finite(value, field, warnings);
+  if (n === null || n >= 0) return n;
+  warnings.push({ field, message: `${field} ${n} is negative, not a duration; dropped` });
+  return null;
 }
 
 // ---- people -----------------------------------------------------------------------------
@@ -257,17 +271,21 @@ function countParticipants(doc: SessionDocument): Session['participants'] {
 // ---- the rest ---------------------------------------------------------------------------
 
 /** Docs: after-call work is the sum of `handle_durations[].acw_duration`; null with no legs. */
-function sumAfterCallWork(doc: SessionDocument): number | null {
-  const legs = present(doc.handle_durations);
-  if (legs.length === 0) return null;
-  return legs.reduce((sum, leg) => sum + (num(leg.acw_duration) ?? 0), 0);
+function sumAfterCallWork(doc: SessionDocument, warnings: InputWarning[]): number | null {
+  const legs = doc.handle_durations ?? [];
+  if (!legs.some((leg) => leg != null)) return null;
+  let sum = 0;
+  legs.forEach((leg, i) => {
+    if (leg != null) sum += seconds(leg.acw_duration, `handle_durations[${i}].acw_duration`, warnings) ?? 0;
+  });
+  return sum;
 }
 
 /** Docs: CSAT is an integer 1-5 or null; anything else is ignored with a warning, not rejected. */
-function csatRating(rating: number | null | undefined, warnings: string[]): number | null {
+function csatRating(rating: number | null | undefined, warnings: InputWarning[]): number | null {
   if (rating == null) return null;
   if (Number.isInteger(rating) && rating >= 1 && rating <= 5) return rating;
-  warnings.push(`rating ${rating} is not a CSAT score from 1 to 5; ignored`);
+  warnings.push({ field: 'rating', message: `rating ${rating} is not a CSAT score from 1 to 5; ignored` });
   return null;
 }
 
@@ -326,8 +344,12 @@ function nonEmpty(s: string | null | undefined): string | null {
   return s == null || s === '' ? null : s;
 }
 
-function num(n: number | null | undefined): number | null {
-  return n == null || !Number.isFinite(n) ? null : n;
+/** A number, or null with a warning when it is not one the worker can read (`1e999`). */
+function finite(value: number | null | undefined, field: string, warnings: InputWarning[]): number | null {
+  if (value == null) return null;
+  if (Number.isFinite(value)) return value;
+  warnings.push({ field, message: `${field} is not a number the worker can read (${value}); dropped` });
+  return null;
 }
 
 function int(n: number | null | undefined): number | null {

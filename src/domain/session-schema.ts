@@ -196,7 +196,7 @@ export type PersonDoc = NonNullable<SessionDocument['agent_info']>;
 export type MenuPathDoc = NonNullable<SessionDocument['menu_path']>;
 
 export type SchemaResult =
-  | { ok: true; doc: SessionDocument; /** soft fields dropped, in words */ dropped: string[] }
+  | { ok: true; doc: SessionDocument; /** soft fields dropped, with their paths */ dropped: Array<{ field: string; message: string }> }
   | { ok: false; field: string; message: string };
 
 /** Validates a parsed JSON object against the document schema. Never throws. */
@@ -208,7 +208,7 @@ export function readDocument(value: Record<string, unknown>): SchemaResult {
     const issue = lenient.error.issues[0]!;
     return { ok: false, field: formatPath(issue.path), message: issueMessage(issue) };
   }
-  return { ok: true, doc: lenient.data, dropped: strict.error.issues.map((i) => `${issueMessage(i)}; ignored`) };
+  return { ok: true, doc: lenient.data, dropped: strict.error.issues.map((i) => ({ field: formatPath(i.path), message: `${issueMessage(i)}; ignored` })) };
 }
 
 /** `['dispositions', 1, 'note']` → `dispositions[1].note`; odd keys are quoted: `custom["a b"]`. */
@@ -242,7 +242,8 @@ export function describeValue(v: unknown): string {
     case 'string':
       return v === '' ? 'an empty string' : `a string (${quote(v)})`;
     case 'number':
-      return `a number (${v})`;
+      // 1e999 in JSON parses as Infinity: a number, but not one anything can use
+      return Number.isFinite(v) ? `a number (${v})` : `a number out of range (${v})`;
     case 'boolean':
       return `a boolean (${v})`;
     case 'object':

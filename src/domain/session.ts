@@ -19,7 +19,7 @@ import { parseJson } from './session-json.ts';
 import { normaliseSession } from './session-normalise.ts';
 import { decodeDocument } from './session-text.ts';
 import { parseTimestamp } from './session-time.ts';
-import type { InputProblem, ParseResult, SessionKind } from './types.ts';
+import type { InputProblem, InputWarning, ParseResult, SessionKind } from './types.ts';
 
 /** Default size limit for one metadata document: 5 MiB (the real files are about 5 to 16 KB). */
 export const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
@@ -60,7 +60,7 @@ function parse(input: Uint8Array | string, opts: ParseOptions): ParseResult {
     });
   }
   const raw = value as Record<string, unknown>;
-  const warnings: string[] = [];
+  const warnings: InputWarning[] = [];
 
   // 7
   const id = readId(raw.id, warnings);
@@ -94,7 +94,7 @@ function parse(input: Uint8Array | string, opts: ParseOptions): ParseResult {
       message: `updated_at ${quote(updated)} cannot be parsed: ${version.reason}`,
     });
   }
-  if (version.assumedUtc) warnings.push(`updated_at ${quote(updated)} has no UTC offset; read as UTC`);
+  if (version.assumedUtc) warnings.push({ field: 'updated_at', message: `updated_at ${quote(updated)} has no UTC offset; read as UTC` });
 
   // 10
   const schema = readDocument(raw);
@@ -111,7 +111,7 @@ function parse(input: Uint8Array | string, opts: ParseOptions): ParseResult {
 }
 
 /** Docs: `id` (integer) is the key. A numeric string is read as the number, with a warning. */
-function readId(v: unknown, warnings: string[]): number | InputProblem {
+function readId(v: unknown, warnings: InputWarning[]): number | InputProblem {
   if (v === undefined || v === null) {
     return {
       code: 'INPUT_MISSING_FIELD',
@@ -123,7 +123,7 @@ function readId(v: unknown, warnings: string[]): number | InputProblem {
   if (typeof v === 'string' && /^\s*\d+\s*$/.test(v)) {
     const n = Number(v);
     if (Number.isSafeInteger(n) && n > 0) {
-      warnings.push(`id was the string ${quote(v)}; read as the number ${n}`);
+      warnings.push({ field: 'id', message: `id was the string ${quote(v)}; read as the number ${n}` });
       return n;
     }
   }

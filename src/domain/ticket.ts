@@ -22,7 +22,7 @@ import { hostIn, quote } from './ticket-recogniser.ts';
 import { salesforce } from './ticket-salesforce.ts';
 import { servicenow } from './ticket-servicenow.ts';
 import { zendesk } from './ticket-zendesk.ts';
-import type { CrmSystem, TicketMatch, TicketRef } from './types.ts';
+import type { CrmSystem, InputWarning, TicketMatch, TicketRef } from './types.ts';
 
 export { isHostAllowed, parseAllowedHosts } from './ticket-hosts.ts';
 export { normaliseSalesforceId, salesforceIdChecksum } from './salesforce-id.ts';
@@ -74,11 +74,11 @@ export function matchTicket(ref: TicketInput, opts: MatchOptions): TicketMatch {
     return { outcome: 'no-ticket', reason: `no CRM record: out_ticket_id is empty and out_ticket_url ${verdict.what}` };
   }
 
-  const warnings: string[] = [];
-  if (ref.isAccount) warnings.push("is_out_ticket_account is true: the record is the customer's account");
+  const warnings: InputWarning[] = [];
+  if (ref.isAccount) warnings.push({ field: 'is_out_ticket_account', message: "is_out_ticket_account is true: the record is the customer's account" });
 
   // A URL that is not a record link: match by id alone (below), saying the URL was ignored.
-  if (verdict !== null && verdict.kind === 'not-crm') warnings.push(`out_ticket_url ignored: it ${verdict.what}`);
+  if (verdict !== null && verdict.kind === 'not-crm') warnings.push({ field: 'out_ticket_url', message: `out_ticket_url ignored in favour of out_ticket_id: it ${verdict.what}` });
 
   if (verdict !== null && verdict.kind === 'record') {
     const { crm, link, host } = verdict;
@@ -101,8 +101,8 @@ export function matchTicket(ref: TicketInput, opts: MatchOptions): TicketMatch {
     }
     const urlOk = withObject(fromUrl, link.object, crm, warnings);
     if (id === null) {
-      warnings.push(`out_ticket_id is empty: using the ${crm.label} ${crm.noun} id ${urlOk.id} from out_ticket_url`);
-      return matched(crm.system, urlOk, verdict.url, ref.isAccount, [...warnings, ...urlOk.notes]);
+      warnings.push({ field: 'out_ticket_id', message: `out_ticket_id is empty: using the ${crm.label} ${crm.noun} id ${urlOk.id} from out_ticket_url` });
+      return matched(crm.system, urlOk, verdict.url, ref.isAccount, [...warnings, ...about('out_ticket_url', urlOk.notes)]);
     }
     const fromId = crm.readId(id);
     if (!fromId.ok && fromId.fault === 'malformed') return invalidId(fromId.reason);
@@ -116,7 +116,7 @@ export function matchTicket(ref: TicketInput, opts: MatchOptions): TicketMatch {
     const r = crm.reconcile ? crm.reconcile(fromId, urlOk) : fromId.id === urlOk.id ? { same: true as const, use: fromId, notes: [] } : { same: false as const };
     if (!r.same) return mismatch;
     const use = { ...r.use, object: r.use.object ?? urlOk.object };
-    return matched(crm.system, use, verdict.url, ref.isAccount, [...warnings, ...fromId.notes, ...r.notes]);
+    return matched(crm.system, use, verdict.url, ref.isAccount, [...warnings, ...about('out_ticket_id', [...fromId.notes, ...r.notes])]);
   }
 
   // An id alone (no URL, or a URL that is not a record link).
@@ -125,7 +125,7 @@ export function matchTicket(ref: TicketInput, opts: MatchOptions): TicketMatch {
     if (!crm.claimsBareId?.(id)) continue;
     const reading = crm.readId(id);
     if (!reading.ok) return invalidId(reading.reason);
-    return matched(crm.system, reading, null, ref.isAccount, [...warnings, ...reading.notes]);
+    return matched(crm.system, reading, null, ref.isAccount, [...warnings, ...about('out_ticket_id', reading.notes)]);
   }
   const generic = readGenericId(id);
   if (!generic.ok) return invalidId(generic.reason);
@@ -158,9 +158,9 @@ function readTicketUrl(text: string): UrlVerdict {
 }
 
 /** The object for a URL reading: what the id says (Salesforce key prefix) wins over the URL path. */
-function withObject(reading: IdOk, linkObject: string | null, crm: CrmRecogniser, warnings: string[]): IdOk {
+function withObject(reading: IdOk, linkObject: string | null, crm: CrmRecogniser, warnings: InputWarning[]): IdOk {
   if (reading.object !== null && linkObject !== null && reading.object.toLowerCase() !== linkObject.toLowerCase()) {
-    warnings.push(`out_ticket_url names the object ${quote(linkObject)} but the ${crm.label} id ${reading.id} is a ${reading.object}; using ${reading.object}`);
+    warnings.push({ field: 'out_ticket_url', message: `out_ticket_url names the object ${quote(linkObject)} but the ${crm.label} id ${reading.id} is a ${reading.object}; using ${reading.object}` });
   }
   return { ...reading, object: reading.object ?? linkObject };
 }
@@ -180,7 +180,12 @@ function invalidId(reason: string): TicketMatch {
   return { outcome: 'invalid', code: 'TICKET_INVALID_ID', field: 'out_ticket_id', reason: `out_ticket_id: ${reason}` };
 }
 
-function matched(system: CrmSystem, reading: IdOk, url: string | null, isAccount: boolean, warnings: string[]): TicketMatch {
+/** A recogniser's notes (how it read an id) as warnings about the field the id came from. */
+function about(field: string, notes: readonly string[]): InputWarning[] {
+  return notes.map((message) => ({ field, message }));
+}
+
+function matched(system: CrmSystem, reading: IdOk, url: string | null, isAccount: boolean, warnings: InputWarning[]): TicketMatch {
   const ticket: TicketRef = { system, id: reading.id, url, object: reading.object, isAccount };
   return { outcome: 'matched', ticket, warnings };
 }

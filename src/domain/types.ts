@@ -123,8 +123,21 @@ export interface InputProblem {
   message: string;
 }
 
+/**
+ * A value the parser corrected or dropped rather than rejecting the document: a CSAT rating
+ * out of range, a negative duration, a number it could not read, a ticket URL ignored in
+ * favour of the id. Shown wherever the document's outcome is (run --json, status, the log, the
+ * HTTP answer), so nothing is changed silently.
+ */
+export interface InputWarning {
+  /** dotted path of the field (`handle_durations[0].acw_duration`) */
+  field: string;
+  /** what was found and what was done with it */
+  message: string;
+}
+
 export type ParseResult =
-  | { ok: true; session: Session; /** tolerated drift, e.g. a coerced type or an ignored bad optional timestamp */ warnings: string[] }
+  | { ok: true; session: Session; /** tolerated drift, e.g. a coerced type or an ignored bad optional timestamp */ warnings: InputWarning[] }
   | { ok: false; problem: InputProblem };
 
 export type CrmSystem =
@@ -148,7 +161,7 @@ export interface TicketRef {
 }
 
 export type TicketMatch =
-  | { outcome: 'matched'; ticket: TicketRef; warnings: string[] }
+  | { outcome: 'matched'; ticket: TicketRef; warnings: InputWarning[] }
   | { outcome: 'no-ticket'; reason: string }
   | {
       outcome: 'invalid';

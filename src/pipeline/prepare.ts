@@ -6,7 +6,7 @@ import { enrich } from '../domain/enrichment.ts';
 import type { EnrichOptions } from '../domain/enrichment.ts';
 import { intake } from '../domain/intake.ts';
 import type { IntakeOptions, IntakeResult } from '../domain/intake.ts';
-import type { RenderedNote, TicketUpdate } from '../domain/types.ts';
+import type { InputWarning, RenderedNote, TicketUpdate } from '../domain/types.ts';
 import { SyncError } from '../errors.ts';
 import { renderNote } from '../render/templates.ts';
 import type { NoteTemplates } from '../render/templates.ts';
@@ -18,9 +18,10 @@ export interface PrepareOptions {
 }
 
 /** A job ready for its target, or the reason there is nothing to write. */
-export type Prepared =
+export type Prepared = (
   | { skip: string }
-  | { skip: null; ticketId: string; update: TicketUpdate; note: RenderedNote };
+  | { skip: null; ticketId: string; update: TicketUpdate; note: RenderedNote }
+) & { /** what the parser corrected or dropped, for the job's status */ warnings: InputWarning[] };
 
 /**
  * Throws SyncError with the intake's code (and field) when the document is no longer
@@ -31,9 +32,9 @@ export function prepareJob(o: PrepareOptions, document: string, html: boolean, p
   const r = parsed ?? intake(Buffer.from(document, 'utf8'), o.intake);
   if (r.status === 'rejected') throw new SyncError(r.problem.code, r.problem.message, { field: r.problem.field });
   if (r.status === 'ignored') throw new SyncError('INPUT_NOT_SESSION', r.reason);
-  if (r.status === 'skipped') return { skip: r.reason };
+  if (r.status === 'skipped') return { skip: r.reason, warnings: r.warnings };
   const e = enrich(r.session, r.ticket, o.enrich);
   const note = renderNote(o.templates, e, { html });
   const { view: _rendered, ...update } = e;
-  return { skip: null, ticketId: r.ticket.id, update, note };
+  return { skip: null, ticketId: r.ticket.id, update, note, warnings: r.warnings };
 }

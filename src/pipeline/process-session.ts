@@ -1,6 +1,7 @@
 // The job: one session version -> its ticket. prepare.ts reads the document again with the
 // current configuration (so a replay after a config fix uses the fix), decides and renders,
 // on a job thread when the worker has one (JOB_THREADS); the target writes; the status records the outcome.
+import type { InputWarning } from '../domain/types.ts';
 import type { IntakeCache } from './intake-cache.ts';
 import type { JobThreads } from './job-threads.ts';
 import { prepareJob } from './prepare.ts';
@@ -23,11 +24,11 @@ export interface ProcessDeps extends PrepareOptions {
 }
 
 /** A job under way: a reason to skip it, or its write (pending) and the ticket it goes to. */
-type Started = { skip: string } | { skip: null; ticketId: string; applied: Promise<ApplyResult> };
+type Started = ({ skip: string } | { skip: null; ticketId: string; applied: Promise<ApplyResult> }) & { warnings: InputWarning[] };
 
 function write(deps: ProcessDeps, p: Prepared, data: SessionJobData, meta: JobMeta): Started {
-  if (p.skip !== null) return p;
-  return { skip: null, ticketId: p.ticketId, applied: deps.target.apply(p.update, p.note, { document: data.document, jobId: meta.jobId }) };
+  if (p.skip !== null) return { skip: p.skip, warnings: p.warnings };
+  return { skip: null, ticketId: p.ticketId, applied: deps.target.apply(p.update, p.note, { document: data.document, jobId: meta.jobId }), warnings: p.warnings };
 }
 
 /**
@@ -49,7 +50,7 @@ export function createSessionProcessor(deps: ProcessDeps) {
     const started = await startJob(deps, data, meta);
     if (started.skip !== null) {
       const outcome: JobOutcome = { ...base, status: 'skipped', reason: started.skip };
-      await deps.status.record(data.sessionKey, { state: 'skipped', version: data.version, ticket: null, reason: started.skip, code: null, source: data.source, jobId: meta.jobId });
+      await deps.status.record(data.sessionKey, { state: 'skipped', version: data.version, ticket: null, reason: started.skip, code: null, source: data.source, jobId: meta.jobId, warnings: started.warnings });
       deps.onOutcome?.(outcome);
       return outcome;
     }
@@ -57,7 +58,7 @@ export function createSessionProcessor(deps: ProcessDeps) {
     const applied = await started.applied;
     const reason = applied.status === 'delivered' ? applied.detail : applied.reason;
     const outcome: JobOutcome = { ...base, ticketId, status: applied.status, reason };
-    await deps.status.record(data.sessionKey, { state: applied.status, version: data.version, ticket: ticketId, reason, code: null, source: data.source, jobId: meta.jobId });
+    await deps.status.record(data.sessionKey, { state: applied.status, version: data.version, ticket: ticketId, reason, code: null, source: data.source, jobId: meta.jobId, warnings: started.warnings });
     // the same line a child logger with job, session and attempt would write, without making one per job
     deps.log.info({ job: meta.jobId, session: data.sessionKey, attempt: meta.attempt, ticket: ticketId, status: applied.status }, 'session processed');
     deps.onOutcome?.(outcome);

@@ -2,6 +2,7 @@
 // Sources decide what to do with their original afterwards (move, copy, answer HTTP).
 import { intake } from '../domain/intake.ts';
 import type { IntakeOptions, IntakeResult } from '../domain/intake.ts';
+import type { InputWarning } from '../domain/types.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionQueue } from '../queue/session-queue.ts';
 import type { StatusStore } from '../queue/status-store.ts';
@@ -24,6 +25,8 @@ export interface SubmitResult {
   jobState: string | null;
   /** when queued again: how the earlier job for this same version had ended */
   previous: 'completed' | 'failed' | null;
+  /** what the parser corrected or dropped in the document */
+  warnings: InputWarning[];
   intake: IntakeResult;
 }
 
@@ -43,21 +46,27 @@ export interface SubmitOptions {
 
 export async function submitDocument(deps: SubmitDeps, bytes: Uint8Array, source: string, opts: SubmitOptions = {}): Promise<SubmitResult> {
   const r = intake(bytes, { ...deps.intake, discovered: opts.discovered ?? false });
-  const none = { version: null, ticket: null, reason: null, code: null, field: null, jobId: null, jobState: null, previous: null };
+  const none = { version: null, ticket: null, reason: null, code: null, field: null, jobId: null, jobState: null, previous: null, warnings: [] };
+  const warnings = r.status === 'ignored' ? [] : r.warnings;
+  if (warnings.length > 0) {
+    // once per submitted document, from whichever source; the messages quote values of the
+    // file's fields (timestamps, numbers, ids), never personal data
+    deps.log.warn({ source, session: r.status === 'ignored' ? null : (r.session?.key ?? null), warnings }, 'document corrected: values dropped or read differently');
+  }
   switch (r.status) {
     case 'ignored':
       return { ...none, source, status: 'ignored', session: null, reason: r.reason, intake: r };
     case 'rejected': {
       const key = r.session?.key ?? null;
       if (key) {
-        await deps.status.record(key, { state: 'rejected', version: r.session!.version, ticket: null, reason: r.problem.message, code: r.problem.code, source, jobId: null });
+        await deps.status.record(key, { state: 'rejected', version: r.session!.version, ticket: null, reason: r.problem.message, code: r.problem.code, source, jobId: null, warnings });
       }
       deps.log.warn({ source, code: r.problem.code, field: r.problem.field, session: key }, 'document rejected');
-      return { ...none, source, status: 'rejected', session: key, version: r.session?.version ?? null, reason: r.problem.message, code: r.problem.code, field: r.problem.field ?? null, intake: r };
+      return { ...none, source, status: 'rejected', session: key, version: r.session?.version ?? null, reason: r.problem.message, code: r.problem.code, field: r.problem.field ?? null, warnings, intake: r };
     }
     case 'skipped':
-      await deps.status.record(r.session.key, { state: 'skipped', version: r.session.version, ticket: null, reason: r.reason, code: null, source, jobId: null });
-      return { ...none, source, status: 'skipped', session: r.session.key, version: r.session.version, reason: r.reason, intake: r };
+      await deps.status.record(r.session.key, { state: 'skipped', version: r.session.version, ticket: null, reason: r.reason, code: null, source, jobId: null, warnings });
+      return { ...none, source, status: 'skipped', session: r.session.key, version: r.session.version, reason: r.reason, warnings, intake: r };
     case 'accepted': {
       const text = new TextDecoder('utf-8').decode(bytes).replace(/^\uFEFF/, '');
       const session = r.session;
@@ -75,7 +84,7 @@ export async function submitDocument(deps: SubmitDeps, bytes: Uint8Array, source
         // job finds the parsed document if this process takes it.
         () => {
           deps.cache?.put(jobIdFor(session), text, r);
-          return deps.status.record(session.key, { state: 'queued', version: session.version, ticket: r.ticket.id, reason: null, code: null, source, jobId: jobIdFor(session) });
+          return deps.status.record(session.key, { state: 'queued', version: session.version, ticket: r.ticket.id, reason: null, code: null, source, jobId: jobIdFor(session), warnings });
         },
       );
       return {
@@ -89,6 +98,7 @@ export async function submitDocument(deps: SubmitDeps, bytes: Uint8Array, source
         jobId: q.jobId,
         jobState: q.state,
         previous: q.previous,
+        warnings,
         intake: r,
       };
     }

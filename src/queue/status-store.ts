@@ -1,6 +1,7 @@
 // Where each session is and why: one small Redis hash per session (latest event) and a capped
 // list of its recent events, so `status call-1418` can answer without scanning the queue.
 import type { Redis } from 'ioredis';
+import type { InputWarning } from '../domain/types.ts';
 
 export type SessionState = 'queued' | 'active' | 'delivered' | 'skipped' | 'rejected' | 'retrying' | 'failed';
 
@@ -12,6 +13,12 @@ export interface StatusEvent {
   code: string | null;
   source: string | null;
   jobId: string | null;
+  /**
+   * what the parser corrected or dropped in this version's document. Events that do not look at
+   * the document (a retry, a failure) leave it out, and the latest state keeps the warnings
+   * its version was read with.
+   */
+  warnings?: InputWarning[];
   at: string;
 }
 
@@ -112,10 +119,13 @@ export class StatusStore {
   }
 }
 
-/** The hash's field/value pairs (null is stored as ''). */
+/** The hash's field/value pairs (null is stored as '', warnings as JSON; absent ones are left as they are). */
 function toFields(e: StatusEvent): string[] {
   const out: string[] = [];
-  for (const [k, v] of Object.entries(e)) out.push(k, v === null ? '' : String(v));
+  for (const [k, v] of Object.entries(e)) {
+    if (v === undefined) continue;
+    out.push(k, v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  }
   return out;
 }
 
@@ -129,6 +139,7 @@ function fromHash(h: Record<string, string>): StatusEvent {
     code: n('code'),
     source: n('source'),
     jobId: n('jobId'),
+    warnings: h.warnings ? (JSON.parse(h.warnings) as InputWarning[]) : [],
     at: h.at ?? '',
   };
 }

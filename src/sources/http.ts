@@ -118,6 +118,7 @@ export async function startHttp(deps: HttpDeps, port: number, host: string): Pro
         status: r.status,
         error: { code: r.code ?? 'INPUT_NOT_SESSION', field: r.field, message: r.reason },
         keptAt: keptAt ? 'stored in the rejected folder' : null,
+        warnings: r.warnings,
       });
     }
     return send(res, r.status === 'queued' ? 202 : 200, {
@@ -127,6 +128,7 @@ export async function startHttp(deps: HttpDeps, port: number, host: string): Pro
       status: r.status,
       reason: r.reason,
       job: r.jobId ? { id: r.jobId, state: r.jobState } : null,
+      warnings: r.warnings,
     });
   }
 

@@ -131,6 +131,20 @@ describe('sources', () => {
       assert.equal(((await st.json()) as { latest: { state: string } }).latest.state, 'delivered');
     });
 
+    it('answers with what the parser corrected or dropped, field by field', async () => {
+      const doc = JSON.parse(readFileSync(join(FIXTURES, 'sessions/metadata_call-1418.json'), 'utf8')) as Record<string, unknown>;
+      const r = await post(JSON.stringify({ ...doc, id: 7001, rating: 11, hold_duration: -5 }));
+      assert.equal(r.status, 202);
+      const body = (await r.json()) as { session: string; warnings: Array<{ field: string; message: string }> };
+      assert.equal(body.session, 'call-7001');
+      assert.deepEqual(body.warnings, [
+        { field: 'hold_duration', message: 'hold_duration -5 is negative, not a duration; dropped' },
+        { field: 'rating', message: 'rating 11 is not a CSAT score from 1 to 5; ignored' },
+      ]);
+      const clean = await post(JSON.stringify({ ...doc, id: 7002 }));
+      assert.deepEqual(((await clean.json()) as { warnings: unknown[] }).warnings, []);
+    });
+
     it('rejects a bad document with 422, the code and the field, and keeps it', async () => {
       const r = await post('{"id": 5, "chat_type": "x", "updated_at": "yesterday"}');
       assert.equal(r.status, 422);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { DEFAULT_MAX_BYTES, parseSession, parseSessionKey, sessionKey } from '../../src/domain/session.ts';
-import type { AgentRef, InputProblem, Session } from '../../src/domain/types.ts';
+import type { AgentRef, InputProblem, InputWarning, Session } from '../../src/domain/types.ts';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url);
 
@@ -15,10 +15,11 @@ function doc(path: string): Record<string, any> {
   return JSON.parse(bytes(path).toString('utf8').replace(/^\uFEFF/, ''));
 }
 
-function ok(input: Uint8Array | string | Record<string, unknown>, opts?: { maxBytes?: number }): { session: Session; warnings: string[] } {
+/** A document that must parse: its session, its warnings' messages, and the warnings whole (field and message). */
+function ok(input: Uint8Array | string | Record<string, unknown>, opts?: { maxBytes?: number }): { session: Session; warnings: string[]; corrections: InputWarning[] } {
   const r = parseSession(typeof input === 'string' || input instanceof Uint8Array ? input : JSON.stringify(input), opts);
   if (!r.ok) assert.fail(`expected the document to parse, got ${r.problem.code}: ${r.problem.message}`);
-  return r;
+  return { session: r.session, warnings: r.warnings.map((w) => w.message), corrections: r.warnings };
 }
 
 function rejected(input: Uint8Array | string | Record<string, unknown>, opts?: { maxBytes?: number }): InputProblem {
@@ -643,6 +644,53 @@ describe('parseSession: fields the worker writes with', () => {
       'participants[0] must be an object, found a string ("end user"); ignored',
       'status must be a string, found a number (8); ignored',
       'transfers must be an array, found a string ("none"); ignored',
+    ]);
+  });
+
+  it('every correction names its field: a warning is { field, message }', () => {
+    const d = base();
+    d.status = 8;
+    d.rating = 9;
+    d.id = '1418';
+    d.escalations[0].reason = { code: 3 };
+    const { corrections } = ok(d);
+    assert.deepEqual(
+      corrections.map((w) => w.field).sort(),
+      ['escalations[0].reason', 'id', 'rating', 'status'],
+    );
+    for (const w of corrections) assert.ok(w.message.startsWith(w.field), `${w.field}: ${w.message}`);
+  });
+
+  it('drops a negative duration, with a warning, instead of storing it or summing it', () => {
+    const d = base();
+    d.wait_duration = -12;
+    d.hold_duration = '-3';
+    d.call_duration = -100;
+    d.handle_durations[0].acw_duration = -40;
+    const { session: s, corrections } = ok(d);
+    assert.equal(s.durations.wait, null);
+    assert.equal(s.durations.hold, null);
+    assert.equal(s.durations.talk, null);
+    assert.equal(s.durations.afterCallWork, 14, 'the negative leg adds nothing (the others: 8 + 6)');
+    assert.equal(s.durations.handle, 14);
+    assert.deepEqual(corrections, [
+      { field: 'call_duration', message: 'call_duration -100 is negative, not a duration; dropped' },
+      { field: 'handle_durations[0].acw_duration', message: 'handle_durations[0].acw_duration -40 is negative, not a duration; dropped' },
+      { field: 'wait_duration', message: 'wait_duration -12 is negative, not a duration; dropped' },
+      { field: 'hold_duration', message: 'hold_duration -3 is negative, not a duration; dropped' },
+    ]);
+  });
+
+  it('drops a number it cannot read (too large to be finite), with a warning', () => {
+    const huge = '9'.repeat(400); // a numeric string: Number() makes it Infinity
+    const text = JSON.stringify({ ...base(), queue_priority_level: 'HUGE', wait_duration: huge }).replace('"HUGE"', '1e999');
+    const { session: s, corrections } = ok(text);
+    assert.equal(s.durations.wait, null);
+    assert.equal(s.queuePriority, null);
+    assert.deepEqual(corrections.map((w) => w.field).sort(), ['queue_priority_level', 'wait_duration']);
+    assert.deepEqual(corrections.map((w) => w.message).sort(), [
+      'queue_priority_level must be a number, found a number out of range (Infinity); ignored',
+      'wait_duration is not a number the worker can read (Infinity); dropped',
     ]);
   });
 });

@@ -25,7 +25,7 @@ function match(id: string | null, url: string | null, opts: { allowedHosts: read
 function matchedTicket(m: TicketMatch): TicketRef & { warnings: string[] } {
   assert.equal(m.outcome, 'matched', `expected a match, got ${JSON.stringify(m)}`);
   if (m.outcome !== 'matched') throw new Error('unreachable');
-  return { ...m.ticket, warnings: m.warnings };
+  return { ...m.ticket, warnings: m.warnings.map((w) => w.message) };
 }
 
 function invalid(m: TicketMatch): { code: string; field: string; reason: string } {

@@ -1,0 +1,94 @@
+// What the parser corrects or drops is visible wherever the document's outcome is: on the
+// `run --json` result, in `status`, and in the log at warn with the session key. (The HTTP
+// answer is checked in sources.test.ts.) Before, the warnings were computed and thrown away.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { FIXTURES, TEST_REDIS_URL, dropPrefix, runCli, tempDir, uniquePrefix } from '../helpers/env.ts';
+
+interface Warning {
+  field: string;
+  message: string;
+}
+interface Result {
+  source: string;
+  session: string | null;
+  status: string;
+  warnings: Warning[];
+}
+
+const EXPECTED: Warning[] = [
+  { field: 'wait_duration', message: 'wait_duration -3 is negative, not a duration; dropped' },
+  { field: 'rating', message: 'rating 0 is not a CSAT score from 1 to 5; ignored' },
+  { field: 'out_ticket_url', message: 'out_ticket_url ignored in favour of out_ticket_id: it (host wiki.example.com) is not a CRM record link the worker recognises' },
+];
+
+describe('warnings: corrections are visible', () => {
+  const prefix = uniquePrefix('warn');
+  const tmp = tempDir('ccai-warn');
+  const folder = join(tmp.path, 'in');
+  const env = { REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: join(tmp.path, 'data') };
+  let results: Result[] = [];
+  let stderr = '';
+
+  before(async () => {
+    mkdirSync(folder);
+    const doc = JSON.parse(readFileSync(join(FIXTURES, 'sessions/metadata_call-1418.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(folder, 'corrected.json'), JSON.stringify({ ...doc, id: 8101, wait_duration: -3, rating: 0, out_ticket_url: 'https://wiki.example.com/page' }));
+    writeFileSync(join(folder, 'clean.json'), JSON.stringify({ ...doc, id: 8102 }));
+    const r = await runCli(['run', '--json', '--log-level', 'warn', folder], env, { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    results = (JSON.parse(r.stdout) as { results: Result[] }).results;
+    stderr = r.stderr;
+  });
+
+  after(async () => {
+    await dropPrefix(prefix);
+    tmp.cleanup();
+  });
+
+  const result = (name: string) => {
+    const r = results.find((x) => x.source.endsWith(name));
+    assert.ok(r, name);
+    return r;
+  };
+
+  it('run --json: each result carries warnings [{ field, message }]; the five first fields keep their names', () => {
+    const r = result('corrected.json');
+    assert.equal(r.status, 'delivered');
+    assert.deepEqual(Object.keys(r).slice(0, 5), ['source', 'session', 'ticket', 'status', 'reason']);
+    assert.deepEqual(r.warnings, EXPECTED);
+    assert.deepEqual(result('clean.json').warnings, []);
+  });
+
+  it('the log has one warn line with the session key and the warnings', () => {
+    const lines = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string; session?: string; warnings?: Warning[] });
+    const corrected = lines.filter((l) => l.warnings !== undefined);
+    assert.equal(corrected.length, 1, stderr);
+    assert.equal(corrected[0]!.level, 40, 'warn');
+    assert.equal(corrected[0]!.session, 'call-8101');
+    assert.deepEqual(corrected[0]!.warnings, EXPECTED);
+  });
+
+  it('status shows them, as JSON and as text', async () => {
+    const j = await runCli(['status', '--json', 'call-8101'], env);
+    assert.equal(j.code, 0, j.stderr);
+    const st = JSON.parse(j.stdout) as { latest: { state: string; warnings: Warning[] } };
+    assert.equal(st.latest.state, 'delivered');
+    assert.deepEqual(st.latest.warnings, EXPECTED);
+    const t = await runCli(['status', 'call-8101'], env);
+    for (const w of EXPECTED) assert.ok(t.stdout.includes(`  warning: ${w.message}\n`), t.stdout);
+  });
+
+  it('a dropped duration is not stored on the ticket', async () => {
+    const s = await runCli(['show', '--json', '500ak000024vx4uAAA'], env);
+    const rec = JSON.parse(s.stdout) as { fields: Record<string, unknown> };
+    // the newest session written on the ticket is either of the two; neither may store -3
+    assert.notEqual(rec.fields.wait_seconds, -3);
+    const dry = await runCli(['run', '--dry-run', '--json', join(folder, 'corrected.json')], env);
+    const would = (JSON.parse(dry.stdout) as { results: Array<Result & { wouldWrite: { fields: Record<string, unknown> } }> }).results[0]!;
+    assert.equal(would.wouldWrite.fields.wait_seconds, null);
+    assert.deepEqual(would.warnings, EXPECTED, 'a dry run shows the same warnings');
+  });
+});
