@@ -1,7 +1,7 @@
 // How commands end when they cannot start: one line naming what is wrong (a folder and the
 // user that cannot write it), the configuration exit code, never a stack.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -101,5 +101,32 @@ describe('start-up: folders the command cannot write', () => {
       child.kill('SIGTERM');
     }
     assert.equal(await exited, 0, stderr);
+  });
+});
+
+describe('start-up: an unexpected error', () => {
+  // a command body that throws what no code expects (a bug, a library's own error), after
+  // setup() with these global options, or (null) before any setup
+  const script = (globals: string | null) => `
+    import { runCommand, setup } from './src/cli/context.ts';
+    await runCommand(async () => {
+      ${globals === null ? '' : `setup(${globals});`}
+      throw new TypeError('something broke');
+    });`;
+  const run = (env: Record<string, string>, globals: string | null = '{}') =>
+    spawnSync(process.execPath, ['--input-type=module', '-e', script(globals)], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 });
+
+  it('is one line that says how to see the stack', () => {
+    for (const r of [run({ LOG_LEVEL: 'info' }), run({}, null)]) {
+      assert.equal(r.status, 1, r.stderr);
+      assert.equal(r.stderr, 'ccai-crm-sync: unexpected error: TypeError: something broke (run with --log-level debug for the stack)\n');
+    }
+  });
+
+  it('shows the stack at LOG_LEVEL debug or trace (from the environment or the command line)', () => {
+    for (const r of [run({ LOG_LEVEL: 'debug' }), run({ LOG_LEVEL: 'trace' }), run({ LOG_LEVEL: 'info' }, `{ logLevel: 'debug' }`), run({ LOG_LEVEL: 'debug' }, null)]) {
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /^ccai-crm-sync: unexpected error: TypeError: something broke\n\s+at /);
+    }
   });
 });
