@@ -51,6 +51,7 @@ export async function workerCommand(config: Config, log: Logger): Promise<number
     {
       token: config.HTTP_TOKEN,
       maxBytes: config.MAX_FILE_BYTES,
+      timeouts: { requestMs: config.HTTP_REQUEST_TIMEOUT_MS, headersMs: config.HTTP_HEADERS_TIMEOUT_MS, keepAliveMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS },
       rejectedDir: join(config.dataDir, 'rejected'),
       submit: app.submit,
       status: (key) => app.status.get(key),

@@ -1,6 +1,7 @@
 // The worker's sources against the real Redis: the watched inbox folder and the HTTP endpoint.
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
@@ -145,6 +146,76 @@ describe('sources', () => {
     it('refuses a body over the size limit with 413', async () => {
       const r = await post(Buffer.alloc(200_000, 0x20));
       assert.equal(r.status, 413);
+    });
+  });
+
+  describe('HTTP endpoint time-outs', () => {
+    // short ones, so that a slow client's fate is seen within a test
+    let slow: HttpSource;
+    before(async () => {
+      slow = await startHttp(
+        {
+          token: TOKEN,
+          maxBytes: 100_000,
+          rejectedDir: join(tmp.path, 'slow-rejected'),
+          submit: () => Promise.reject(new Error('a slow client never gets this far')),
+          status: async () => null,
+          health: async () => ({ ok: true }),
+          metrics: async () => ({ contentType: 'text/plain', body: '' }),
+          timeouts: { requestMs: 1_500, headersMs: 600, keepAliveMs: 400 },
+          log: createLogger('silent'),
+        },
+        0,
+        '127.0.0.1',
+      );
+    });
+    after(() => slow.close());
+
+    /** Opens a raw connection, writes `send`, and resolves with what came back and when it closed (ms), or null after `capMs`. */
+    function hold(send: string, capMs = 5_000, afterResponse = false): Promise<{ got: string; closedAfterMs: number } | null> {
+      return new Promise((resolve) => {
+        const socket = connect(slow.port, '127.0.0.1');
+        let got = '';
+        let from = Date.now();
+        const cap = setTimeout(() => {
+          socket.destroy();
+          resolve(null);
+        }, capMs);
+        socket.on('connect', () => {
+          from = Date.now();
+          socket.write(send);
+        });
+        socket.on('data', (d) => {
+          if (afterResponse && got === '') from = Date.now();
+          got += d;
+        });
+        socket.on('error', () => {});
+        socket.on('close', () => {
+          clearTimeout(cap);
+          resolve({ got, closedAfterMs: Date.now() - from });
+        });
+      });
+    }
+
+    it('drops a client that sends half its headers and waits (HTTP_HEADERS_TIMEOUT_MS)', async () => {
+      const r = await hold('POST /sessions HTTP/1.1\r\nHost: x\r\nAuthor');
+      assert.ok(r, 'the connection was still open after 5 s');
+      assert.ok(r.closedAfterMs >= 500 && r.closedAfterMs < 2_500, `closed after ${r.closedAfterMs} ms`);
+      assert.match(r.got, /^HTTP\/1\.1 408 /);
+    });
+
+    it('drops a client that sends its body too slowly (HTTP_REQUEST_TIMEOUT_MS)', async () => {
+      const r = await hold(`POST /sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"id": 1,`);
+      assert.ok(r, 'the connection was still open after 5 s');
+      assert.ok(r.closedAfterMs >= 1_400 && r.closedAfterMs < 3_500, `closed after ${r.closedAfterMs} ms`);
+      assert.match(r.got, /^HTTP\/1\.1 408 /);
+    });
+
+    it('closes an idle kept-alive connection (HTTP_KEEP_ALIVE_TIMEOUT_MS)', async () => {
+      const r = await hold('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', 3_000, true);
+      assert.ok(r, 'the idle connection was still open after 3 s');
+      assert.match(r.got, /^HTTP\/1\.1 200 /);
+      assert.ok(r.closedAfterMs >= 300 && r.closedAfterMs < 1_500, `closed ${r.closedAfterMs} ms after the answer`);
     });
   });
 });
