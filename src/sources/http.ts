@@ -141,12 +141,15 @@ export async function startHttp(deps: HttpDeps, port: number, host: string): Pro
     deps.onDocument?.(r.status);
     if (r.status === 'rejected' || r.status === 'ignored') {
       let keptAt: string | null = null;
-      if (r.intake.status === 'rejected') keptAt = await keepRejectedCopy(deps.rejectedDir, reasonFor(source, r.intake.problem, r.session), body);
+      // named after the sender (http_<ip>), which has no extension: .json says what it holds
+      if (r.intake.status === 'rejected') keptAt = await keepRejectedCopy(deps.rejectedDir, reasonFor(source, r.intake.problem, r.session), body, '.json');
       return send(res, 422, {
         session: r.session,
         status: r.status,
         error: { code: r.code ?? 'INPUT_NOT_SESSION', field: r.field, message: r.reason },
-        keptAt: keptAt ? 'stored in the rejected folder' : null,
+        // the sender authenticated with the token: where to find the original (and its
+        // .reason.json) on the worker's machine is for them too
+        keptAt,
       });
     }
     return send(res, r.status === 'queued' ? 202 : 200, {

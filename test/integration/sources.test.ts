@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -141,6 +141,20 @@ describe('sources', () => {
       assert.match(body.error.message, /yesterday/);
       const kept = readdirSync(join(tmp.path, 'data/rejected'));
       assert.ok(kept.some((f) => f.endsWith('.reason.json')));
+    });
+
+    it('names in its 422 answer where the original was kept: a .json file holding the exact bytes, its reason beside it', async () => {
+      const bytes = Buffer.from('{ "id": 6, "chat_type": "x",\r\n  "updated_at": "la veille \u00e0 midi" }\n');
+      const r = await post(bytes);
+      assert.equal(r.status, 422);
+      const body = (await r.json()) as { keptAt: string | null; error: { code: string } };
+      assert.ok(body.keptAt, 'keptAt is given');
+      assert.equal(dirname(body.keptAt), join(tmp.path, 'data/rejected'));
+      assert.match(body.keptAt, /\.json$/);
+      assert.deepEqual(readFileSync(body.keptAt), bytes, 'the exact bytes posted');
+      const reason = JSON.parse(readFileSync(`${body.keptAt}.reason.json`, 'utf8')) as { code: string; source: string };
+      assert.equal(reason.code, body.error.code);
+      assert.match(reason.source, /^http:/);
     });
 
     it('refuses a body over the size limit with 413', async () => {
