@@ -41,14 +41,16 @@ describe('ensureRedis', () => {
 
   it('explains how to get Redis when none answers and none can be started', async () => {
     const saved = process.env.PATH;
+    const tmp = tempDir('ccai-redis');
     process.env.PATH = '/nonexistent';
     try {
       await assert.rejects(
-        ensureRedis({ url: undefined, defaultUrl: CLOSED, dataDir: tempDir('ccai-redis').path, log, allowPrivate: true }),
+        ensureRedis({ url: undefined, defaultUrl: CLOSED, dataDir: tmp.path, log, allowPrivate: true }),
         (err: Error) => /redis-server could not be started/.test(err.message) && /apt-get install redis-server/.test(err.message) && /docker compose up -d redis/.test(err.message),
       );
     } finally {
       process.env.PATH = saved;
+      tmp.cleanup();
     }
     await assert.rejects(ensureRedis({ url: undefined, defaultUrl: CLOSED, dataDir: '/tmp', log, allowPrivate: false }), /REDIS_URL is not set/);
   });
@@ -57,10 +59,11 @@ describe('ensureRedis', () => {
 describe('a Redis that wants a password', () => {
   // our own redis-server with --requirepass: the machine's Redis has none
   const PASSWORD = 'right-password-1234';
-  const tmp = tempDir('ccai-redis-auth');
+  let tmp: { path: string; cleanup(): void };
   let server: ChildProcess;
   let port = 0;
   before(async () => {
+    tmp = tempDir('ccai-redis-auth');
     port = await freePort();
     server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--requirepass', PASSWORD, '--save', '', '--appendonly', 'no', '--dir', tmp.path], { stdio: 'ignore' });
     await waitFor('redis-server with a password', () => ping(`redis://:${PASSWORD}@127.0.0.1:${port}`, 300), 10_000);

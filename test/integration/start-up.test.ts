@@ -5,7 +5,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { CLI, FIXTURES, ROOT, TEST_REDIS_URL, dropPrefix, runCli, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
 
 const me = `user ${userInfo().username} (uid ${process.getuid!()})`;
@@ -14,11 +14,16 @@ const STACK = /^\s+at /m;
 
 describe('start-up: folders the command cannot write', () => {
   const prefix = uniquePrefix('start');
-  const tmp = tempDir('ccai-start');
-  // a regular file where a folder should be: no user, root included, can create folders in it
-  const aFile = join(tmp.path, 'a-file');
-  writeFileSync(aFile, 'not a folder\n');
   const env = { REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, HTTP_PORT: '0' };
+  let tmp: { path: string; cleanup(): void };
+  // a regular file where a folder should be: no user, root included, can create folders in it
+  let aFile: string;
+  // made here, not in the describe body: a run filtered to other tests never calls after()
+  before(() => {
+    tmp = tempDir('ccai-start');
+    aFile = join(tmp.path, 'a-file');
+    writeFileSync(aFile, 'not a folder\n');
+  });
   after(async () => {
     await dropPrefix(prefix);
     tmp.cleanup();
