@@ -9,6 +9,7 @@ import { DEFAULT_MAX_BYTES } from './domain/session.ts';
 import { parseAllowedHosts } from './domain/ticket.ts';
 import { DEFAULT_TEMPLATES_DIR } from './render/templates.ts';
 import { TOKEN_STYLES } from './targets/email/token.ts';
+import { DEFAULT_HTTP_TIMEOUTS } from './sources/http.ts';
 import { parseImapUrl } from './sources/imap/imap-url.ts';
 import type { ImapSettings } from './sources/imap/imap-url.ts';
 
@@ -54,6 +55,11 @@ const schema = z.object({
   HTTP_PORT: int(0, 65535).default(8080),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  // how long a client may take to send a whole request, its headers, and to send the next
+  // request on a kept-alive connection: a slow or idle client cannot hold one for ever
+  HTTP_REQUEST_TIMEOUT_MS: int(1_000, 3_600_000).default(DEFAULT_HTTP_TIMEOUTS.requestMs),
+  HTTP_HEADERS_TIMEOUT_MS: int(1_000, 600_000).default(DEFAULT_HTTP_TIMEOUTS.headersMs),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(DEFAULT_HTTP_TIMEOUTS.keepAliveMs),
   LOCAL_CRM_LATENCY_MS: int(0, 600_000).default(0),
   // threads that prepare jobs (read, decide, render) beside the main thread; RENDER_THREADS
   // is the older name of the same setting
@@ -205,6 +211,10 @@ export function loadConfig(
     if (c.SF_API_USAGE_SLOWDOWN > c.SF_API_USAGE_PAUSE) {
       throw new SyncError('CONFIG_INVALID', 'invalid configuration:\n  - SF_API_USAGE_SLOWDOWN must not be above SF_API_USAGE_PAUSE');
     }
+  }
+  if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
+    // the headers are part of the request (Node refuses the reverse too)
+    throw new SyncError('CONFIG_INVALID', 'invalid configuration:\n  - HTTP_HEADERS_TIMEOUT_MS must not be longer than HTTP_REQUEST_TIMEOUT_MS');
   }
   const imap = c.IMAP_URL ? parseImapUrl(c.IMAP_URL) : null;
   // never echo the URL: it holds the mailbox password

@@ -15,12 +15,16 @@ export interface GlobalOptions {
   logLevel?: string;
 }
 
+/** The command's log level once known (setup); before that, the environment's. */
+let logLevel: string | undefined;
+
 /**
  * The configuration: `--crm`, `--data-dir` and `--log-level` win over the environment and
  * CONFIG_FILE, which win over `defaults` (a command's own, such as one-shot commands' quiet log).
  */
 export function setup(opts: GlobalOptions, defaults: Partial<Record<keyof RawConfig, string>> = {}): { config: Config; log: Logger } {
   const config = loadConfig(process.env, { CRM: opts.crm, DATA_DIR: opts.dataDir, LOG_LEVEL: opts.logLevel }, defaults);
+  logLevel = config.LOG_LEVEL;
   const log = createLogger(config.LOG_LEVEL);
   return { config, log };
 }
@@ -36,7 +40,10 @@ export async function runCommand(body: () => Promise<number>): Promise<never> {
       process.stderr.write(`ccai-crm-sync: ${err.message}\n`);
       code = err.code === 'CONFIG_INVALID' ? EXIT.usage : err.code === 'QUEUE_UNAVAILABLE' ? EXIT.unavailable : EXIT.problems;
     } else {
-      process.stderr.write(`ccai-crm-sync: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      // An admin gets one line; whoever reports or fixes the bug gets the stack one flag away.
+      const level = logLevel ?? process.env.LOG_LEVEL;
+      const stack = (level === 'debug' || level === 'trace') && err instanceof Error ? err.stack : undefined;
+      process.stderr.write(`ccai-crm-sync: unexpected error: ${stack ?? `${String(err).replace(/\s*\n\s*/g, ' ')} (run with --log-level debug for the stack)`}\n`);
       code = EXIT.problems;
     }
   }

@@ -8,6 +8,7 @@ import { createApp } from '../main.ts';
 import { EXIT } from './context.ts';
 import { runCommand as run } from './run.ts';
 import { showCommand } from './show.ts';
+import { ensureWritableDir } from './writable-dir.ts';
 
 export const SAMPLES_DIR = fileURLToPath(new URL('../../samples/', import.meta.url));
 
@@ -16,6 +17,8 @@ export async function demoCommand(baseConfig: Config, log: Logger): Promise<numb
   // The demo keeps its queue apart from a real installation's (own key prefix, local CRM),
   // and starts from a clean slate each time so it always shows the whole flow.
   const config: Config = { ...baseConfig, CRM: 'local', QUEUE_PREFIX: `${baseConfig.QUEUE_PREFIX}-demo` };
+  // the local CRM (and a private Redis) go there: say so before starting anything
+  ensureWritableDir('DATA_DIR', config.dataDir);
   const setup = await createApp(config, log, { worker: false, allowPrivateRedis: true });
   try {
     await setup.queue.cleanFinished();

@@ -16,6 +16,7 @@ import { listInputs, readDocument } from '../sources/files.ts';
 import type { ReadResult } from '../sources/files.ts';
 import { keepRejectedCopy, reasonFor } from '../sources/rejected.ts';
 import { EXIT, exitWhenFlushed, printJson, warningText } from './context.ts';
+import { ensureWritableDir } from './writable-dir.ts';
 
 export type ResultStatus = 'delivered' | 'skipped' | 'rejected' | 'failed';
 
@@ -141,6 +142,8 @@ async function dryRun(config: Config, items: Array<Input | RunResult>): Promise<
 }
 
 async function realRun(config: Config, log: Logger, items: Array<Input | RunResult>, waitMs: number): Promise<RunResult[]> {
+  // rejected copies, the local CRM and a private Redis live there (a dry run writes nothing)
+  ensureWritableDir('DATA_DIR', config.dataDir);
   const app = await createApp(config, log, { worker: true, allowPrivateRedis: true });
   // Ctrl-C or a TERM: stop taking inputs, let active jobs finish, stop a private Redis.
   let stopping = false;

@@ -13,8 +13,13 @@ import { startHttp } from '../sources/http.ts';
 import { startInbox } from '../sources/inbox.ts';
 import type { InboxSource } from '../sources/inbox.ts';
 import { EXIT } from './context.ts';
+import { ensureWritableDir } from './writable-dir.ts';
 
 export async function workerCommand(config: Config, log: Logger): Promise<number> {
+  // before Redis and the target: the local CRM, rejected copies and the inbox's
+  // processed/ and rejected/ folders are written while the worker runs
+  ensureWritableDir('DATA_DIR', config.dataDir);
+  if (config.INBOX_DIR) ensureWritableDir('INBOX_DIR', config.INBOX_DIR);
   const app = await createApp(config, log, { worker: true, allowPrivateRedis: false });
   const metrics = createMetrics(() => app.queue.counts(), () => (app.threads ? { size: app.threads.size, restarts: app.threads.restarts } : null));
   app.worker?.on('completed', (job) => metrics.jobs.inc({ outcome: (job.returnvalue as { status?: string } | undefined)?.status ?? 'delivered' }));
@@ -46,6 +51,7 @@ export async function workerCommand(config: Config, log: Logger): Promise<number
     {
       token: config.HTTP_TOKEN,
       maxBytes: config.MAX_FILE_BYTES,
+      timeouts: { requestMs: config.HTTP_REQUEST_TIMEOUT_MS, headersMs: config.HTTP_HEADERS_TIMEOUT_MS, keepAliveMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS },
       rejectedDir: join(config.dataDir, 'rejected'),
       submit: app.submit,
       status: (key) => app.status.get(key),

@@ -36,17 +36,56 @@ export async function connectClient(url: string): Promise<Redis> {
   return r;
 }
 
-export async function ping(url: string, timeoutMs = 1500): Promise<boolean> {
+/** What one connection attempt found: it answered, it wants a (different) password, or neither. */
+export type RedisProbe = { ok: true } | { ok: false; auth: 'refused' | 'required' | null; reason: string };
+
+// NOAUTH: no password given; WRONGPASS (Redis 6+) and "invalid password" (older): a wrong one
+const AUTH_ERROR = /^(NOAUTH|WRONGPASS)\b|invalid password|invalid username-password pair/i;
+
+export async function probe(url: string, timeoutMs = 1500): Promise<RedisProbe> {
   const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: timeoutMs, retryStrategy: () => null });
-  r.on('error', () => {});
+  // ioredis rejects connect() with a bare "Connection is closed."; the server's answer
+  // (NOAUTH, WRONGPASS, ECONNREFUSED) only comes as an error event
+  let last: Error | null = null;
+  r.on('error', (err: Error) => {
+    last = err;
+  });
   try {
     await r.connect();
-    return (await r.ping()) === 'PONG';
-  } catch {
-    return false;
+    if ((await r.ping()) === 'PONG') return { ok: true };
+    return { ok: false, auth: null, reason: 'no PONG' };
+  } catch (err) {
+    const seen = (last ?? err) as Error;
+    if (AUTH_ERROR.test(seen.message)) {
+      return { ok: false, auth: hasCredentials(url) ? 'refused' : 'required', reason: seen.message };
+    }
+    return { ok: false, auth: null, reason: seen.message };
   } finally {
     r.disconnect();
   }
+}
+
+function hasCredentials(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return Boolean(u.password || u.username);
+  } catch {
+    return false;
+  }
+}
+
+export async function ping(url: string, timeoutMs = 1500): Promise<boolean> {
+  return (await probe(url, timeoutMs)).ok;
+}
+
+/** A wrong or missing password is a setting to fix, not a server to start: CONFIG_INVALID. */
+function authError(url: string, auth: 'refused' | 'required'): SyncError {
+  return new SyncError(
+    'CONFIG_INVALID',
+    auth === 'refused'
+      ? `Redis at ${safeUrl(url)} refused the password (REDIS_URL)`
+      : `Redis at ${safeUrl(url)} requires a password (REDIS_URL): give it in the URL, redis://:PASSWORD@host:port (or redis://USER:PASSWORD@host:port)`,
+  );
 }
 
 export async function ensureRedis(opts: {
@@ -60,15 +99,23 @@ export async function ensureRedis(opts: {
   const { url, log } = opts;
   const fallback = opts.defaultUrl ?? DEFAULT_REDIS_URL;
   if (url) {
-    if (!(await ping(url))) {
+    const found = await probe(url);
+    if (!found.ok && found.auth) throw authError(url, found.auth);
+    if (!found.ok) {
       throw new SyncError('QUEUE_UNAVAILABLE', `cannot reach Redis at ${safeUrl(url)} (REDIS_URL). Is it running?`);
     }
     return { url, private: false, close: async () => {} };
   }
-  if (await ping(fallback)) return { url: fallback, private: false, close: async () => {} };
+  const found = await probe(fallback);
+  if (found.ok) return { url: fallback, private: false, close: async () => {} };
   if (!opts.allowPrivate) {
+    if (found.auth === 'required') {
+      throw new SyncError('CONFIG_INVALID', `Redis at ${safeUrl(fallback)} requires a password and REDIS_URL is not set: set REDIS_URL=redis://:PASSWORD@${new URL(fallback).host}`);
+    }
     throw new SyncError('QUEUE_UNAVAILABLE', howToGetRedis(`no Redis answers at ${safeUrl(fallback)} and REDIS_URL is not set.`));
   }
+  // a local Redis that wants a password is someone else's: this run uses a private one
+  if (found.auth) log.info({ url: safeUrl(fallback) }, 'the local Redis requires a password and REDIS_URL is not set; starting a private redis-server');
   return startPrivateRedis(opts.dataDir, log);
 }
 

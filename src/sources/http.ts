@@ -3,7 +3,7 @@
 // session is; /healthz and /metrics are for the platform.
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseSessionKey } from '../domain/session.ts';
 import type { Logger } from '../logger.ts';
@@ -11,9 +11,22 @@ import type { SubmitResult } from '../pipeline/submit.ts';
 import type { StatusEvent } from '../queue/status-store.ts';
 import { keepRejectedCopy, reasonFor } from './rejected.ts';
 
+export interface HttpTimeouts {
+  /** the whole request, body included (HTTP_REQUEST_TIMEOUT_MS) */
+  requestMs: number;
+  /** the request line and headers (HTTP_HEADERS_TIMEOUT_MS) */
+  headersMs: number;
+  /** an idle kept-alive connection (HTTP_KEEP_ALIVE_TIMEOUT_MS) */
+  keepAliveMs: number;
+}
+
+/** The defaults of the HTTP_*_TIMEOUT_MS settings (src/config.ts), and of callers that give none. */
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { requestMs: 30_000, headersMs: 10_000, keepAliveMs: 5_000 };
+
 export interface HttpDeps {
   token: string | undefined;
   maxBytes: number;
+  timeouts?: HttpTimeouts;
   rejectedDir: string;
   submit(bytes: Uint8Array, source: string): Promise<SubmitResult>;
   status(sessionKey: string): Promise<{ latest: StatusEvent; history: StatusEvent[] } | null>;
@@ -55,9 +68,20 @@ async function readBody(req: IncomingMessage, max: number): Promise<Buffer | nul
   return Buffer.concat(chunks);
 }
 
+function serverOptions(t: HttpTimeouts): ServerOptions {
+  return {
+    requestTimeout: t.requestMs,
+    headersTimeout: t.headersMs,
+    keepAliveTimeout: t.keepAliveMs,
+    // Node enforces the first two in a sweep over the connections, every 30 s by default: a
+    // 10 s limit could then let a slow client hold its connection for 40 s
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(t.headersMs / 4))),
+  };
+}
+
 export async function startHttp(deps: HttpDeps, port: number, host: string): Promise<HttpSource> {
   const log = deps.log;
-  const server = createServer(async (req, res) => {
+  const server = createServer(serverOptions(deps.timeouts ?? DEFAULT_HTTP_TIMEOUTS), async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     try {
       if (req.method === 'GET' && url.pathname === '/healthz') {
@@ -94,6 +118,11 @@ export async function startHttp(deps: HttpDeps, port: number, host: string): Pro
       }
       return send(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${url.pathname}` } });
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' && req.destroyed) {
+        // not our failure: the client hung up, or was cut off (408) for sending too slowly
+        log.warn({ path: url.pathname }, 'http request cut short: the client went away or was slower than HTTP_REQUEST_TIMEOUT_MS');
+        return;
+      }
       log.error({ err: (err as Error).message, path: url.pathname }, 'http request failed');
       if (!res.headersSent) send(res, 503, { error: { code: 'UNAVAILABLE', message: 'the request could not be processed; retry later' } });
       else res.destroy();
@@ -112,12 +141,15 @@ export async function startHttp(deps: HttpDeps, port: number, host: string): Pro
     deps.onDocument?.(r.status);
     if (r.status === 'rejected' || r.status === 'ignored') {
       let keptAt: string | null = null;
-      if (r.intake.status === 'rejected') keptAt = await keepRejectedCopy(deps.rejectedDir, reasonFor(source, r.intake.problem, r.session), body);
+      // named after the sender (http_<ip>), which has no extension: .json says what it holds
+      if (r.intake.status === 'rejected') keptAt = await keepRejectedCopy(deps.rejectedDir, reasonFor(source, r.intake.problem, r.session), body, '.json');
       return send(res, 422, {
         session: r.session,
         status: r.status,
         error: { code: r.code ?? 'INPUT_NOT_SESSION', field: r.field, message: r.reason },
-        keptAt: keptAt ? 'stored in the rejected folder' : null,
+        // the sender authenticated with the token: where to find the original (and its
+        // .reason.json) on the worker's machine is for them too
+        keptAt,
         warnings: r.warnings,
       });
     }

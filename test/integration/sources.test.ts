@@ -1,7 +1,8 @@
 // The worker's sources against the real Redis: the watched inbox folder and the HTTP endpoint.
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -156,9 +157,93 @@ describe('sources', () => {
       assert.ok(kept.some((f) => f.endsWith('.reason.json')));
     });
 
+    it('names in its 422 answer where the original was kept: a .json file holding the exact bytes, its reason beside it', async () => {
+      const bytes = Buffer.from('{ "id": 6, "chat_type": "x",\r\n  "updated_at": "la veille \u00e0 midi" }\n');
+      const r = await post(bytes);
+      assert.equal(r.status, 422);
+      const body = (await r.json()) as { keptAt: string | null; error: { code: string } };
+      assert.ok(body.keptAt, 'keptAt is given');
+      assert.equal(dirname(body.keptAt), join(tmp.path, 'data/rejected'));
+      assert.match(body.keptAt, /\.json$/);
+      assert.deepEqual(readFileSync(body.keptAt), bytes, 'the exact bytes posted');
+      const reason = JSON.parse(readFileSync(`${body.keptAt}.reason.json`, 'utf8')) as { code: string; source: string };
+      assert.equal(reason.code, body.error.code);
+      assert.match(reason.source, /^http:/);
+    });
+
     it('refuses a body over the size limit with 413', async () => {
       const r = await post(Buffer.alloc(200_000, 0x20));
       assert.equal(r.status, 413);
+    });
+  });
+
+  describe('HTTP endpoint time-outs', () => {
+    // short ones, so that a slow client's fate is seen within a test
+    let slow: HttpSource;
+    before(async () => {
+      slow = await startHttp(
+        {
+          token: TOKEN,
+          maxBytes: 100_000,
+          rejectedDir: join(tmp.path, 'slow-rejected'),
+          submit: () => Promise.reject(new Error('a slow client never gets this far')),
+          status: async () => null,
+          health: async () => ({ ok: true }),
+          metrics: async () => ({ contentType: 'text/plain', body: '' }),
+          timeouts: { requestMs: 1_500, headersMs: 600, keepAliveMs: 400 },
+          log: createLogger('silent'),
+        },
+        0,
+        '127.0.0.1',
+      );
+    });
+    after(() => slow.close());
+
+    /** Opens a raw connection, writes `send`, and resolves with what came back and when it closed (ms), or null after `capMs`. */
+    function hold(send: string, capMs = 5_000, afterResponse = false): Promise<{ got: string; closedAfterMs: number } | null> {
+      return new Promise((resolve) => {
+        const socket = connect(slow.port, '127.0.0.1');
+        let got = '';
+        let from = Date.now();
+        const cap = setTimeout(() => {
+          socket.destroy();
+          resolve(null);
+        }, capMs);
+        socket.on('connect', () => {
+          from = Date.now();
+          socket.write(send);
+        });
+        socket.on('data', (d) => {
+          if (afterResponse && got === '') from = Date.now();
+          got += d;
+        });
+        socket.on('error', () => {});
+        socket.on('close', () => {
+          clearTimeout(cap);
+          resolve({ got, closedAfterMs: Date.now() - from });
+        });
+      });
+    }
+
+    it('drops a client that sends half its headers and waits (HTTP_HEADERS_TIMEOUT_MS)', async () => {
+      const r = await hold('POST /sessions HTTP/1.1\r\nHost: x\r\nAuthor');
+      assert.ok(r, 'the connection was still open after 5 s');
+      assert.ok(r.closedAfterMs >= 500 && r.closedAfterMs < 2_500, `closed after ${r.closedAfterMs} ms`);
+      assert.match(r.got, /^HTTP\/1\.1 408 /);
+    });
+
+    it('drops a client that sends its body too slowly (HTTP_REQUEST_TIMEOUT_MS)', async () => {
+      const r = await hold(`POST /sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"id": 1,`);
+      assert.ok(r, 'the connection was still open after 5 s');
+      assert.ok(r.closedAfterMs >= 1_400 && r.closedAfterMs < 3_500, `closed after ${r.closedAfterMs} ms`);
+      assert.match(r.got, /^HTTP\/1\.1 408 /);
+    });
+
+    it('closes an idle kept-alive connection (HTTP_KEEP_ALIVE_TIMEOUT_MS)', async () => {
+      const r = await hold('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', 3_000, true);
+      assert.ok(r, 'the idle connection was still open after 3 s');
+      assert.match(r.got, /^HTTP\/1\.1 200 /);
+      assert.ok(r.closedAfterMs >= 300 && r.closedAfterMs < 1_500, `closed ${r.closedAfterMs} ms after the answer`);
     });
   });
 });

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CLI, FIXTURES, TEST_REDIS_URL, dropPrefix, freePort, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
@@ -63,5 +64,41 @@ describe('worker service', () => {
     const code = await new Promise((r) => child.once('exit', r));
     assert.equal(code, 0, stderr);
     assert.match(stderr, /stopped/);
+  });
+
+  it('drops a client that does not finish its headers within HTTP_HEADERS_TIMEOUT_MS', async () => {
+    const port = await freePort();
+    let stderr = '';
+    const child = spawn(process.execPath, [CLI, 'worker'], {
+      env: { PATH: process.env.PATH ?? '', REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: tmp.path, HTTP_PORT: String(port), LOG_LEVEL: 'warn', JOB_THREADS: '0', HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    try {
+      await waitFor('healthz', async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status === 200);
+      let got = '';
+      const closedAfterMs = await new Promise<number | null>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        const from = Date.now();
+        // read what comes back: a paused socket never sees the server's end, nor closes
+        socket.on('data', (d) => (got += d));
+        const cap = setTimeout(() => {
+          socket.destroy();
+          resolve(null);
+        }, 6_000);
+        socket.on('connect', () => socket.write('POST /sessions HTTP/1.1\r\nHost: x\r\n'));
+        socket.on('error', () => {});
+        socket.on('close', () => {
+          clearTimeout(cap);
+          resolve(Date.now() - from);
+        });
+      });
+      assert.ok(closedAfterMs !== null, `still connected after 6 s; stderr: ${stderr}`);
+      assert.ok(closedAfterMs >= 900 && closedAfterMs < 4_000, `closed after ${closedAfterMs} ms`);
+      assert.match(got, /^HTTP\/1\.1 408 /);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await new Promise((r) => child.once('exit', r)), 0, stderr);
   });
 });

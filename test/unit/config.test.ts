@@ -68,5 +68,14 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ IMAP_POLL_MS: '60000', IMAP_WATCHDOG_MS: '30000' }), /IMAP_WATCHDOG_MS must be longer than IMAP_POLL_MS/);
     assert.throws(() => loadConfig({ IMAP_URL: 'pop3://u:hunter22@h' }), (err: Error) => /IMAP_URL: must look like imaps:/.test(err.message) && !err.message.includes('hunter22'));
   });
-});
 
+  it('bounds how long an HTTP client may take (request, headers, idle keep-alive)', () => {
+    const c = loadConfig({});
+    assert.deepEqual([c.HTTP_REQUEST_TIMEOUT_MS, c.HTTP_HEADERS_TIMEOUT_MS, c.HTTP_KEEP_ALIVE_TIMEOUT_MS], [30_000, 10_000, 5_000]);
+    const set = loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '60000', HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '1000' });
+    assert.deepEqual([set.HTTP_REQUEST_TIMEOUT_MS, set.HTTP_HEADERS_TIMEOUT_MS, set.HTTP_KEEP_ALIVE_TIMEOUT_MS], [60_000, 20_000, 1_000]);
+    // 0 would mean "no limit" to Node: exactly what these settings are there to prevent
+    assert.throws(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '0', HTTP_KEEP_ALIVE_TIMEOUT_MS: '0' }), /HTTP_REQUEST_TIMEOUT_MS:[^]*HTTP_KEEP_ALIVE_TIMEOUT_MS:/);
+    assert.throws(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '5000', HTTP_HEADERS_TIMEOUT_MS: '10000' }), /HTTP_HEADERS_TIMEOUT_MS must not be longer than HTTP_REQUEST_TIMEOUT_MS/);
+  });
+});
