@@ -2,6 +2,7 @@
 // Sources decide what to do with their original afterwards (move, copy, answer HTTP).
 import { intake } from '../domain/intake.ts';
 import type { IntakeOptions, IntakeResult } from '../domain/intake.ts';
+import { documentText } from '../domain/session-text.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionQueue } from '../queue/session-queue.ts';
 import type { StatusStore } from '../queue/status-store.ts';
@@ -59,7 +60,8 @@ export async function submitDocument(deps: SubmitDeps, bytes: Uint8Array, source
       await deps.status.record(r.session.key, { state: 'skipped', version: r.session.version, ticket: null, reason: r.reason, code: null, source, jobId: null });
       return { ...none, source, status: 'skipped', session: r.session.key, version: r.session.version, reason: r.reason, intake: r };
     case 'accepted': {
-      const text = new TextDecoder('utf-8').decode(bytes).replace(/^\uFEFF/, '');
+      // the job reads this text again: decoded as intake decoded it (UTF-16 too), not as UTF-8
+      const text = documentText(bytes);
       const session = r.session;
       const q = await deps.queue.enqueue(
         session,
