@@ -40,6 +40,8 @@ export interface SubmitDeps {
 export interface SubmitOptions {
   /** found by scanning a folder rather than handed over explicitly (see IntakeOptions) */
   discovered?: boolean;
+  /** the caller logs a rejection itself, with what it did about it (the inbox may wait for more bytes) */
+  quiet?: boolean;
 }
 
 export async function submitDocument(deps: SubmitDeps, bytes: Uint8Array, source: string, opts: SubmitOptions = {}): Promise<SubmitResult> {
@@ -53,7 +55,7 @@ export async function submitDocument(deps: SubmitDeps, bytes: Uint8Array, source
       if (key) {
         await deps.status.record(key, { state: 'rejected', version: r.session!.version, ticket: null, reason: r.problem.message, code: r.problem.code, source, jobId: null });
       }
-      deps.log.warn({ source, code: r.problem.code, field: r.problem.field, session: key }, 'document rejected');
+      if (!opts.quiet) deps.log.warn({ source, code: r.problem.code, field: r.problem.field, session: key }, 'document rejected');
       return { ...none, source, status: 'rejected', session: key, version: r.session?.version ?? null, reason: r.problem.message, code: r.problem.code, field: r.problem.field ?? null, intake: r };
     }
     case 'skipped':
