@@ -11,6 +11,7 @@ import { DEFAULT_TEMPLATES_DIR } from './render/templates.ts';
 import { TOKEN_STYLES } from './targets/email/token.ts';
 import { DEFAULT_HTTP_TIMEOUTS } from './sources/http.ts';
 import { parseImapUrl } from './sources/imap/imap-url.ts';
+import { DEFAULT_INCOMPLETE_GRACE_MS } from './sources/inbox.ts';
 import type { ImapSettings } from './sources/imap/imap-url.ts';
 
 const bool = z
@@ -52,6 +53,8 @@ const schema = z.object({
   INBOX_DIR: z.string().min(1).optional(),
   INBOX_POLL_MS: int(100, 3_600_000).default(2_000),
   INBOX_SETTLE_MS: int(0, 3_600_000).default(2_000),
+  /** an inbox file that reads as empty or cut short is rejected only once unchanged this long */
+  INBOX_INCOMPLETE_GRACE_MS: int(0, 86_400_000).default(DEFAULT_INCOMPLETE_GRACE_MS),
   HTTP_PORT: int(0, 65535).default(8080),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),

@@ -53,16 +53,14 @@ interface Input {
 /** Inputs in flight at once: bounds memory whatever the number of files. */
 const WINDOW = 200;
 
+/** One Input or ready result per entry: links, hidden and special files get their line too (see listInputs). */
 async function expand(paths: string[]): Promise<Array<Input | RunResult>> {
   const out: Array<Input | RunResult> = [];
   for (const p of paths) {
-    try {
-      const files = await listInputs(p);
-      const isFolder = files.length !== 1 || resolve(files[0]!) !== resolve(p);
-      for (const file of files) out.push({ source: displayPath(file), path: file, discovered: isFolder });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      out.push(blank(displayPath(p), 'rejected', `INPUT_UNREADABLE: cannot read ${p} (${code})`, 'INPUT_UNREADABLE'));
+    for (const e of await listInputs(p)) {
+      if (e.kind === 'file') out.push({ source: displayPath(e.path), path: e.path, discovered: e.discovered });
+      else if (e.kind === 'skip') out.push(blank(displayPath(e.path), 'skipped', e.reason));
+      else out.push(blank(displayPath(e.path), 'rejected', `INPUT_UNREADABLE: ${e.reason}`, 'INPUT_UNREADABLE'));
     }
   }
   return out;

@@ -34,6 +34,7 @@ export async function workerCommand(config: Config, log: Logger): Promise<number
       dir: config.INBOX_DIR,
       pollMs: config.INBOX_POLL_MS,
       settleMs: config.INBOX_SETTLE_MS,
+      incompleteGraceMs: config.INBOX_INCOMPLETE_GRACE_MS,
       maxBytes: config.MAX_FILE_BYTES,
       submit: app.submit,
       onDocument: (outcome) => metrics.documents.inc({ source: 'inbox', outcome }),

@@ -1,7 +1,10 @@
 // Intake: from a document's bytes to the decision of what happens to it, before any queue.
 // Pure. Classifies by content, never by file name: external storage folders also hold
-// recordings, photos and PDFs, which are recognised by their magic bytes and ignored.
+// recordings, photos, PDFs and compressed files, which are recognised by their magic bytes
+// and ignored.
 import { parseSession } from './session.ts';
+import { recogniseCompressed, utf16ByteOrder } from './session-text.ts';
+import type { Utf16Order } from './session-text.ts';
 import { matchTicket } from './ticket.ts';
 import type { InputProblem, InputWarning, Session, TicketRef } from './types.ts';
 
@@ -28,7 +31,7 @@ export type IntakeResult =
   | { status: 'rejected'; problem: InputProblem; session: Session | null; /** what was corrected before the problem was found */ warnings: InputWarning[] };
 
 const MEDIA_SIGNATURES: Array<{ what: string; test: (b: Uint8Array) => boolean }> = [
-  { what: 'an MP3 recording', test: (b) => ascii(b, 0, 'ID3') || (b[0] === 0xff && ((b[1] ?? 0) & 0xe0) === 0xe0) },
+  { what: 'an MP3 recording', test: (b) => ascii(b, 0, 'ID3') || (b[0] === 0xff && ((b[1] ?? 0) & 0xe0) === 0xe0 && !utf16Text(b)) },
   { what: 'a WAV recording', test: (b) => ascii(b, 0, 'RIFF') && ascii(b, 8, 'WAVE') },
   { what: 'an OGG/Opus recording', test: (b) => ascii(b, 0, 'OggS') },
   { what: 'a FLAC recording', test: (b) => ascii(b, 0, 'fLaC') },
@@ -46,6 +49,16 @@ function ascii(b: Uint8Array, at: number, s: string): boolean {
   return true;
 }
 
+/**
+ * FF FE is both the UTF-16 LE byte-order mark and the start of an MPEG audio frame (Layer I,
+ * with CRC): text after it is a UTF-16 document, a frame header's next bytes are not text.
+ */
+function utf16Text(b: Uint8Array): boolean {
+  if (utf16ByteOrder(b) !== 'UTF-16 LE') return false;
+  const c = b[2];
+  return b[3] === 0 && c !== undefined && (c === 0x09 || c === 0x0a || c === 0x0d || (c >= 0x20 && c < 0x7f));
+}
+
 /** What kind of non-metadata media the bytes are, or null. */
 export function recogniseMedia(bytes: Uint8Array): string | null {
   for (const sig of MEDIA_SIGNATURES) if (sig.test(bytes)) return sig.what;
@@ -54,6 +67,8 @@ export function recogniseMedia(bytes: Uint8Array): string | null {
 
 /** Describes bytes that are readable text but cannot be JSON (first character not { or [), else null. */
 export function plainTextNotJson(bytes: Uint8Array): string | null {
+  const utf16 = utf16ByteOrder(bytes);
+  if (utf16) return plainUtf16NotJson(bytes, utf16);
   let i = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
   while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;
   if (i >= bytes.length) return null; // empty: a failed upload, rejected as such
@@ -69,12 +84,23 @@ export function plainTextNotJson(bytes: Uint8Array): string | null {
   return 'plain text, not JSON (a transcript or other file?)';
 }
 
+/** The same for UTF-16 with a byte-order mark. */
+function plainUtf16NotJson(bytes: Uint8Array, order: Utf16Order): string | null {
+  const whole = bytes.length <= 2 + 4096;
+  // a sample cut off mid-file may end in half a surrogate pair (a replacement character): leave its last unit out
+  const sample = bytes.subarray(2, whole ? bytes.length & ~1 : 2 + 4096 - 2);
+  const text = new TextDecoder(order === 'UTF-16 LE' ? 'utf-16le' : 'utf-16be', { ignoreBOM: true }).decode(sample).replace(/^[ \t\r\n]+/, '');
+  if (text === '' || text[0] === '{' || text[0] === '[') return null;
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffd]/.test(text)) return null; // binary, or not UTF-16 after all
+  return 'plain text, not JSON (a transcript or other file?)';
+}
+
 /**
  * For a document found in a folder, where recordings, photos, PDFs and transcripts live too:
  * why its first bytes (4 KiB are enough) show it is not a metadata document, or null.
  */
 export function notMetadata(head: Uint8Array): string | null {
-  const what = recogniseMedia(head) ?? plainTextNotJson(head);
+  const what = recogniseCompressed(head) ?? recogniseMedia(head) ?? plainTextNotJson(head);
   return what ? `not a metadata document: ${what}` : null;
 }
 

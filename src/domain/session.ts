@@ -5,7 +5,7 @@
 // bad file always gets the same reason:
 //   1. empty                        INPUT_EMPTY
 //   2. over the size limit          INPUT_TOO_LARGE
-//   3. a UTF-8 BOM is stripped and accepted
+//   3. a UTF-8 BOM is stripped and accepted; UTF-16 with a BOM is decoded (with a warning)
 //   4. binary / not UTF-8           INPUT_BINARY / INPUT_NOT_UTF8
 //   5. not JSON / cut short         INPUT_NOT_JSON / INPUT_TRUNCATED
 //   6. not an object                INPUT_NOT_OBJECT
@@ -60,7 +60,8 @@ function parse(input: Uint8Array | string, opts: ParseOptions): ParseResult {
     });
   }
   const raw = value as Record<string, unknown>;
-  const warnings: InputWarning[] = [];
+  // the encoding is about the whole document, which formatPath calls '(the document)'
+  const warnings: InputWarning[] = decoded.warning ? [{ field: '(the document)', message: decoded.warning }] : [];
 
   // 7
   const id = readId(raw.id, warnings);

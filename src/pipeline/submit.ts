@@ -3,6 +3,7 @@
 import { intake } from '../domain/intake.ts';
 import type { IntakeOptions, IntakeResult } from '../domain/intake.ts';
 import type { InputWarning } from '../domain/types.ts';
+import { documentText } from '../domain/session-text.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionQueue } from '../queue/session-queue.ts';
 import type { StatusStore } from '../queue/status-store.ts';
@@ -42,6 +43,8 @@ export interface SubmitDeps {
 export interface SubmitOptions {
   /** found by scanning a folder rather than handed over explicitly (see IntakeOptions) */
   discovered?: boolean;
+  /** the caller logs a rejection itself, with what it did about it (the inbox may wait for more bytes) */
+  quiet?: boolean;
 }
 
 export async function submitDocument(deps: SubmitDeps, bytes: Uint8Array, source: string, opts: SubmitOptions = {}): Promise<SubmitResult> {
@@ -61,14 +64,15 @@ export async function submitDocument(deps: SubmitDeps, bytes: Uint8Array, source
       if (key) {
         await deps.status.record(key, { state: 'rejected', version: r.session!.version, ticket: null, reason: r.problem.message, code: r.problem.code, source, jobId: null, warnings });
       }
-      deps.log.warn({ source, code: r.problem.code, field: r.problem.field, session: key }, 'document rejected');
+      if (!opts.quiet) deps.log.warn({ source, code: r.problem.code, field: r.problem.field, session: key }, 'document rejected');
       return { ...none, source, status: 'rejected', session: key, version: r.session?.version ?? null, reason: r.problem.message, code: r.problem.code, field: r.problem.field ?? null, warnings, intake: r };
     }
     case 'skipped':
       await deps.status.record(r.session.key, { state: 'skipped', version: r.session.version, ticket: null, reason: r.reason, code: null, source, jobId: null, warnings });
       return { ...none, source, status: 'skipped', session: r.session.key, version: r.session.version, reason: r.reason, warnings, intake: r };
     case 'accepted': {
-      const text = new TextDecoder('utf-8').decode(bytes).replace(/^\uFEFF/, '');
+      // the job reads this text again: decoded as intake decoded it (UTF-16 too), not as UTF-8
+      const text = documentText(bytes);
       const session = r.session;
       const q = await deps.queue.enqueue(
         session,

@@ -1,9 +1,13 @@
 // The CLI end to end against the real Redis: `run --json` on a folder mixing valid, no-ticket,
-// broken and non-metadata files; `show` on a delivered ticket; the same folder again.
+// broken and non-metadata files; `show` on a delivered ticket; the same folder again; a folder
+// of links, hidden files, a FIFO, UTF-16 and compressed files, each entry accounted for.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { fixture } from '../helpers/documents.ts';
 import { FIXTURES, TEST_REDIS_URL, dropPrefix, runCli, tempDir, uniquePrefix } from '../helpers/env.ts';
 
 interface Result {
@@ -139,6 +143,134 @@ describe('ccai-crm-sync run / show', () => {
     assert.match(r.stdout, /would write on 500ak00001nkg4MAAQ/);
     assert.match(r.stdout, /068ak00000G9TrBAAV/);
     assert.ok(!existsSync(join(other, 'local-crm.sqlite')), 'no local CRM written');
+  });
+});
+
+describe('ccai-crm-sync run: every entry of a folder accounted for', () => {
+  const prefix = uniquePrefix('cli-entries');
+  const tmp = tempDir('ccai-cli-entries');
+  const drop = join(tmp.path, 'drop');
+  const elsewhere = join(tmp.path, 'elsewhere');
+  // JOB_THREADS=1: each job reads its document text again on a job thread (not from the
+  // submitting thread's cache), so a UTF-16 document's text must have reached the job intact
+  const env = { REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: join(tmp.path, 'data'), JOB_THREADS: '1' };
+  /** call-1418 under its own session id, so that each copy is its own delivery */
+  const call = (id: number) => JSON.stringify({ ...fixture('metadata_call-1418.json'), id }, null, 2);
+  let folder: { code: number | null; results: Result[] };
+
+  before(async () => {
+    mkdirSync(join(drop, '.git'), { recursive: true });
+    mkdirSync(elsewhere, { recursive: true });
+    writeFileSync(join(drop, 'good.json'), call(9001));
+    symlinkSync('good.json', join(drop, 'latest.json')); // a link to a file in the folder
+    writeFileSync(join(elsewhere, 'out.json'), call(9002));
+    symlinkSync(join(elsewhere, 'out.json'), join(drop, 'outside.json')); // a link that leaves the folder
+    symlinkSync('gone.json', join(drop, 'broken.json'));
+    symlinkSync('..', join(drop, 'loop')); // a link to the folder above: a loop
+    writeFileSync(join(drop, '.DS_Store'), Buffer.from([0, 0, 0, 1, 0x42, 0x75, 0x64, 0x31]));
+    writeFileSync(join(drop, '.git', 'config'), '[core]\n');
+    execFileSync('mkfifo', [join(drop, 'pipe.json')]);
+    writeFileSync(join(drop, 'utf16le.json'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(call(9003), 'utf16le')]));
+    writeFileSync(join(drop, 'utf16be.json'), Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(call(9004), 'utf16le').swap16()]));
+    writeFileSync(join(drop, 'export.json.gz'), gzipSync(call(9005)));
+    writeFileSync(join(drop, 'bundle.zip'), Buffer.concat([Buffer.from('PK\x03\x04\x14\x00\x00\x00\x08\x00', 'latin1'), Buffer.alloc(40)]));
+    // a FIFO is never opened (opening one blocks until a writer comes): a hang fails the test
+    const r = await runCli(['run', '--json', drop], env, { timeoutMs: 60_000 });
+    assert.ok(r.stdout.trim().startsWith('{'), `stdout is the JSON report; stderr: ${r.stderr}`);
+    folder = { code: r.code, results: (JSON.parse(r.stdout) as { results: Result[] }).results };
+  });
+
+  after(async () => {
+    await dropPrefix(prefix);
+    tmp.cleanup();
+  });
+
+  const one = (results: Result[], name: string) => {
+    const found = results.filter((x) => x.source.endsWith(`/${name}`));
+    assert.equal(found.length, 1, `exactly one result for ${name}: ${JSON.stringify(results, null, 1)}`);
+    return found[0]!;
+  };
+
+  it('gives every entry of the folder exactly one result', () => {
+    const entries = readdirSync(drop);
+    assert.equal(entries.length, 12);
+    assert.equal(folder.results.length, entries.length, JSON.stringify(folder.results, null, 1));
+    for (const name of entries) one(folder.results, name);
+  });
+
+  it('follows a link to a file in the folder', () => {
+    assert.equal(one(folder.results, 'good.json').status, 'delivered');
+    const link = one(folder.results, 'latest.json');
+    assert.equal(link.session, 'call-9001', 'the link was read');
+    assert.equal(link.status, 'skipped');
+    assert.match(link.reason ?? '', /duplicate: the same session version as .*good\.json/);
+  });
+
+  it('does not follow links that leave the folder, are broken or loop, and says why', () => {
+    const outside = one(folder.results, 'outside.json');
+    assert.equal(outside.status, 'skipped');
+    assert.match(outside.reason ?? '', /link that leaves the folder .*elsewhere\/out\.json.*not followed/);
+    const broken = one(folder.results, 'broken.json');
+    assert.equal(broken.status, 'skipped');
+    assert.match(broken.reason ?? '', /broken link \(to gone\.json, which does not exist\)/);
+    const loop = one(folder.results, 'loop');
+    assert.equal(loop.status, 'skipped');
+    assert.match(loop.reason ?? '', /link to a folder above it \(a loop\): not followed/);
+  });
+
+  it('skips hidden files and folders, a hidden folder on one line', () => {
+    assert.match(one(folder.results, '.DS_Store').reason ?? '', /^hidden file \(name starts with a dot\)$/);
+    const git = one(folder.results, '.git');
+    assert.equal(git.status, 'skipped');
+    assert.match(git.reason ?? '', /^hidden folder \(name starts with a dot\): not searched$/);
+    assert.ok(!folder.results.some((r) => r.source.endsWith('/config')), 'nothing inside it is listed');
+  });
+
+  it('skips a FIFO without opening it', () => {
+    const pipe = one(folder.results, 'pipe.json');
+    assert.equal(pipe.status, 'skipped');
+    assert.match(pipe.reason ?? '', /^not a regular file \(a FIFO\): not read$/);
+  });
+
+  it('delivers UTF-16 documents with a byte-order mark, LE and BE', () => {
+    for (const [name, session] of [['utf16le.json', 'call-9003'], ['utf16be.json', 'call-9004']]) {
+      const r = one(folder.results, name!);
+      assert.equal(r.status, 'delivered', JSON.stringify(r));
+      assert.equal(r.session, session);
+    }
+  });
+
+  it('names gzip and zip files in their reason', () => {
+    const gz = one(folder.results, 'export.json.gz');
+    assert.equal(gz.status, 'skipped');
+    assert.match(gz.reason ?? '', /not a metadata document: a gzip-compressed file: decompress it first/);
+    const zip = one(folder.results, 'bundle.zip');
+    assert.equal(zip.status, 'skipped');
+    assert.match(zip.reason ?? '', /not a metadata document: a zip archive: unzip it first/);
+  });
+
+  it('exits 0: nothing in the folder was rejected or failed', () => {
+    assert.equal(folder.code, 0);
+  });
+
+  it('named on the command line: a FIFO, a broken link and a gzip file are rejected, a link out of the folder is followed', async () => {
+    const args = ['pipe.json', 'broken.json', 'export.json.gz', 'outside.json'].map((n) => join(drop, n));
+    const r = await runCli(['run', '--json', ...args], env, { timeoutMs: 60_000 });
+    const results = (JSON.parse(r.stdout) as { results: Result[] }).results;
+    assert.equal(results.length, 4, JSON.stringify(results, null, 1));
+    const pipe = one(results, 'pipe.json');
+    assert.equal(pipe.status, 'rejected');
+    assert.match(pipe.reason ?? '', /^INPUT_UNREADABLE: not a regular file \(a FIFO\): not read$/);
+    const broken = one(results, 'broken.json');
+    assert.equal(broken.status, 'rejected');
+    assert.match(broken.reason ?? '', /^INPUT_UNREADABLE: a broken link \(to gone\.json, which does not exist\)$/);
+    const gz = one(results, 'export.json.gz');
+    assert.equal(gz.status, 'rejected');
+    assert.match(gz.reason ?? '', /^INPUT_BINARY: the document is a gzip-compressed file: decompress it first/);
+    const outside = one(results, 'outside.json');
+    assert.equal(outside.status, 'delivered', JSON.stringify(outside));
+    assert.equal(outside.session, 'call-9002');
+    assert.equal(r.code, 1);
   });
 });
 

@@ -1,6 +1,7 @@
 // The worker's sources against the real Redis: the watched inbox folder and the HTTP endpoint.
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,7 +14,8 @@ import type { HttpSource } from '../../src/sources/http.ts';
 import { startInbox } from '../../src/sources/inbox.ts';
 import type { InboxSource } from '../../src/sources/inbox.ts';
 import { LocalCrm } from '../../src/targets/local/local-crm.ts';
-import { FIXTURES, TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
+import { fixture } from '../helpers/documents.ts';
+import { FIXTURES, ROOT, TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
@@ -33,7 +35,7 @@ describe('sources', () => {
     app = await createApp(config, log, { worker: true, allowPrivateRedis: false });
     crm = new LocalCrm(config.dataDir);
     mkdirSync(inboxDir, { recursive: true });
-    inbox = startInbox({ dir: inboxDir, pollMs: 100_000, settleMs: 300, maxBytes: config.MAX_FILE_BYTES, submit: app.submit, log });
+    inbox = startInbox({ dir: inboxDir, pollMs: 100_000, settleMs: 300, incompleteGraceMs: 1_000, maxBytes: config.MAX_FILE_BYTES, submit: app.submit, log });
     http = await startHttp(
       {
         token: TOKEN,
@@ -101,6 +103,87 @@ describe('sources', () => {
       appendFileSync(path, ', "chat_type": "x"'); // the upload goes on after a pause
       await inbox.scan();
       assert.ok(existsSync(path), 'a file that changed since the last look waits');
+    });
+
+    /** the Zendesk call under its own session id: each test its own delivery, on a ticket no other test counts notes on */
+    const call = (id: number) => Buffer.from(JSON.stringify({ ...fixture('zendesk-call.json'), id }, null, 2));
+    const delivered = (session: string) => waitFor(`${session} delivered`, async () => (await app.status.get(session))?.latest.state === 'delivered');
+
+    it('does not reject an upload that pauses longer than the settle time mid-document, and takes it once complete', async () => {
+      const path = join(inboxDir, 'paused-upload.json');
+      const doc = call(9101);
+      writeFileSync(path, doc.subarray(0, 200));
+      await settledScan(); // the same size on two looks: settled, but the JSON ends early
+      assert.ok(existsSync(path), 'left in place while it may still be being written');
+      assert.ok(!existsSync(join(inboxDir, 'rejected/paused-upload.json')), 'not rejected');
+      appendFileSync(path, doc.subarray(200)); // the upload goes on
+      await settledScan();
+      assert.ok(existsSync(join(inboxDir, 'processed/paused-upload.json')), 'taken once complete');
+      await delivered('call-9101');
+    });
+
+    it('takes an empty file once it gets its content', async () => {
+      const path = join(inboxDir, 'created-first.json');
+      writeFileSync(path, '');
+      await settledScan();
+      assert.ok(existsSync(path), 'an empty file waits');
+      assert.ok(!existsSync(join(inboxDir, 'rejected/created-first.json')), 'not rejected');
+      writeFileSync(path, call(9102));
+      await settledScan();
+      assert.ok(existsSync(join(inboxDir, 'processed/created-first.json')));
+      await delivered('call-9102');
+    });
+
+    it('rejects a file still cut short after the grace, and reads it again when it changes afterwards', async () => {
+      const path = join(inboxDir, 'stalled-upload.json');
+      const kept = join(inboxDir, 'rejected/stalled-upload.json');
+      const doc = call(9103);
+      const fd = openSync(path, 'w'); // the uploader keeps the file open
+      try {
+        writeSync(fd, doc.subarray(0, 300));
+        await settledScan();
+        assert.ok(existsSync(path), 'waits first');
+        await new Promise((r) => setTimeout(r, 1_100)); // past the grace (1 s here)
+        await inbox.scan();
+        assert.ok(!existsSync(path) && existsSync(kept), 'then rejected');
+        assert.equal(JSON.parse(readFileSync(`${kept}.reason.json`, 'utf8')).code, 'INPUT_TRUNCATED');
+        writeSync(fd, doc.subarray(300)); // the upload resumes: its bytes land in the moved file
+      } finally {
+        closeSync(fd);
+      }
+      await inbox.scan();
+      assert.ok(existsSync(path), 'back in the inbox, to be read again');
+      assert.ok(!existsSync(kept) && !existsSync(`${kept}.reason.json`), 'no longer rejected');
+      await settledScan();
+      assert.ok(existsSync(join(inboxDir, 'processed/stalled-upload.json')));
+      await delivered('call-9103');
+    });
+
+    it('warns once about a file it cannot read, not on every pass', async (t) => {
+      if (typeof process.getuid !== 'function') return t.skip('needs POSIX file permissions');
+      const tmpUnreadable = tempDir('ccai-unreadable');
+      try {
+        chmodSync(tmpUnreadable.path, 0o755);
+        const file = join(tmpUnreadable.path, 'locked.json');
+        writeFileSync(file, call(9104));
+        chmodSync(file, 0o000);
+        // Root reads any file whatever its mode: the inbox then runs as nobody, for whom the
+        // file is really unreadable (EACCES). Six passes, each of which would read it.
+        const asNobody = process.getuid() === 0 ? { uid: 65534, gid: 65534 } : {};
+        const out = execFileSync(process.execPath, [join(ROOT, 'test/helpers/inbox-passes.ts'), tmpUnreadable.path, '6'], {
+          ...asNobody,
+          encoding: 'utf8',
+          timeout: 30_000,
+          env: { PATH: process.env.PATH ?? '' },
+        });
+        const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: number; msg: string; reason?: string });
+        const warnings = lines.filter((l) => l.level >= 40 && /unreadable/.test(l.msg));
+        assert.equal(warnings.length, 1, out);
+        assert.match(warnings[0]!.reason ?? '', /EACCES/);
+        assert.ok(existsSync(file), 'left where it is');
+      } finally {
+        tmpUnreadable.cleanup();
+      }
     });
   });
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { intake, recogniseMedia } from '../../src/domain/intake.ts';
 import { FIXTURES } from '../helpers/env.ts';
 
@@ -52,5 +53,55 @@ describe('intake', () => {
     const r = intake(Buffer.from('{"id": 1418, "call_type": '), { ...opts, discovered: true });
     assert.equal(r.status, 'rejected');
     assert.equal(r.status === 'rejected' && r.problem.code, 'INPUT_TRUNCATED');
+  });
+
+  it('reads a UTF-16 document with a byte-order mark (LE or BE), found in a folder or handed over', () => {
+    const text = load('sessions/metadata_call-1418.json').toString('utf8');
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    const be = Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]);
+    for (const [name, bytes] of [['LE', le], ['BE', be]] as const) {
+      // FF FE also starts an MPEG audio frame: a UTF-16 LE document used to be ignored as "an MP3 recording"
+      assert.equal(recogniseMedia(bytes), null, `UTF-16 ${name} is not a recording`);
+      for (const discovered of [true, false]) {
+        const r = intake(bytes, { ...opts, discovered });
+        assert.equal(r.status, 'accepted', `UTF-16 ${name}, discovered: ${discovered}: ${JSON.stringify(r)}`);
+        assert.equal(r.status === 'accepted' && r.session.key, 'call-1418');
+        assert.ok(r.status === 'accepted' && r.warnings.some((w) => w.field === '(the document)' && w.message.includes(`UTF-16 ${name}`)), 'a warning says how it was read');
+      }
+    }
+    const transcript = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('Agent: Hello\nCustomer: Hi\n', 'utf16le')]);
+    const found = intake(transcript, { ...opts, discovered: true });
+    assert.equal(found.status, 'ignored', 'UTF-16 plain text found in a folder is a transcript, as in UTF-8');
+  });
+
+  it('names a gzip or zip file: ignored when found in a folder, rejected when handed over', () => {
+    const gz = gzipSync(load('sessions/metadata_call-1418.json'));
+    const zip = Buffer.concat([Buffer.from('PK\x03\x04\x14\x00\x00\x00\x08\x00', 'latin1'), Buffer.alloc(40)]);
+    for (const [bytes, what] of [[gz, /a gzip-compressed file: decompress it first/], [zip, /a zip archive: unzip it first/]] as const) {
+      const found = intake(bytes, { ...opts, discovered: true });
+      assert.equal(found.status, 'ignored');
+      assert.match(found.status === 'ignored' ? found.reason : '', what);
+      const given = intake(bytes, opts);
+      assert.equal(given.status, 'rejected');
+      assert.equal(given.status === 'rejected' && given.problem.code, 'INPUT_BINARY');
+      assert.match(given.status === 'rejected' ? given.problem.message : '', what);
+    }
+  });
+
+  it('names the other compressed formats by their magic bytes', () => {
+    const cases: Array<[number[], RegExp]> = [
+      [[0x42, 0x5a, 0x68, 0x39, 0x31, 0x41, 0x59, 0x26, 0x53, 0x59], /bzip2-compressed/],
+      [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], /xz-compressed/],
+      [[0x28, 0xb5, 0x2f, 0xfd], /zstd-compressed/],
+      [[0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c], /7-Zip archive/],
+    ];
+    for (const [magic, what] of cases) {
+      const r = intake(Buffer.concat([Buffer.from(magic), Buffer.alloc(32, 0x41)]), { ...opts, discovered: true });
+      assert.equal(r.status, 'ignored');
+      assert.match(r.status === 'ignored' ? r.reason : '', what);
+    }
+    // plain text that happens to start like bzip2's "BZh" is still text
+    const text = intake(Buffer.from('BZh is how bzip2 files start\n'), { ...opts, discovered: true });
+    assert.match(text.status === 'ignored' ? text.reason : '', /plain text, not JSON/);
   });
 });

@@ -413,6 +413,38 @@ describe('parseSession: reading the bytes', () => {
     assert.match(p.message, /byte 0xC3 at byte offset 7 \(line 2, column 6\)/);
   });
 
+  it('reads UTF-16 LE and BE with a byte-order mark, and says so in a warning', () => {
+    const text = bytes('sessions/bom-crlf-call.json').toString('utf8').replace(/^\uFEFF/, '');
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    const be = Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]);
+    for (const [name, file] of [['LE', le], ['BE', be]] as const) {
+      const { session: s, warnings } = ok(file);
+      assert.equal(s.key, 'call-1508');
+      assert.equal(s.dispositions[0]!.note, 'Café crème: naïve façade', 'accents survive');
+      assert.deepEqual(warnings, [`the document is UTF-16 ${name} (it starts with a byte-order mark); read as such`]);
+    }
+    assert.equal(rejected(Buffer.from([0xff, 0xfe, 0x20, 0x00, 0x0a, 0x00])).code, 'INPUT_EMPTY');
+  });
+
+  it('calls a document cut in the middle of a character truncated, not badly encoded', () => {
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{"id": 1', 'utf16le'), Buffer.from([0x32])]);
+    const p16 = rejected(utf16);
+    assert.equal(p16.code, 'INPUT_TRUNCATED');
+    assert.match(p16.message, /ends in the middle of a UTF-16 character/);
+    // an upload caught between the two bytes of "é"
+    const p8 = rejected(Buffer.concat([Buffer.from('{"note": "caf'), Buffer.from([0xc3])]));
+    assert.equal(p8.code, 'INPUT_TRUNCATED');
+    assert.match(p8.message, /ends in the middle of a UTF-8 character/);
+    // a Latin-1 "é" before the end is still a bad byte, not a cut
+    assert.equal(rejected(Buffer.concat([Buffer.from('{"note": "caf'), Buffer.from([0xe9]), Buffer.from('"}')])).code, 'INPUT_NOT_UTF8');
+  });
+
+  it('suggests UTF-16 without a byte-order mark for text with a NUL after every character', () => {
+    const p = rejected(Buffer.from('{"id": 1418, "call_type": "x"}', 'utf16le'));
+    assert.equal(p.code, 'INPUT_NOT_UTF8');
+    assert.match(p.message, /looks like UTF-16 LE without a byte-order mark/);
+  });
+
   it('tells a truncated document from one that is not JSON', () => {
     assert.equal(rejected('{"id": 1418, "call_type": ').code, 'INPUT_TRUNCATED');
     assert.equal(rejected('{"id": 1418, "call_type": "Voice').code, 'INPUT_TRUNCATED');
