@@ -12,8 +12,12 @@
 //      (Salesforce by the 18-character form, GUIDs and sys_ids case-insensitively, ticket
 //      numbers as numbers) -> TICKET_MISMATCH.
 //   5. An id alone is read by its shape (Salesforce, ServiceNow, Dynamics 365); an id no CRM
-//      recognises is kept as given (`generic`). A URL that is not a record link is ignored,
-//      with a warning.
+//      recognises is kept as given (`generic`), unless it only looks like one of those shapes
+//      through look-alike characters (a Cyrillic `а` for `a`, full-width digits, an invisible
+//      format character) -> TICKET_INVALID_ID, rather than a look-alike ticket. A URL that is
+//      not a record link is ignored, with a warning.
+// A user name and password in out_ticket_url (`https://user:secret@crm/...`) are removed before
+// anything else, with a warning: they are never stored, shown or sent.
 import { dynamics365 } from './ticket-dynamics.ts';
 import { freshdesk } from './ticket-freshdesk.ts';
 import { isHostAllowed } from './ticket-hosts.ts';
@@ -54,7 +58,8 @@ type UrlVerdict =
 
 export function matchTicket(ref: TicketInput, opts: MatchOptions): TicketMatch {
   const id = blankToNull(ref.id);
-  const urlText = blankToNull(ref.url);
+  const given = blankToNull(ref.url);
+  const urlText = given === null ? null : withoutCredentials(given);
   const verdict = urlText === null ? null : readTicketUrl(urlText);
 
   // With an allowlist, any http(s) link outside it is refused, recognised or not: an unknown
@@ -75,6 +80,9 @@ export function matchTicket(ref: TicketInput, opts: MatchOptions): TicketMatch {
   }
 
   const warnings: InputWarning[] = [];
+  if (urlText !== given) {
+    warnings.push({ field: 'out_ticket_url', message: 'out_ticket_url carried a user name or password; removed (credentials in a ticket link are never stored, shown or sent)' });
+  }
   if (ref.isAccount) warnings.push({ field: 'is_out_ticket_account', message: "is_out_ticket_account is true: the record is the customer's account" });
 
   // A URL that is not a record link: match by id alone (below), saying the URL was ignored.
@@ -132,6 +140,25 @@ export function matchTicket(ref: TicketInput, opts: MatchOptions): TicketMatch {
   return matched('generic', generic, null, ref.isAccount, warnings);
 }
 
+/**
+ * The URL without the user name and password it may carry (`https://user:secret@host/x` ->
+ * `https://host/x`); the text as given when it has none or is not a URL.
+ */
+export function withoutCredentials(text: string): string {
+  // cheap test first: most links have no '@' before their path
+  if (!text.includes('@')) return text;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return text;
+  }
+  if (url.username === '' && url.password === '') return text;
+  url.username = '';
+  url.password = '';
+  return url.toString();
+}
+
 /** What out_ticket_url is: a CRM record link, or why it is not one. */
 function readTicketUrl(text: string): UrlVerdict {
   let url: URL;
@@ -173,7 +200,40 @@ function readGenericId(id: string): IdReading {
   if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(id)) {
     return { ok: false, fault: 'malformed', reason: `${quote(id)} contains control characters, not a record id` };
   }
+  const lookalike = lookalikeOf(id);
+  if (lookalike) return { ok: false, fault: 'malformed', reason: lookalike };
   return { ok: true, id, object: null, notes: [] };
+}
+
+// Letters that look like Latin ones (Cyrillic and Greek), for telling a forged or mistyped id
+// from a real one. Full-width and other compatibility forms are folded by NFKC first.
+const CONFUSABLES: Record<string, string> = {
+  'а': 'a', 'е': 'e', 'о': 'o', 'р': 'p', 'с': 'c', 'х': 'x', 'у': 'y', 'і': 'i', 'ј': 'j', 'ѕ': 's', 'ԁ': 'd', 'ԛ': 'q', 'ԝ': 'w', 'һ': 'h', 'ӏ': 'l',
+  'А': 'A', 'В': 'B', 'Е': 'E', 'К': 'K', 'М': 'M', 'Н': 'H', 'О': 'O', 'Р': 'P', 'С': 'C', 'Т': 'T', 'Х': 'X', 'У': 'Y', 'І': 'I', 'Ј': 'J', 'Ѕ': 'S',
+  'α': 'a', 'ο': 'o', 'ν': 'v', 'ι': 'i', 'κ': 'k', 'ρ': 'p', 'τ': 't', 'υ': 'u',
+  'Α': 'A', 'Β': 'B', 'Ε': 'E', 'Ζ': 'Z', 'Η': 'H', 'Ι': 'I', 'Κ': 'K', 'Μ': 'M', 'Ν': 'N', 'Ο': 'O', 'Ρ': 'P', 'Τ': 'T', 'Υ': 'Y', 'Χ': 'X',
+};
+
+/**
+ * Why an id that no CRM recognises would still be mistaken for one of theirs: it holds an
+ * invisible format character, or it becomes a Salesforce, ServiceNow or Dynamics 365 id once
+ * look-alike characters are read as the ASCII ones they imitate. Null for an honest id
+ * (`Ticket-Ünïcode` is kept as given).
+ */
+function lookalikeOf(id: string): string | null {
+  const invisible = /\p{Cf}/u.exec(id);
+  if (invisible) return `${quote(id)} contains the invisible character ${codePoint(invisible[0])}, not a record id`;
+  if (/^[\x20-\x7e]*$/.test(id)) return null;
+  const skeleton = Array.from(id.normalize('NFKC'), (c) => CONFUSABLES[c] ?? c).join('');
+  if (!/^[\x20-\x7e]*$/.test(skeleton)) return null;
+  const crm = RECOGNISERS.find((r) => r.claimsBareId?.(skeleton));
+  if (!crm) return null;
+  const odd = Array.from(id).filter((c) => c > '\x7e');
+  return `${quote(id)} looks like a ${crm.label} ${crm.noun} id but contains ${odd.map(codePoint).join(', ')}, which only look like ASCII: a ${crm.label} id is ASCII letters and digits`;
+}
+
+function codePoint(c: string): string {
+  return `"${c}" (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`;
 }
 
 function invalidId(reason: string): TicketMatch {

@@ -213,11 +213,12 @@ describe('e-mail target', () => {
     assert.equal((await app.queue.failed())[0]!.attempts, 1, 'not retried');
   });
 
-  it('keeps CR/LF in a disposition code out of the subject, and secured data out of the attachment', async () => {
+  it('keeps CR/LF in a disposition code out of the subject, and secured data and link credentials out of the attachment', async () => {
     const { app, sink } = await start({ MAIL_ATTACH_METADATA: 'true', RECORDING_LINK: 'never' });
     const d = JSON.parse(doc('metadata_call-1418.json').toString()) as Record<string, unknown>;
     (d.dispositions as Array<Record<string, unknown>>)[1]!.code = 'Sale\r\nBcc: thief@evil.example';
     d.custom_data_secured = { card: { label: 'Card', value: '4111 1111 1111 1111' } };
+    d.out_ticket_url = String(d.out_ticket_url).replace('https://', 'https://agent:s3cr3t-pw@');
     const s = await app.submit(Buffer.from(JSON.stringify(d)), 'x.json');
     await app.queue.waitFor(s.jobId!);
     await sink.waitFor(1);
@@ -230,6 +231,8 @@ describe('e-mail target', () => {
     assert.equal(attached.custom_data_secured, undefined);
     assert.equal(attached.recording_url, undefined, 'RECORDING_LINK=never applies to the attachment too');
     assert.doesNotMatch(m.raw.toString('utf8'), /4111/);
+    assert.equal(attached.out_ticket_url, 'https://crm.example.com/lightning/r/Case/500ak000024vx4uAAA/view');
+    assert.doesNotMatch(m.raw.toString('utf8'), /s3cr3t/, 'the link is sent without its user name and password');
   });
 
   it('refuses headers-only threading when nothing of the ticket is known to reply to', async () => {

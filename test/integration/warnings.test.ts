@@ -30,6 +30,7 @@ describe('warnings: corrections are visible', () => {
   const folder = join(tmp.path, 'in');
   const env = { REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: join(tmp.path, 'data') };
   let results: Result[] = [];
+  let stdout = '';
   let stderr = '';
 
   before(async () => {
@@ -37,9 +38,12 @@ describe('warnings: corrections are visible', () => {
     const doc = JSON.parse(readFileSync(join(FIXTURES, 'sessions/metadata_call-1418.json'), 'utf8')) as Record<string, unknown>;
     writeFileSync(join(folder, 'corrected.json'), JSON.stringify({ ...doc, id: 8101, wait_duration: -3, rating: 0, out_ticket_url: 'https://wiki.example.com/page' }));
     writeFileSync(join(folder, 'clean.json'), JSON.stringify({ ...doc, id: 8102 }));
+    const withCredentials = String(doc.out_ticket_url).replace('https://', 'https://jane.doe:s3cr3t-pw@');
+    writeFileSync(join(folder, 'credentials.json'), JSON.stringify({ ...doc, id: 8103, out_ticket_url: withCredentials }));
     const r = await runCli(['run', '--json', '--log-level', 'warn', folder], env, { timeoutMs: 60_000 });
     assert.equal(r.code, 0, r.stderr);
     results = (JSON.parse(r.stdout) as { results: Result[] }).results;
+    stdout = r.stdout;
     stderr = r.stderr;
   });
 
@@ -62,9 +66,21 @@ describe('warnings: corrections are visible', () => {
     assert.deepEqual(result('clean.json').warnings, []);
   });
 
+  it('credentials in a ticket URL are removed with a warning, and never stored, shown or logged', async () => {
+    const r = result('credentials.json');
+    assert.equal(r.status, 'delivered');
+    assert.deepEqual(r.warnings.map((w) => w.field), ['out_ticket_url']);
+    const show = await runCli(['show', '--json', '500ak000024vx4uAAA'], env);
+    const rec = JSON.parse(show.stdout) as { url: string; notes: Array<{ text: string; html: string }> };
+    assert.equal(rec.url, 'https://crm.example.com/lightning/r/Case/500ak000024vx4uAAA/view');
+    for (const out of [stdout, stderr, show.stdout, (await runCli(['show', '--html', '500ak000024vx4uAAA'], env)).stdout, (await runCli(['status', 'call-8103'], env)).stdout]) {
+      assert.doesNotMatch(out, /s3cr3t|jane\.doe:/);
+    }
+  });
+
   it('the log has one warn line with the session key and the warnings', () => {
     const lines = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string; session?: string; warnings?: Warning[] });
-    const corrected = lines.filter((l) => l.warnings !== undefined);
+    const corrected = lines.filter((l) => l.warnings !== undefined && l.session === 'call-8101');
     assert.equal(corrected.length, 1, stderr);
     assert.equal(corrected[0]!.level, 40, 'warn');
     assert.equal(corrected[0]!.session, 'call-8101');

@@ -411,6 +411,53 @@ describe('matchTicket: ids no CRM claims, and what is not a ticket', () => {
   });
 });
 
+describe('matchTicket: credentials and look-alike ids', () => {
+  const LINK = 'https://crm.example.com/lightning/r/Case/500ak000024vx4uAAA/view';
+
+  it('removes a user name and password from the ticket URL, with a warning that does not repeat them', () => {
+    const m = match('500ak000024vx4uAAA', 'https://jane.doe:s3cr3t@crm.example.com/lightning/r/Case/500ak000024vx4uAAA/view');
+    assert.equal(m.outcome, 'matched');
+    if (m.outcome !== 'matched') return;
+    assert.equal(m.ticket.url, LINK);
+    assert.deepEqual(m.warnings, [{ field: 'out_ticket_url', message: 'out_ticket_url carried a user name or password; removed (credentials in a ticket link are never stored, shown or sent)' }]);
+    assert.doesNotMatch(JSON.stringify(m), /s3cr3t|jane\.doe/);
+  });
+
+  it('removes them from a link it ignores too, and from a user name alone', () => {
+    const m = match('HELP-42', 'https://admin:hunter2@wiki.example.org/page');
+    assert.doesNotMatch(JSON.stringify(m), /hunter2|admin/);
+    const u = matchedTicket(match(null, 'https://token@crm.example.com/lightning/r/Case/500ak000024vx4uAAA/view'));
+    assert.equal(u.url, LINK);
+    assert.ok(u.warnings.some((w) => /user name or password; removed/.test(w)));
+  });
+
+  it('keeps a link without credentials exactly as given, an @ in its path included', () => {
+    const at = 'https://crm.example.com/lightning/r/Case/500ak000024vx4uAAA/view?by=jane@example.com';
+    assert.equal(matchedTicket(match('500ak000024vx4uAAA', at)).url, at);
+  });
+
+  it('refuses a Salesforce-style id with a Cyrillic letter instead of making a look-alike ticket', () => {
+    const cyrillic = '500ak000024vx4u\u0410AA'; // А (U+0410) where the real id has A
+    const r = invalid(match(cyrillic, null));
+    assert.equal(r.code, 'TICKET_INVALID_ID');
+    assert.equal(r.field, 'out_ticket_id');
+    assert.match(r.reason, /looks like a Salesforce .* id but contains "\u0410" \(U\+0410\)/);
+    assert.equal(invalid(match('500\u0430k000024vx4uAAA', null)).code, 'TICKET_INVALID_ID', 'a small Cyrillic а');
+  });
+
+  it('refuses full-width digits and invisible characters in an id, and look-alike ServiceNow and Dynamics ids', () => {
+    assert.equal(invalid(match('\uff15\uff10\uff10ak000024vx4uAAA', null)).code, 'TICKET_INVALID_ID');
+    assert.match(invalid(match('HELP\u200b-42', null)).reason, /invisible character .*U\+200B/);
+    assert.equal(invalid(match('IN\u04210010001', null)).code, 'TICKET_INVALID_ID', 'a Cyrillic С in an incident number');
+    assert.equal(invalid(match('5\u0435d0b5a8-0bd1-4a3b-9c0e-1f2d3c4b5a69', null)).code, 'TICKET_INVALID_ID', 'a Cyrillic е in a GUID');
+  });
+
+  it('keeps an honest id with non-ASCII letters as given', () => {
+    const t = matchedTicket(match('Réclamation-42', null));
+    assert.deepEqual([t.system, t.id], ['generic', 'Réclamation-42']);
+  });
+});
+
 describe('allowed hosts', () => {
   it('parses the setting: trimmed, lower-cased, empty entries dropped, schemes and paths reduced to hosts', () => {
     assert.deepEqual(parseAllowedHosts(undefined), []);

@@ -14,6 +14,7 @@ import type { Logger } from '../../logger.ts';
 import type { ApplyContext, ApplyResult, Target } from '../target.ts';
 import { decideWrite } from '../../domain/decide.ts';
 import { makeOurMessageId } from '../../domain/inbound-mail.ts';
+import { withoutCredentials } from '../../domain/ticket.ts';
 import { messageDomain, singleAddress } from './address.ts';
 import { MailStore } from './mail-store.ts';
 import { placeToken, tokenProblem } from './token.ts';
@@ -134,6 +135,8 @@ export class EmailTarget implements Target {
   private attachable(document: string, e: TicketUpdate): string {
     const doc = JSON.parse(document) as Record<string, unknown>;
     if (!this.o.includeSecured) delete doc.custom_data_secured;
+    // a user name and password in the ticket link are never sent (nor stored, nor shown)
+    if (typeof doc.out_ticket_url === 'string') doc.out_ticket_url = withoutCredentials(doc.out_ticket_url);
     if (e.fields.recording_url === null) {
       delete doc.recording_url;
       delete doc.recordings;
