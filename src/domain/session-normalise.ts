@@ -2,6 +2,7 @@
 // Rules come from the docs (session-metadata.md, "Field notes") and the field comments in
 // types.ts; anything tolerated rather than taken as-is adds a warning.
 import { parseTimestamp } from './session-time.ts';
+import { AGENT_TEXT_MAX_CHARS, codePointLength, cutText } from './text-cut.ts';
 import { quote, type MenuPathDoc, type PersonDoc, type SessionDocument } from './session-schema.ts';
 import type { AgentRef, Disposition, Escalation, InputWarning, MenuPath, Session, SessionKind, Transfer } from './types.ts';
 
@@ -26,7 +27,10 @@ export function normaliseSession(
   const talkField = head.kind === 'call' ? (doc.call_duration != null ? 'call_duration' : 'chat_duration') : doc.chat_duration != null ? 'chat_duration' : 'call_duration';
   const talk = duration(talkField === 'call_duration' ? doc.call_duration : doc.chat_duration, talkField);
   const afterCallWork = sumAfterCallWork(doc, warnings);
-  const feedback = nonEmpty(doc.feedback);
+  // agent (and customer) text has one size limit wherever it is written: a 4 MB note would
+  // otherwise be stored whole in the fields, the note text and its HTML
+  const agentText = (value: string | null, field: string) => limitText(value, field, warnings);
+  const feedback = agentText(nonEmpty(doc.feedback), 'feedback');
 
   return {
     kind: head.kind,
@@ -66,9 +70,9 @@ export function normaliseSession(
     answerType: nonEmpty(doc.answer_type),
     agents: people.agents,
     virtualAgents: people.virtualAgents,
-    dispositions: (doc.dispositions ?? []).map((d) => ({
+    dispositions: (doc.dispositions ?? []).map((d, i) => ({
       code: nonEmpty(d.code),
-      note: nonEmpty(d.note), // the key is absent when the agent typed nothing
+      note: agentText(nonEmpty(d.note), `dispositions[${i}].note`), // the key is absent when the agent typed nothing
       list: nonEmpty(d.list),
       listPath: nonEmpty(d.list_path),
       agent: people.human(int(d.user_id)),
@@ -111,11 +115,11 @@ export function normaliseSession(
       verified: doc.verified ?? null,
       photos: doc.photos?.length ?? 0,
       videos: doc.videos?.length ?? 0,
-      text: smartActionText(doc.smart_action_text),
+      text: agentText(smartActionText(doc.smart_action_text), 'smart_action_text'),
     },
     sms: { inCall: doc.in_call_sms?.length ?? 0, waitTime: doc.wait_time_sms?.length ?? 0 },
-    customData: customData(doc.custom_data_not_secured),
-    securedCustomData: customData(doc.custom_data_secured),
+    customData: customData(doc.custom_data_not_secured, 'custom_data_not_secured', agentText),
+    securedCustomData: customData(doc.custom_data_secured, 'custom_data_secured', agentText),
     raw,
   };
 }
@@ -318,10 +322,28 @@ function smartActionText(v: unknown): string | null {
 }
 
 /**
+ * Agent text cut at AGENT_TEXT_MAX_CHARS, with a visible marker and a warning. The warning
+ * gives sizes, never the text (custom data may be personal).
+ */
+function limitText(value: string | null, field: string, warnings: InputWarning[]): string | null {
+  if (value === null || value.length <= AGENT_TEXT_MAX_CHARS) return value;
+  const cut = cutText(value, AGENT_TEXT_MAX_CHARS);
+  warnings.push({
+    field,
+    message: `${field} is ${codePointLength(value).toLocaleString('en-US')} characters long; cut to ${AGENT_TEXT_MAX_CHARS.toLocaleString('en-US')} (the limit for agent text), ${cut.removed.toLocaleString('en-US')} left out`,
+  });
+  return cut.text;
+}
+
+/**
  * Custom data: documented as a map `{key: {label, value}}`; an array of `{label, value}` is
  * read too. A missing label falls back to the key; entries without a value are left out.
  */
-function customData(data: Record<string, unknown> | unknown[] | null | undefined): Array<{ label: string; value: string }> {
+function customData(
+  data: Record<string, unknown> | unknown[] | null | undefined,
+  field: string,
+  limit: (value: string | null, field: string) => string | null,
+): Array<{ label: string; value: string }> {
   if (data == null) return [];
   const entries: Array<[string, unknown]> = Array.isArray(data) ? data.map((v, i) => [String(i), v]) : Object.entries(data);
   const out: Array<{ label: string; value: string }> = [];
@@ -331,7 +353,9 @@ function customData(data: Record<string, unknown> | unknown[] | null | undefined
     const value = e.value;
     if (value == null) continue;
     const label = typeof e.label === 'string' && e.label !== '' ? e.label : typeof e.key === 'string' && e.key !== '' ? e.key : key;
-    out.push({ label, value: typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value) });
+    const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+    const path = Array.isArray(data) ? `${field}[${key}].value` : `${field}${/^[A-Za-z_$][\w$-]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`}.value`;
+    out.push({ label, value: limit(text, path) ?? '' });
   }
   return out;
 }

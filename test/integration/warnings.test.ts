@@ -40,6 +40,9 @@ describe('warnings: corrections are visible', () => {
     writeFileSync(join(folder, 'clean.json'), JSON.stringify({ ...doc, id: 8102 }));
     const withCredentials = String(doc.out_ticket_url).replace('https://', 'https://jane.doe:s3cr3t-pw@');
     writeFileSync(join(folder, 'credentials.json'), JSON.stringify({ ...doc, id: 8103, out_ticket_url: withCredentials }));
+    const big = structuredClone(doc) as { dispositions: Array<Record<string, unknown>> };
+    big.dispositions[1]!.note = 'x'.repeat(4 * 1024 * 1024);
+    writeFileSync(join(folder, 'big-note.json'), JSON.stringify({ ...big, id: 8104 }));
     const r = await runCli(['run', '--json', '--log-level', 'warn', folder], env, { timeoutMs: 60_000 });
     assert.equal(r.code, 0, r.stderr);
     results = (JSON.parse(r.stdout) as { results: Result[] }).results;
@@ -95,6 +98,18 @@ describe('warnings: corrections are visible', () => {
     assert.deepEqual(st.latest.warnings, EXPECTED);
     const t = await runCli(['status', 'call-8101'], env);
     for (const w of EXPECTED) assert.ok(t.stdout.includes(`  warning: ${w.message}\n`), t.stdout);
+  });
+
+  it('a 4 MB agent note is cut once, visibly, with a warning, not stored whole three times', async () => {
+    const r = result('big-note.json');
+    assert.equal(r.status, 'delivered');
+    assert.deepEqual(r.warnings.map((w) => w.field), ['dispositions[1].note']);
+    const show = await runCli(['show', '--json', '500ak000024vx4uAAA'], env);
+    assert.ok(show.stdout.length < 300_000, `the whole record is small: ${show.stdout.length} bytes`);
+    const rec = JSON.parse(show.stdout) as { notes: Array<{ sessionKey: string; text: string; html: string }> };
+    const n = rec.notes.find((x) => x.sessionKey === 'call-8104')!;
+    assert.match(n.text, /x… \(4,18\d,\d{3} characters more\)/);
+    assert.match(n.html, /x… \(4,18\d,\d{3} characters more\)/);
   });
 
   it('a dropped duration is not stored on the ticket', async () => {

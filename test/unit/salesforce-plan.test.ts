@@ -65,12 +65,28 @@ describe('Salesforce write plan', () => {
     assert.throws(() => parseMapping({ case: { fields: { X__c: 'no_such_field' } }, tsk: {} }), (err: Error) => /case\.fields\.X__c/.test(err.message) && /tsk/.test(err.message));
   });
 
-  it('clips long text and says so', () => {
+  it('clips long text and says how much was left out', () => {
     assert.equal(clip('short', 10), 'short');
     const c = clip('x'.repeat(40_000), 32_000);
-    assert.equal(c.length, 32_000);
-    assert.match(c, /cut to fit/);
-    assert.ok(Buffer.byteLength(clipBytes('€'.repeat(3000), 4000)) <= 4000);
+    assert.ok(c.length <= 32_000 && c.length > 31_950, String(c.length));
+    const kept = c.length - '… (8,026 characters more)'.length;
+    assert.ok(c.endsWith(`… (${(40_000 - kept).toLocaleString('en-US')} characters more)`), c.slice(-40));
+    const b = clipBytes('€'.repeat(3000), 4000);
+    assert.ok(Buffer.byteLength(b) <= 4000);
+    assert.match(b, /… \([\d,]+ characters more\)$/);
+  });
+
+  it('names every cut it makes, and cuts mapped text fields to their described length instead of having them refused', () => {
+    const m = parseMapping({ case: { fields: { CCAI_Notes__c: 'disposition_notes' } }, task: { fields: { Short__c: 'csat_comment' } }, caseComment: { enabled: true } });
+    const long = enrich(buildSession({ csat: { comment: 'c'.repeat(300) }, dispositions: [{ ...buildSession().dispositions[0]!, note: 'n'.repeat(600) }] }), buildTicket());
+    const lengths = new Map([['case.ccai_notes__c', 255], ['task.short__c', 100]]);
+    const w = planWrite(long, { ...note, text: 'x'.repeat(40_000) }, m, lengths);
+    assert.ok(String(w.caseFields?.CCAI_Notes__c).length <= 255);
+    assert.match(String(w.caseFields?.CCAI_Notes__c), /characters more\)$/);
+    assert.ok(String(w.task?.Short__c).length <= 100);
+    assert.equal(w.caseFields?.[m.case.versionField], long.version, 'the version is never cut');
+    assert.deepEqual(w.cuts.map((c) => c.split(':')[0]).sort(), ['Case.CCAI_Notes__c', 'CaseComment.CommentBody', 'Task.Description', 'Task.Short__c']);
+    assert.deepEqual(planWrite(e, note, m, lengths).cuts, [], 'nothing cut, nothing said');
   });
 
   it('escapes SOQL string literals', () => {

@@ -1,5 +1,6 @@
 // From what the domain decided (an Enrichment and its rendered note) to Salesforce records.
 // Pure: no connection here, so every mapping rule is a unit test.
+import { cutText, cutUtf8 } from '../../domain/text-cut.ts';
 import type { FieldValue, RenderedNote, TicketUpdate } from '../../domain/types.ts';
 import type { Mapping } from './mapping.ts';
 
@@ -24,7 +25,12 @@ export interface SessionWrite {
   /** Case field values, written only when this version is the newest seen on the Case */
   caseFields: Record<string, FieldValue> | null;
   posts: Post[];
+  /** what was cut to fit a field's limit (`Task.Description: cut to 32,000 characters, 8,200 left out`), for the log */
+  cuts: string[];
 }
+
+/** The length of each mapped text field, by `Object.Field` (from the start-up describe), to cut values that would not fit. */
+export type FieldLengths = ReadonlyMap<string, number>;
 
 /** CaseComment and FeedItem have no external id: this marker opens every post we write, to find it again. */
 export function commentMarker(callObject: string): string {
@@ -35,20 +41,30 @@ export function callObjectFor(e: Pick<TicketUpdate, 'sessionKey' | 'version'>): 
   return `${e.sessionKey}@${e.version}`;
 }
 
-/** Cuts text to at most `max` characters, saying so at the end. */
+/** Cuts text to at most `max` characters, ending with `… (N characters more)`. */
 export function clip(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const tail = '\n[… cut to fit Salesforce’s field limit]';
-  return text.slice(0, max - tail.length) + tail;
+  return cutText(text, max).text;
 }
 
-/** Cuts text to at most `maxBytes` UTF-8 bytes (CaseComment.CommentBody counts bytes). */
+/** Cuts text to at most `maxBytes` UTF-8 bytes (CaseComment.CommentBody counts bytes), the same way. */
 export function clipBytes(text: string, maxBytes: number): string {
-  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
-  const tail = '\n[… cut to fit]';
-  let out = text.slice(0, maxBytes);
-  while (Buffer.byteLength(out + tail, 'utf8') > maxBytes) out = out.slice(0, -16);
-  return out + tail;
+  return cutUtf8(text, maxBytes).text;
+}
+
+/** Cuts `text` for `place`, noting it in `cuts` when something was left out. */
+function fit(text: string, place: string, max: number, cuts: string[], unit: 'characters' | 'bytes' = 'characters'): string {
+  const c = unit === 'bytes' ? cutUtf8(text, max) : cutText(text, max);
+  if (c.removed > 0) cuts.push(`${place}: cut to ${max.toLocaleString('en-US')} ${unit}, ${c.removed.toLocaleString('en-US')} characters left out`);
+  return c.text;
+}
+
+/** Mapped values as Salesforce takes them: text cut to the field's length where the describe gave one. */
+function fitFields(object: string, values: Record<string, FieldValue>, lengths: FieldLengths, cuts: string[]): Record<string, FieldValue> {
+  for (const [field, v] of Object.entries(values)) {
+    const max = lengths.get(`${object}.${field}`.toLowerCase());
+    if (typeof v === 'string' && max !== undefined && max > 0) values[field] = fit(v, `${object}.${field}`, max, cuts);
+  }
+  return values;
 }
 
 function callType(sessionType: FieldValue, kind: FieldValue): string | null {
@@ -59,8 +75,9 @@ function callType(sessionType: FieldValue, kind: FieldValue): string | null {
   return null;
 }
 
-export function planWrite(e: TicketUpdate, note: RenderedNote, m: Mapping): SessionWrite {
+export function planWrite(e: TicketUpdate, note: RenderedNote, m: Mapping, lengths: FieldLengths = new Map()): SessionWrite {
   const f = e.fields;
+  const cuts: string[] = [];
   // A record whose object is unknown gets only the Task (WhatId takes most objects); Case
   // fields and comments go only on what is known to be a Case.
   const object = e.ticket.object ?? (e.ticket.id.startsWith('500') ? 'Case' : 'record');
@@ -71,30 +88,31 @@ export function planWrite(e: TicketUpdate, note: RenderedNote, m: Mapping): Sess
     task = {
       // a Contact is linked by WhoId; a Case, an Account or another record by WhatId
       ...(object === 'Contact' || object === 'Lead' ? { WhoId: e.ticket.id } : { WhatId: e.ticket.id }),
-      Subject: clip(note.subject, LIMITS.subject),
-      Description: clip(note.text, LIMITS.taskDescription),
+      Subject: fit(note.subject, 'Task.Subject', LIMITS.subject, cuts),
+      Description: fit(note.text, 'Task.Description', LIMITS.taskDescription, cuts),
       Status: m.task.status,
       ActivityDate: ended.slice(0, 10),
       CallObject: callObject,
       CallDurationInSeconds: typeof f.handle_seconds === 'number' ? f.handle_seconds : typeof f.talk_seconds === 'number' ? f.talk_seconds : null,
-      CallDisposition: typeof f.last_disposition === 'string' ? clip(f.last_disposition, LIMITS.callDisposition) : null,
+      CallDisposition: typeof f.last_disposition === 'string' ? fit(f.last_disposition, 'Task.CallDisposition', LIMITS.callDisposition, cuts) : null,
       CallType: callType(f.session_type, f.session_kind),
     };
     for (const [sf, name] of Object.entries(m.task.fields)) task[sf] = f[name] ?? null;
     for (const k of Object.keys(task)) if (task[k] === null) delete task[k];
+    fitFields('Task', task, lengths, cuts);
   }
   const mapped = Object.entries(m.case.fields);
   const caseFields =
     mapped.length > 0 && object === 'Case'
-      ? Object.fromEntries([...mapped.map(([sf, name]) => [sf, f[name] ?? null] as const), [m.case.versionField, e.version]])
+      ? fitFields('Case', Object.fromEntries([...mapped.map(([sf, name]) => [sf, f[name] ?? null] as const), [m.case.versionField, e.version]]), lengths, cuts)
       : null;
   const posts: Post[] = [];
   const body = `${commentMarker(callObject)}\n${note.subject}\n\n${note.text}`;
   if (m.caseComment.enabled && object === 'Case') {
-    posts.push({ type: 'CaseComment', bodyField: 'CommentBody', record: { ParentId: e.ticket.id, IsPublished: m.caseComment.isPublished, CommentBody: clipBytes(body, LIMITS.caseCommentBytes) } });
+    posts.push({ type: 'CaseComment', bodyField: 'CommentBody', record: { ParentId: e.ticket.id, IsPublished: m.caseComment.isPublished, CommentBody: fit(body, 'CaseComment.CommentBody', LIMITS.caseCommentBytes, cuts, 'bytes') } });
   }
   if (m.feedItem.enabled && object === 'Case') {
-    posts.push({ type: 'FeedItem', bodyField: 'Body', record: { ParentId: e.ticket.id, Type: 'TextPost', Body: clip(body, LIMITS.feedItemBody) } });
+    posts.push({ type: 'FeedItem', bodyField: 'Body', record: { ParentId: e.ticket.id, Type: 'TextPost', Body: fit(body, 'FeedItem.Body', LIMITS.feedItemBody, cuts) } });
   }
-  return { callObject, recordId: e.ticket.id, object, version: e.version, task, caseFields, posts };
+  return { callObject, recordId: e.ticket.id, object, version: e.version, task, caseFields, posts, cuts };
 }

@@ -16,6 +16,7 @@ import type { SalesforceErrorItem } from './errors.ts';
 import { loadMapping, mappedFields } from './mapping.ts';
 import type { Mapping } from './mapping.ts';
 import { commentMarker, planWrite } from './plan.ts';
+import type { FieldLengths } from './plan.ts';
 import type { SessionWrite } from './plan.ts';
 
 interface SubRequest {
@@ -63,6 +64,8 @@ export class SalesforceTarget implements Target {
   private readonly opts: SalesforceTargetOptions;
   private readonly base: string;
   private pausedUntil = 0;
+  /** text field lengths of the mapped fields, from check(): values are cut to fit instead of refused */
+  private fieldLengths: FieldLengths = new Map();
   /** API calls this process made (the benchmark reads it) */
   apiCalls = 0;
 
@@ -76,7 +79,9 @@ export class SalesforceTarget implements Target {
 
   async apply(e: TicketUpdate, note: RenderedNote): Promise<ApplyResult> {
     this.throwIfPaused();
-    return this.batcher.add(planWrite(e, note, this.mapping));
+    const write = planWrite(e, note, this.mapping, this.fieldLengths);
+    if (write.cuts.length > 0) this.opts.log.warn({ session: e.sessionKey, ticket: e.ticket.id, cuts: write.cuts }, 'text cut to fit Salesforce field limits');
+    return this.batcher.add(write);
   }
 
   async close(): Promise<void> {
@@ -86,6 +91,7 @@ export class SalesforceTarget implements Target {
   /** Describes the mapped objects: the list of fields that are missing or cannot be written. */
   async check(): Promise<string[]> {
     const problems: string[] = [];
+    const lengths = new Map<string, number>();
     const wanted = mappedFields(this.mapping);
     const plan: Array<[string, string[], 'createable' | 'updateable']> = [
       ['Task', wanted.Task.create, 'createable'],
@@ -111,9 +117,10 @@ export class SalesforceTarget implements Target {
         else if (!f[how]) problems.push(`${object}.${field}: not ${how === 'createable' ? 'creatable' : 'updateable'} by the integration user`);
         else if (object === 'Case' && field === this.mapping.case.versionField && (!/^(string|textarea)$/.test(f.type ?? 'string') || (f.length ?? 255) < 24)) {
           problems.push(`Case.${field}: must be a text field of at least 24 characters to hold a session version such as 2026-03-23T20:16:58.000Z (it is ${f.type ?? '?'}(${f.length ?? '?'}))`);
-        }
+        } else if (/^(string|textarea)$/.test(f.type ?? '') && f.length) lengths.set(`${object}.${field}`.toLowerCase(), f.length);
       }
     }
+    this.fieldLengths = lengths;
     return problems;
   }
 
