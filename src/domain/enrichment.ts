@@ -138,7 +138,7 @@ function lines(s: string): string[] {
 }
 
 /** Only http(s) links are written: a `javascript:` or `data:` URL is never made clickable. */
-function httpUrl(s: string | null | undefined): string | null {
+export function httpUrl(s: string | null | undefined): string | null {
   const t = oneLine(s);
   if (t === null) return null;
   try {

@@ -17,26 +17,17 @@
 import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { LocalRecord } from '../targets/local/local-crm.ts';
+import { httpUrl } from '../domain/enrichment.ts';
 import { SyncError } from '../errors.ts';
 import { createEngine, DEFAULT_TEMPLATES_DIR } from './templates.ts';
 import { sanitiseData } from './sanitise.ts';
 
 export const RECORD_PAGE_FILE = 'record.html.liquid';
 
-/** The address as a link target, or null when it is not an absolute http(s) URL. */
-function httpHref(url: string | null): string | null {
-  if (url === null) return null;
-  try {
-    const u = new URL(url);
-    return u.protocol === 'https:' || u.protocol === 'http:' ? url : null;
-  } catch {
-    return null;
-  }
-}
 
 /** What record.html.liquid sees (documented in templates/README.md). */
 export function recordPageScope(rec: LocalRecord): Record<string, unknown> {
-  const href = httpHref(rec.url);
+  const href = httpUrl(rec.url);
   const scope = {
     ticket: {
       id: rec.ticketId,
