@@ -208,7 +208,10 @@ export function readDocument(value: Record<string, unknown>): SchemaResult {
     const issue = lenient.error.issues[0]!;
     return { ok: false, field: formatPath(issue.path), message: issueMessage(issue) };
   }
-  return { ok: true, doc: lenient.data, dropped: strict.error.issues.map((i) => ({ field: formatPath(i.path), message: `${issueMessage(i)}; ignored` })) };
+  // A dropped field is a warning, and warnings go to the log, `status` and HTTP answers: they
+  // say what kind of value was found, never the value (it may be personal data, a secured
+  // custom field the admin keeps off the ticket, a customer's comment).
+  return { ok: true, doc: lenient.data, dropped: strict.error.issues.map((i) => ({ field: formatPath(i.path), message: `${issueMessage(i, describeKind)}; ignored` })) };
 }
 
 /** `['dispositions', 1, 'note']` → `dispositions[1].note`; odd keys are quoted: `custom["a b"]`. */
@@ -223,14 +226,22 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 }
 
 /** One zod issue as `dispositions[1].note must be a string or null, found an object`. */
-export function issueMessage(issue: z.core.$ZodIssue): string {
+export function issueMessage(issue: z.core.$ZodIssue, describe: (v: unknown) => string = describeValue): string {
   const field = formatPath(issue.path);
   // every schema above sets `error` to the words for what it expects; zod's own wording
   // ("Invalid input: ...") only shows up if a schema was left without one
   if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && !issue.message.startsWith('Invalid')) {
-    return `${field} must be ${issue.message}, found ${describeValue(issue.input)}`;
+    return `${field} must be ${issue.message}, found ${describe(issue.input)}`;
   }
-  return `${field}: ${issue.message} (found ${describeValue(issue.input)})`;
+  return `${field}: ${issue.message} (found ${describe(issue.input)})`;
+}
+
+/** A value's kind and size, without the value: `a string of 38 characters`, `a number`. */
+export function describeKind(v: unknown): string {
+  if (typeof v === 'string') return v === '' ? 'an empty string' : `a string of ${v.length} character${v.length === 1 ? '' : 's'}`;
+  if (typeof v === 'number') return Number.isFinite(v) ? 'a number' : 'a number out of range';
+  if (typeof v === 'boolean') return 'a boolean';
+  return describeValue(v); // null, arrays (by count) and objects never show content
 }
 
 /** A value in words, short enough for a message: `a string ("abc")`, `an array of 3 items`. */

@@ -4,6 +4,7 @@ import { intake } from '../domain/intake.ts';
 import type { IntakeOptions, IntakeResult } from '../domain/intake.ts';
 import type { InputWarning } from '../domain/types.ts';
 import { documentText } from '../domain/session-text.ts';
+import { withoutCredentials } from '../domain/ticket.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionQueue } from '../queue/session-queue.ts';
 import type { StatusStore } from '../queue/status-store.ts';
@@ -47,13 +48,22 @@ export interface SubmitOptions {
   quiet?: boolean;
 }
 
+/** The document's text with out_ticket_url's user name and password removed, when it has any. */
+function withoutLinkCredentials(text: string, url: string | null): string {
+  if (url === null || withoutCredentials(url) === url) return text;
+  const doc = JSON.parse(text) as Record<string, unknown>;
+  if (typeof doc.out_ticket_url === 'string') doc.out_ticket_url = withoutCredentials(doc.out_ticket_url);
+  return JSON.stringify(doc);
+}
+
 export async function submitDocument(deps: SubmitDeps, bytes: Uint8Array, source: string, opts: SubmitOptions = {}): Promise<SubmitResult> {
   const r = intake(bytes, { ...deps.intake, discovered: opts.discovered ?? false });
   const none = { version: null, ticket: null, reason: null, code: null, field: null, jobId: null, jobState: null, previous: null, warnings: [] };
   const warnings = r.status === 'ignored' ? [] : r.warnings;
   if (warnings.length > 0) {
-    // once per submitted document, from whichever source; the messages quote values of the
-    // file's fields (timestamps, numbers, ids), never personal data
+    // once per submitted document, from whichever source. The messages name fields and the
+    // kind of value found; they quote only timestamps, ids and numbers the parser read, never
+    // free text (session-schema.ts describeKind)
     deps.log.warn({ source, session: r.status === 'ignored' ? null : (r.session?.key ?? null), warnings }, 'document corrected: values dropped or read differently');
   }
   switch (r.status) {
@@ -71,8 +81,9 @@ export async function submitDocument(deps: SubmitDeps, bytes: Uint8Array, source
       await deps.status.record(r.session.key, { state: 'skipped', version: r.session.version, ticket: null, reason: r.reason, code: null, source, jobId: null, warnings });
       return { ...none, source, status: 'skipped', session: r.session.key, version: r.session.version, reason: r.reason, warnings, intake: r };
     case 'accepted': {
-      // the job reads this text again: decoded as intake decoded it (UTF-16 too), not as UTF-8
-      const text = documentText(bytes);
+      // the job reads this text again: decoded as intake decoded it (UTF-16 too), not as UTF-8,
+      // and without credentials in the ticket link (the job's data stays in Redis for days)
+      const text = withoutLinkCredentials(documentText(bytes), r.session.ticket.url);
       const session = r.session;
       const q = await deps.queue.enqueue(
         session,

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { FIXTURES, TEST_REDIS_URL, dropPrefix, runCli, tempDir, uniquePrefix } from '../helpers/env.ts';
 
 interface Warning {
@@ -36,7 +37,7 @@ describe('warnings: corrections are visible', () => {
   before(async () => {
     mkdirSync(folder);
     const doc = JSON.parse(readFileSync(join(FIXTURES, 'sessions/metadata_call-1418.json'), 'utf8')) as Record<string, unknown>;
-    writeFileSync(join(folder, 'corrected.json'), JSON.stringify({ ...doc, id: 8101, wait_duration: -3, rating: 0, out_ticket_url: 'https://wiki.example.com/page' }));
+    writeFileSync(join(folder, 'corrected.json'), JSON.stringify({ ...doc, id: 8101, wait_duration: -3, rating: 0, out_ticket_id: '500ak00001nkg4MAAQ', out_ticket_url: 'https://wiki.example.com/page' }));
     writeFileSync(join(folder, 'clean.json'), JSON.stringify({ ...doc, id: 8102 }));
     const withCredentials = String(doc.out_ticket_url).replace('https://', 'https://jane.doe:s3cr3t-pw@');
     writeFileSync(join(folder, 'credentials.json'), JSON.stringify({ ...doc, id: 8103, out_ticket_url: withCredentials }));
@@ -79,6 +80,25 @@ describe('warnings: corrections are visible', () => {
     for (const out of [stdout, stderr, show.stdout, (await runCli(['show', '--html', '500ak000024vx4uAAA'], env)).stdout, (await runCli(['status', 'call-8103'], env)).stdout]) {
       assert.doesNotMatch(out, /s3cr3t|jane\.doe:/);
     }
+    // nor kept in Redis: the job's copy of the document (kept for days) has the link without them
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      let cursor = '0';
+      let jobs = 0;
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+        cursor = next;
+        for (const k of keys) {
+          if ((await redis.type(k)) !== 'hash') continue;
+          const h = await redis.hgetall(k);
+          assert.doesNotMatch(JSON.stringify(h), /s3cr3t/, k);
+          if (h.data?.includes('"sessionKey":"call-8103"')) jobs++;
+        }
+      } while (cursor !== '0');
+      assert.equal(jobs, 1, "the job's data was looked at");
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('the log has one warn line with the session key and the warnings', () => {
@@ -113,10 +133,11 @@ describe('warnings: corrections are visible', () => {
   });
 
   it('a dropped duration is not stored on the ticket', async () => {
-    const s = await runCli(['show', '--json', '500ak000024vx4uAAA'], env);
-    const rec = JSON.parse(s.stdout) as { fields: Record<string, unknown> };
-    // the newest session written on the ticket is either of the two; neither may store -3
-    assert.notEqual(rec.fields.wait_seconds, -3);
+    // call-8101 is the only session on its ticket
+    const s = await runCli(['show', '--json', '500ak00001nkg4MAAQ'], env);
+    const rec = JSON.parse(s.stdout) as { fields: Record<string, unknown>; sessions: unknown[] };
+    assert.equal(rec.sessions.length, 1);
+    assert.equal(rec.fields.wait_seconds, null);
     const dry = await runCli(['run', '--dry-run', '--json', join(folder, 'corrected.json')], env);
     const would = (JSON.parse(dry.stdout) as { results: Array<Result & { wouldWrite: { fields: Record<string, unknown> } }> }).results[0]!;
     assert.equal(would.wouldWrite.fields.wait_seconds, null);

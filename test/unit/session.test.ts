@@ -587,7 +587,7 @@ describe('parseSession: timestamps', () => {
     assert.deepEqual(warnings.sort(), [
       'created_at "yesterday" is not a usable timestamp (it is not an ISO-8601 date and time such as 2026-03-23T13:12:51.000-07:00); ignored',
       'ends_at "2026-02-30T10:00:00.000Z" is not a usable timestamp (February 2026 has no day 30); ignored',
-      'queued_at must be a string, found a number (1769217240); ignored',
+      'queued_at must be a string, found a number; ignored',
       'transfers[0].created_at "2026-03-23T13:15:03.000" has no UTC offset; read as UTC',
     ]);
   });
@@ -673,10 +673,20 @@ describe('parseSession: fields the worker writes with', () => {
     assert.equal(s.escalations[0]!.reason, null);
     assert.deepEqual(warnings.sort(), [
       'escalations[0].reason must be a string, found an object; ignored',
-      'participants[0] must be an object, found a string ("end user"); ignored',
-      'status must be a string, found a number (8); ignored',
-      'transfers must be an array, found a string ("none"); ignored',
+      'participants[0] must be an object, found a string of 8 characters; ignored',
+      'status must be a string, found a number; ignored',
+      'transfers must be an array, found a string of 4 characters; ignored',
     ]);
+  });
+
+  it('never quotes a dropped value in its warning: it may be personal or secured data', () => {
+    const d = base();
+    d.custom_data_secured = 'SSN 123-45-6789 card 4111111111111111';
+    d.custom_data_not_secured = 5551234567;
+    d.answer_type = ['Jane Doe <jane@example.com>'];
+    const { corrections } = ok(d);
+    assert.deepEqual(corrections.map((w) => w.field).sort(), ['answer_type', 'custom_data_not_secured', 'custom_data_secured']);
+    assert.doesNotMatch(JSON.stringify(corrections), /123-45|4111|5551234567|Jane|jane@/);
   });
 
   it('every correction names its field: a warning is { field, message }', () => {
@@ -721,7 +731,7 @@ describe('parseSession: fields the worker writes with', () => {
     assert.equal(s.queuePriority, null);
     assert.deepEqual(corrections.map((w) => w.field).sort(), ['queue_priority_level', 'wait_duration']);
     assert.deepEqual(corrections.map((w) => w.message).sort(), [
-      'queue_priority_level must be a number, found a number out of range (Infinity); ignored',
+      'queue_priority_level must be a number, found a number out of range; ignored',
       'wait_duration is not a number the worker can read (Infinity); dropped',
     ]);
   });
