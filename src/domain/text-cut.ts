@@ -18,17 +18,23 @@ export function cutMarker(removed: number): string {
 /** `text` in at most `max` UTF-16 units (the length JavaScript and Salesforce count), marker included. */
 export function cutText(text: string, max: number): Cut {
   if (text.length <= max) return { text, removed: 0 };
-  // the marker's own length depends on the count; the longest it can be for this text is enough
-  let keep = Math.max(0, max - cutMarker(text.length).length);
-  if (isHighSurrogate(text.charCodeAt(keep - 1))) keep--;
+  if (max <= 0) return { text: '', removed: countCodePoints(text, 0) };
+  // The full marker when it takes at most half the room (its longest form for this text is
+  // enough to reserve), a bare `…` in a small field: Text(20) keeps 19 characters, not a marker.
+  const full = cutMarker(text.length).length * 2 <= max;
+  let keep = max - (full ? cutMarker(text.length).length : 1);
+  if (keep > 0 && isHighSurrogate(text.charCodeAt(keep - 1))) keep--;
   const removed = countCodePoints(text, keep);
-  return { text: text.slice(0, keep) + cutMarker(removed), removed };
+  return { text: text.slice(0, keep) + (full ? cutMarker(removed) : '…'), removed };
 }
 
 /** `text` in at most `maxBytes` bytes of UTF-8 (Salesforce's CaseComment counts bytes), marker included. */
 export function cutUtf8(text: string, maxBytes: number): Cut {
   if (Buffer.byteLength(text, 'utf8') <= maxBytes) return { text, removed: 0 };
-  const room = Math.max(0, maxBytes - Buffer.byteLength(cutMarker(text.length), 'utf8'));
+  const ellipsis = 3; // `…` in UTF-8
+  if (maxBytes < ellipsis) return { text: '', removed: countCodePoints(text, 0) };
+  const full = Buffer.byteLength(cutMarker(text.length), 'utf8') * 2 <= maxBytes;
+  const room = maxBytes - (full ? Buffer.byteLength(cutMarker(text.length), 'utf8') : ellipsis);
   // walk code points until the room is used: at most maxBytes steps
   let keep = 0;
   let bytes = 0;
@@ -40,7 +46,7 @@ export function cutUtf8(text: string, maxBytes: number): Cut {
     keep += cp >= 0x10000 ? 2 : 1;
   }
   const removed = countCodePoints(text, keep);
-  return { text: text.slice(0, keep) + cutMarker(removed), removed };
+  return { text: text.slice(0, keep) + (full ? cutMarker(removed) : '…'), removed };
 }
 
 function isHighSurrogate(code: number): boolean {

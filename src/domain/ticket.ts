@@ -215,21 +215,36 @@ const CONFUSABLES: Record<string, string> = {
 };
 
 /**
+ * The shapes of the ids the recognisers read, with any letter or digit (not only ASCII) where
+ * they take one: an id of one of these shapes that holds a non-ASCII character is a look-alike
+ * of a real id, whichever character it is (a Cyrillic `к`, an accented `á`, a dotless `ı`).
+ */
+const CRM_ID_SHAPES: ReadonlyArray<{ label: string; shape: RegExp }> = [
+  { label: 'Salesforce record', shape: /^[\p{L}\p{N}]{15}(?:[\p{L}\p{N}]{3})?$/u },
+  { label: 'ServiceNow sys_id', shape: /^[\p{L}\p{N}]{32}$/u },
+  { label: 'ServiceNow record number', shape: /^\p{L}{2,6}\p{N}{7,}$/u },
+  { label: 'Dynamics 365 record', shape: /^\{?[\p{L}\p{N}]{8}-[\p{L}\p{N}]{4}-[\p{L}\p{N}]{4}-[\p{L}\p{N}]{4}-[\p{L}\p{N}]{12}\}?$/u },
+];
+
+/**
  * Why an id that no CRM recognises would still be mistaken for one of theirs: it holds an
- * invisible format character, or it becomes a Salesforce, ServiceNow or Dynamics 365 id once
- * look-alike characters are read as the ASCII ones they imitate. Null for an honest id
- * (`Ticket-Ünïcode` is kept as given).
+ * invisible format character; it has the shape of a Salesforce, ServiceNow or Dynamics 365 id
+ * with a non-ASCII letter or digit in it; or it becomes one of their ids once look-alike
+ * characters are read as the ASCII ones they imitate (`500ak000024vx4u-АAA`). Null for an
+ * honest id (`Réclamation-42` is kept as given).
  */
 function lookalikeOf(id: string): string | null {
   const invisible = /\p{Cf}/u.exec(id);
   if (invisible) return `${quote(id)} contains the invisible character ${codePoint(invisible[0])}, not a record id`;
   if (/^[\x20-\x7e]*$/.test(id)) return null;
-  const skeleton = Array.from(id.normalize('NFKC'), (c) => CONFUSABLES[c] ?? c).join('');
-  if (!/^[\x20-\x7e]*$/.test(skeleton)) return null;
-  const crm = RECOGNISERS.find((r) => r.claimsBareId?.(skeleton));
-  if (!crm) return null;
   const odd = Array.from(id).filter((c) => c > '\x7e');
-  return `${quote(id)} looks like a ${crm.label} ${crm.noun} id but contains ${odd.map(codePoint).join(', ')}, which only look like ASCII: a ${crm.label} id is ASCII letters and digits`;
+  const because = (what: string) => `${quote(id)} looks like a ${what} id but contains ${odd.map(codePoint).join(', ')}: such ids are ASCII letters and digits only`;
+  const shaped = CRM_ID_SHAPES.find((s) => s.shape.test(id));
+  if (shaped) return because(shaped.label);
+  // accents off (NFKD, then combining marks dropped), compatibility forms folded, look-alikes read as ASCII
+  const skeleton = Array.from(id.normalize('NFKD').replace(/\p{M}/gu, '').normalize('NFKC'), (c) => CONFUSABLES[c] ?? c).join('');
+  const crm = /^[\x20-\x7e]*$/.test(skeleton) ? RECOGNISERS.find((r) => r.claimsBareId?.(skeleton)) : undefined;
+  return crm ? because(`${crm.label} ${crm.noun}`) : null;
 }
 
 function codePoint(c: string): string {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { enrich } from '../../src/domain/enrichment.ts';
 import { DEFAULT_MAPPING, loadMapping, parseMapping } from '../../src/targets/salesforce/mapping.ts';
-import { callObjectFor, clip, clipBytes, commentMarker, planWrite } from '../../src/targets/salesforce/plan.ts';
+import { callObjectFor, commentMarker, planWrite } from '../../src/targets/salesforce/plan.ts';
 import { quoteAll } from '../../src/targets/salesforce/salesforce-target.ts';
 import { buildSession, buildTicket } from '../helpers/session-builder.ts';
 
@@ -65,15 +65,13 @@ describe('Salesforce write plan', () => {
     assert.throws(() => parseMapping({ case: { fields: { X__c: 'no_such_field' } }, tsk: {} }), (err: Error) => /case\.fields\.X__c/.test(err.message) && /tsk/.test(err.message));
   });
 
-  it('clips long text and says how much was left out', () => {
-    assert.equal(clip('short', 10), 'short');
-    const c = clip('x'.repeat(40_000), 32_000);
+  it('cuts a long Task description and says how much was left out', () => {
+    const w = planWrite(e, { ...note, text: 'x'.repeat(40_000) }, DEFAULT_MAPPING);
+    const c = String(w.task?.Description);
     assert.ok(c.length <= 32_000 && c.length > 31_950, String(c.length));
-    const kept = c.length - '… (8,026 characters more)'.length;
+    const kept = c.indexOf('…');
     assert.ok(c.endsWith(`… (${(40_000 - kept).toLocaleString('en-US')} characters more)`), c.slice(-40));
-    const b = clipBytes('€'.repeat(3000), 4000);
-    assert.ok(Buffer.byteLength(b) <= 4000);
-    assert.match(b, /… \([\d,]+ characters more\)$/);
+    assert.deepEqual(w.cuts, [`Task.Description: cut to 32,000 characters, ${(40_000 - kept).toLocaleString('en-US')} characters left out`]);
   });
 
   it('names every cut it makes, and cuts mapped text fields to their described length instead of having them refused', () => {

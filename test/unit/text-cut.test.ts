@@ -30,6 +30,16 @@ describe('cutting text visibly', () => {
     }
   });
 
+  it('stays within a small limit: a bare … where the marker would not leave room for text', () => {
+    for (let max = 0; max <= 60; max++) {
+      const c = cutText('abcdefghijklmnopqrstuvwxyz'.repeat(4), max);
+      assert.ok(c.text.length <= max, `${max}: ${c.text}`);
+      const b = cutUtf8('é'.repeat(100), max);
+      assert.ok(Buffer.byteLength(b.text) <= max, `${max} bytes: ${b.text}`);
+    }
+    assert.equal(cutText('abcdefghijklmnop', 10).text, 'abcdefghi…');
+  });
+
   it('counts bytes for byte limits', () => {
     const c = cutUtf8('€'.repeat(3000), 4000);
     assert.ok(Buffer.byteLength(c.text) <= 4000);

@@ -452,6 +452,15 @@ describe('matchTicket: credentials and look-alike ids', () => {
     assert.equal(invalid(match('5\u0435d0b5a8-0bd1-4a3b-9c0e-1f2d3c4b5a69', null)).code, 'TICKET_INVALID_ID', 'a Cyrillic е in a GUID');
   });
 
+  it('refuses any non-ASCII letter in an id of a CRM id shape, not only the look-alikes it knows', () => {
+    for (const c of ['\u043a', '\u0475', '\u00c1', '\u0131', '\u0251', '\u00e9']) {
+      const r = invalid(match(`500a${c}000024vx4uAAA`, null));
+      assert.equal(r.code, 'TICKET_INVALID_ID', c);
+      assert.match(r.reason, /looks like a Salesforce record id/);
+    }
+    assert.equal(invalid(match('46d44a5d\u00e0c0e0e5e1b6e0a84e1b4b5c9', null)).code, 'TICKET_INVALID_ID', 'a sys_id shape');
+  });
+
   it('keeps an honest id with non-ASCII letters as given', () => {
     const t = matchedTicket(match('Réclamation-42', null));
     assert.deepEqual([t.system, t.id], ['generic', 'Réclamation-42']);

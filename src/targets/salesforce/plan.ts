@@ -41,17 +41,7 @@ export function callObjectFor(e: Pick<TicketUpdate, 'sessionKey' | 'version'>): 
   return `${e.sessionKey}@${e.version}`;
 }
 
-/** Cuts text to at most `max` characters, ending with `… (N characters more)`. */
-export function clip(text: string, max: number): string {
-  return cutText(text, max).text;
-}
-
-/** Cuts text to at most `maxBytes` UTF-8 bytes (CaseComment.CommentBody counts bytes), the same way. */
-export function clipBytes(text: string, maxBytes: number): string {
-  return cutUtf8(text, maxBytes).text;
-}
-
-/** Cuts `text` for `place`, noting it in `cuts` when something was left out. */
+/** Cuts `text` for `place` (`… (N characters more)`), noting it in `cuts` when something was left out. */
 function fit(text: string, place: string, max: number, cuts: string[], unit: 'characters' | 'bytes' = 'characters'): string {
   const c = unit === 'bytes' ? cutUtf8(text, max) : cutText(text, max);
   if (c.removed > 0) cuts.push(`${place}: cut to ${max.toLocaleString('en-US')} ${unit}, ${c.removed.toLocaleString('en-US')} characters left out`);
