@@ -2,7 +2,6 @@
 // drained and report one result per input.
 import { relative, resolve } from 'node:path';
 import type { Config } from '../config.ts';
-import { enrich } from '../domain/enrichment.ts';
 import { intake, notMetadata } from '../domain/intake.ts';
 import type { InputWarning, RenderedNote } from '../domain/types.ts';
 import { SyncError } from '../errors.ts';
@@ -10,8 +9,9 @@ import type { Logger } from '../logger.ts';
 import { createApp, enrichOptionsOf, intakeOptionsOf } from '../main.ts';
 import type { App } from '../main.ts';
 import type { SubmitResult } from '../pipeline/submit.ts';
-import { parseFailure } from '../queue/jobs.ts';
-import { loadTemplates, renderNote } from '../render/templates.ts';
+import { mergeWarnings, parseFailure } from '../queue/jobs.ts';
+import { prepareJob } from '../pipeline/prepare.ts';
+import { loadTemplates } from '../render/templates.ts';
 import { listInputs, readDocument } from '../sources/files.ts';
 import type { ReadResult } from '../sources/files.ts';
 import { keepRejectedCopy, reasonFor } from '../sources/rejected.ts';
@@ -99,7 +99,8 @@ export async function runCommand(config: Config, log: Logger, inputs: string[], 
 }
 
 async function dryRun(config: Config, items: Array<Input | RunResult>): Promise<RunResult[]> {
-  const templates = await loadTemplates(config.TEMPLATES_DIR);
+  // the same preparation a worker's job makes (enrich, render, the size limits), without a target
+  const prepare = { intake: intakeOptionsOf(config), enrich: enrichOptionsOf(config), templates: await loadTemplates(config.TEMPLATES_DIR) };
   const results: RunResult[] = [];
   for (const item of items) {
     if (!('path' in item)) {
@@ -113,8 +114,8 @@ async function dryRun(config: Config, items: Array<Input | RunResult>): Promise<
     }
     const r = intake(read.bytes, { ...intakeOptionsOf(config), discovered: item.discovered });
     if (r.status === 'accepted') {
-      const e = enrich(r.session, r.ticket, enrichOptionsOf(config));
-      const note = renderNote(templates, e);
+      const p = prepareJob(prepare, '', true, r);
+      if (p.skip !== null) throw new Error('unreachable: an accepted document is never skipped by its preparation');
       results.push({
         source: item.source,
         session: r.session.key,
@@ -125,8 +126,8 @@ async function dryRun(config: Config, items: Array<Input | RunResult>): Promise<
         code: null,
         field: null,
         keptAt: null,
-        warnings: r.warnings,
-        wouldWrite: { fields: e.fields, note },
+        warnings: p.warnings,
+        wouldWrite: { fields: p.update.fields, note: p.note },
       });
     } else if (r.status === 'rejected') {
       results.push({ ...blank(item.source, 'rejected', problemText(r.problem), r.problem.code), session: r.session?.key ?? null, field: r.problem.field ?? null, warnings: r.warnings });
@@ -233,6 +234,8 @@ async function settle(app: App, r: RunResult, jobId: string, duplicateOf: string
       r.status = outcome.status;
       r.reason = outcome.reason;
     }
+    // what the job cut or corrected besides intake's (a field or the note over its limit)
+    if (outcome.warnings) r.warnings = mergeWarnings(r.warnings, outcome.warnings);
   } catch (err) {
     const f = parseFailure(err instanceof Error ? err.message : String(err));
     r.status = 'failed';

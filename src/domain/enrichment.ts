@@ -23,11 +23,13 @@ import type {
   Enrichment,
   Escalation,
   FieldValue,
+  InputWarning,
   MenuPath,
   Session,
   TicketRef,
   Transfer,
 } from './types.ts';
+import { codePointLength, cutText, FIELD_TEXT_MAX_CHARS } from './text-cut.ts';
 
 /**
  * `unless-denied`: link the recording unless the caller denied recording;
@@ -91,13 +93,30 @@ const CSAT_SCALE = 5;
 
 export function enrich(session: Session, ticket: TicketRef, opts: EnrichOptions = DEFAULT_ENRICH_OPTIONS): Enrichment {
   const recording = decideRecordingLink(session.recording, opts.recordingLink);
+  const warnings: InputWarning[] = [];
   return {
     ticket,
     sessionKey: session.key,
     version: session.version,
-    fields: buildFields(session, recording),
+    fields: limitFields(buildFields(session, recording), warnings),
     view: buildView(session, ticket, recording, opts),
+    warnings,
   };
+}
+
+/**
+ * Each text field at most FIELD_TEXT_MAX_CHARS: each piece of agent text is already limited,
+ * but a field that joins them (disposition_notes over hundreds of legs) is limited as a whole.
+ */
+function limitFields(fields: EnrichmentFields, warnings: InputWarning[]): EnrichmentFields {
+  for (const name of FIELD_NAMES) {
+    const v = fields[name];
+    if (typeof v !== 'string' || v.length <= FIELD_TEXT_MAX_CHARS) continue;
+    const cut = cutText(v, FIELD_TEXT_MAX_CHARS);
+    fields[name] = cut.text;
+    warnings.push({ field: `fields.${name}`, message: `the ${name} field is ${codePointLength(v).toLocaleString('en-US')} characters long; cut to ${FIELD_TEXT_MAX_CHARS.toLocaleString('en-US')} (the limit for a field on the ticket), ${cut.removed.toLocaleString('en-US')} left out` });
+  }
+  return fields;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -4,6 +4,10 @@
 
 /** Agent text (a disposition note, a CSAT comment, Smart Action text, a custom data value): at most this many characters each, wherever it is written. */
 export const AGENT_TEXT_MAX_CHARS = 10_000;
+/** A latest-state field on the ticket (`disposition_notes` joins every leg's note): at most this many characters. */
+export const FIELD_TEXT_MAX_CHARS = 32_000;
+/** The note: its text at most this many characters, its HTML at most twice as many. */
+export const NOTE_TEXT_MAX_CHARS = 100_000;
 
 export interface Cut {
   text: string;

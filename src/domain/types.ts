@@ -181,13 +181,15 @@ export interface Enrichment {
   fields: Record<string, FieldValue>;
   /** the data the note templates render; every string in it is user text, escaped on output */
   view: Record<string, unknown>;
+  /** field values cut to their size limit (`fields.disposition_notes`) */
+  warnings: InputWarning[];
 }
 
 /**
  * What a target writes besides the note: the enrichment without its `view` (the template
- * data, used up once the note is rendered). Small enough to pass between threads.
+ * data, used up once the note is rendered) and its warnings. Small enough to pass between threads.
  */
-export type TicketUpdate = Omit<Enrichment, 'view'>;
+export type TicketUpdate = Omit<Enrichment, 'view' | 'warnings'>;
 
 export interface RenderedNote {
   subject: string;

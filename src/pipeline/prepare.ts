@@ -8,7 +8,7 @@ import { intake } from '../domain/intake.ts';
 import type { IntakeOptions, IntakeResult } from '../domain/intake.ts';
 import type { InputWarning, RenderedNote, TicketUpdate } from '../domain/types.ts';
 import { SyncError } from '../errors.ts';
-import { renderNote } from '../render/templates.ts';
+import { fitNote, renderNote } from '../render/templates.ts';
 import type { NoteTemplates } from '../render/templates.ts';
 
 export interface PrepareOptions {
@@ -34,7 +34,8 @@ export function prepareJob(o: PrepareOptions, document: string, html: boolean, p
   if (r.status === 'ignored') throw new SyncError('INPUT_NOT_SESSION', r.reason);
   if (r.status === 'skipped') return { skip: r.reason, warnings: r.warnings };
   const e = enrich(r.session, r.ticket, o.enrich);
-  const note = renderNote(o.templates, e, { html });
-  const { view: _rendered, ...update } = e;
-  return { skip: null, ticketId: r.ticket.id, update, note, warnings: r.warnings };
+  const fitted = fitNote(renderNote(o.templates, e, { html }));
+  const { view: _rendered, warnings: cut, ...update } = e;
+  const warnings = cut.length + fitted.warnings.length > 0 ? [...r.warnings, ...cut, ...fitted.warnings] : r.warnings;
+  return { skip: null, ticketId: r.ticket.id, update, note: fitted.note, warnings };
 }

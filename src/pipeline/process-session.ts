@@ -7,6 +7,7 @@ import type { JobThreads } from './job-threads.ts';
 import { prepareJob } from './prepare.ts';
 import type { Prepared, PrepareOptions } from './prepare.ts';
 import type { Logger } from '../logger.ts';
+import { mergeWarnings } from '../queue/jobs.ts';
 import type { JobOutcome, SessionJobData } from '../queue/jobs.ts';
 import type { StatusStore } from '../queue/status-store.ts';
 import type { JobMeta } from '../queue/worker.ts';
@@ -48,17 +49,19 @@ export function createSessionProcessor(deps: ProcessDeps) {
   return async (data: SessionJobData, meta: JobMeta): Promise<JobOutcome> => {
     const base = { sessionKey: data.sessionKey, version: data.version, ticketId: data.ticketId, target: deps.target.name };
     const started = await startJob(deps, data, meta);
+    const warnings = data.warnings === undefined && started.warnings.length === 0 ? [] : mergeWarnings(data.warnings, started.warnings);
+    const said = warnings.length > 0 ? { warnings } : {};
     if (started.skip !== null) {
-      const outcome: JobOutcome = { ...base, status: 'skipped', reason: started.skip };
-      await deps.status.record(data.sessionKey, { state: 'skipped', version: data.version, ticket: null, reason: started.skip, code: null, source: data.source, jobId: meta.jobId, warnings: started.warnings });
+      const outcome: JobOutcome = { ...base, status: 'skipped', reason: started.skip, ...said };
+      await deps.status.record(data.sessionKey, { state: 'skipped', version: data.version, ticket: null, reason: started.skip, code: null, source: data.source, jobId: meta.jobId, warnings });
       deps.onOutcome?.(outcome);
       return outcome;
     }
     const { ticketId } = started;
     const applied = await started.applied;
     const reason = applied.status === 'delivered' ? applied.detail : applied.reason;
-    const outcome: JobOutcome = { ...base, ticketId, status: applied.status, reason };
-    await deps.status.record(data.sessionKey, { state: applied.status, version: data.version, ticket: ticketId, reason, code: null, source: data.source, jobId: meta.jobId, warnings: started.warnings });
+    const outcome: JobOutcome = { ...base, ticketId, status: applied.status, reason, ...said };
+    await deps.status.record(data.sessionKey, { state: applied.status, version: data.version, ticket: ticketId, reason, code: null, source: data.source, jobId: meta.jobId, warnings });
     // the same line a child logger with job, session and attempt would write, without making one per job
     deps.log.info({ job: meta.jobId, session: data.sessionKey, attempt: meta.attempt, ticket: ticketId, status: applied.status }, 'session processed');
     deps.onOutcome?.(outcome);

@@ -94,6 +94,7 @@ export async function submitDocument(deps: SubmitDeps, bytes: Uint8Array, source
           version: session.version,
           ticketId: r.ticket.id,
           receivedAt: new Date().toISOString(),
+          ...(warnings.length > 0 ? { warnings } : {}),
         },
         // Before the job exists: a fast worker's "delivered" is never overwritten, and the
         // job finds the parsed document if this process takes it.

@@ -1,6 +1,6 @@
 // What a queued job carries and how its id is derived from the business key, so the same
 // file twice is one job: (kind, id, updated_at) -> `call-1418-1774297018000`.
-import type { Session } from '../domain/types.ts';
+import type { InputWarning, Session } from '../domain/types.ts';
 
 /** One queue per target: a `run --crm local` never takes jobs meant for a Salesforce worker. */
 export function queueName(target: string): string {
@@ -17,6 +17,11 @@ export interface SessionJobData {
   version: string;
   ticketId: string;
   receivedAt: string;
+  /**
+   * what intake corrected, when anything: the job reads the document again from its UTF-8 text,
+   * which no longer shows how the file was decoded (UTF-16), so these travel with it
+   */
+  warnings?: InputWarning[];
 }
 
 export type JobStatus = 'delivered' | 'skipped';
@@ -28,6 +33,24 @@ export interface JobOutcome {
   version: string;
   ticketId: string;
   target: string;
+  /** what was corrected or cut on the way (intake, fields, the note), when anything */
+  warnings?: InputWarning[];
+}
+
+/** Warnings of several steps as one list, each once (the job re-reads what intake read). */
+export function mergeWarnings(...lists: Array<readonly InputWarning[] | undefined>): InputWarning[] {
+  const seen = new Set<string>();
+  const out: InputWarning[] = [];
+  for (const list of lists) {
+    for (const w of list ?? []) {
+      const k = `${w.field}\u0000${w.message}`;
+      if (!seen.has(k)) {
+        seen.add(k);
+        out.push(w);
+      }
+    }
+  }
+  return out;
 }
 
 export function jobIdFor(session: Pick<Session, 'key' | 'versionMs'>): string {

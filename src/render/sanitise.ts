@@ -79,3 +79,8 @@ export function tidyText(s: string): string {
     .replace(/^\n+|\n+$/g, '');
   return body === '' ? '' : body + '\n';
 }
+
+/** Text for HTML: the five characters that can end text or an attribute, as entities. */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}

@@ -19,9 +19,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Liquid } from 'liquidjs';
 import type { LiquidOptions, Template } from 'liquidjs';
-import type { Enrichment, RenderedNote } from '../domain/types.ts';
+import { codePointLength, cutText, NOTE_TEXT_MAX_CHARS } from '../domain/text-cut.ts';
+import type { Enrichment, InputWarning, RenderedNote } from '../domain/types.ts';
 import { SyncError } from '../errors.ts';
-import { sanitiseData, tidyText, toSubjectLine } from './sanitise.ts';
+import { escapeHtml, sanitiseData, tidyText, toSubjectLine } from './sanitise.ts';
 
 /** The repository's `templates/` folder (the defaults shipped with the package). */
 export const DEFAULT_TEMPLATES_DIR = resolve(fileURLToPath(new URL('../../templates/', import.meta.url)));
@@ -174,6 +175,27 @@ function renderPart(t: NoteTemplates, part: Part, scope: Record<string, unknown>
  * Renders the note. `html: false` skips the HTML part (it comes back empty) for targets that
  * only write text, such as Salesforce Tasks: rendering is most of a job's CPU time.
  */
+/**
+ * The note within its size limits: the text cut at NOTE_TEXT_MAX_CHARS with the visible marker;
+ * an HTML part over twice that is replaced by the cut text, escaped, in a <pre> (HTML cannot be
+ * cut just anywhere). Each piece of agent text is limited already; this holds a note with
+ * hundreds of legs, or an edited template that repeats something, to a size a ticket takes.
+ */
+export function fitNote(note: RenderedNote): { note: RenderedNote; warnings: InputWarning[] } {
+  const warnings: InputWarning[] = [];
+  let { text, html } = note;
+  const cut = cutText(text, NOTE_TEXT_MAX_CHARS);
+  if (cut.removed > 0) {
+    text = cut.text;
+    warnings.push({ field: 'note.text', message: `the note's text is ${codePointLength(note.text).toLocaleString('en-US')} characters long; cut to ${NOTE_TEXT_MAX_CHARS.toLocaleString('en-US')} (the limit for a note), ${cut.removed.toLocaleString('en-US')} left out` });
+  }
+  if (html.length > 2 * NOTE_TEXT_MAX_CHARS) {
+    warnings.push({ field: 'note.html', message: `the note's HTML is ${html.length.toLocaleString('en-US')} characters long, over ${(2 * NOTE_TEXT_MAX_CHARS).toLocaleString('en-US')}; the text part, escaped, stands in for it` });
+    html = `<pre style="white-space:pre-wrap">${escapeHtml(text)}</pre>\n`;
+  }
+  return { note: { subject: note.subject, text, html }, warnings };
+}
+
 export function renderNote(t: NoteTemplates, e: Enrichment, opts: { html?: boolean } = {}): RenderedNote {
   const scope = templateScope(e);
   return {

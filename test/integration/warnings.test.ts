@@ -44,6 +44,9 @@ describe('warnings: corrections are visible', () => {
     const big = structuredClone(doc) as { dispositions: Array<Record<string, unknown>> };
     big.dispositions[1]!.note = 'x'.repeat(4 * 1024 * 1024);
     writeFileSync(join(folder, 'big-note.json'), JSON.stringify({ ...big, id: 8104 }));
+    const legs = structuredClone(doc) as { dispositions: Array<Record<string, unknown>> };
+    legs.dispositions = Array.from({ length: 450 }, (_, i) => ({ ...legs.dispositions[1], code: `code-${i}`, note: 'n'.repeat(9_990) }));
+    writeFileSync(join(folder, 'many-legs.json'), JSON.stringify({ ...legs, id: 8105, out_ticket_id: 'HELP-8105', out_ticket_url: null }));
     const r = await runCli(['run', '--json', '--log-level', 'warn', folder], env, { timeoutMs: 60_000 });
     assert.equal(r.code, 0, r.stderr);
     results = (JSON.parse(r.stdout) as { results: Result[] }).results;
@@ -130,6 +133,30 @@ describe('warnings: corrections are visible', () => {
     const n = rec.notes.find((x) => x.sessionKey === 'call-8104')!;
     assert.match(n.text, /x… \(4,18\d,\d{3} characters more\)/);
     assert.match(n.html, /x… \(4,18\d,\d{3} characters more\)/);
+  });
+
+  it('a file of 450 long legs: the field, the note text and its HTML are cut where written, and run --json says so', async () => {
+    const r = result('many-legs.json');
+    assert.equal(r.status, 'delivered');
+    assert.deepEqual(r.warnings.map((w) => w.field), ['fields.disposition_notes', 'note.text', 'note.html']);
+    const show = await runCli(['show', '--json', 'HELP-8105'], env);
+    assert.ok(show.stdout.length < 500_000, `${show.stdout.length} bytes`);
+    const st = JSON.parse((await runCli(['status', '--json', 'call-8105'], env)).stdout) as { latest: { warnings: Warning[] } };
+    assert.deepEqual(st.latest.warnings.map((w) => w.field), ['fields.disposition_notes', 'note.text', 'note.html']);
+  });
+
+  it("intake's warnings stay on the session once a job thread, which reads the UTF-8 text again, has delivered it", async () => {
+    const doc = JSON.parse(readFileSync(join(FIXTURES, 'sessions/metadata_call-1418.json'), 'utf8')) as Record<string, unknown>;
+    const file = join(tmp.path, 'utf16.json');
+    writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(JSON.stringify({ ...doc, id: 8106 }), 'utf16le')]));
+    const r = await runCli(['run', '--json', file], { ...env, JOB_THREADS: '1' }, { timeoutMs: 60_000 });
+    const res = (JSON.parse(r.stdout) as { results: Result[] }).results[0]!;
+    assert.equal(res.status, 'delivered', r.stderr);
+    const expected = [{ field: '(the document)', message: 'the document is UTF-16 LE (it starts with a byte-order mark); read as such' }];
+    assert.deepEqual(res.warnings, expected);
+    const st = JSON.parse((await runCli(['status', '--json', 'call-8106'], env)).stdout) as { latest: { state: string; warnings: Warning[] } };
+    assert.equal(st.latest.state, 'delivered');
+    assert.deepEqual(st.latest.warnings, expected);
   });
 
   it('a dropped duration is not stored on the ticket', async () => {

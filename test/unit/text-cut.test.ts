@@ -4,6 +4,10 @@ import { parseSession } from '../../src/domain/session.ts';
 import { enrich } from '../../src/domain/enrichment.ts';
 import { AGENT_TEXT_MAX_CHARS, codePointLength, cutText, cutUtf8 } from '../../src/domain/text-cut.ts';
 import { readFileSync } from 'node:fs';
+import { intake } from '../../src/domain/intake.ts';
+import { FIELD_TEXT_MAX_CHARS, NOTE_TEXT_MAX_CHARS } from '../../src/domain/text-cut.ts';
+import { prepareJob } from '../../src/pipeline/prepare.ts';
+import { loadTemplates } from '../../src/render/templates.ts';
 
 const doc = () => JSON.parse(readFileSync(new URL('../fixtures/sessions/metadata_call-1418.json', import.meta.url), 'utf8')) as Record<string, any>;
 
@@ -72,5 +76,29 @@ describe('agent text has a size limit', () => {
     d.dispositions[1].note = 'n'.repeat(AGENT_TEXT_MAX_CHARS);
     const r = parseSession(JSON.stringify(d));
     assert.ok(r.ok && r.session.dispositions[1]!.note!.length === AGENT_TEXT_MAX_CHARS && r.warnings.length === 0);
+  });
+});
+
+describe('every place written has a limit', () => {
+  it('450 legs of 9,990-character notes (a 4.5 MB file): the field, the note text and its HTML are each cut, with warnings', async () => {
+    const d = doc();
+    const leg = d.dispositions[1];
+    d.dispositions = Array.from({ length: 450 }, (_, i) => ({ ...leg, code: `code-${i}`, note: 'n'.repeat(9_990) }));
+    const bytes = Buffer.from(JSON.stringify(d));
+    assert.ok(bytes.length > 4_400_000 && bytes.length < 5 * 1024 * 1024);
+    const opts = { intake: { maxBytes: 5 * 1024 * 1024, allowedHosts: [] }, enrich: { recordingLink: 'unless-denied' as const, includeSecuredCustomData: false }, templates: await loadTemplates() };
+    const r = intake(bytes, opts.intake);
+    assert.equal(r.status, 'accepted');
+    assert.deepEqual(r.status === 'accepted' ? r.warnings : null, [], 'each note alone is within the per-value limit');
+    const p = prepareJob(opts, bytes.toString('utf8'), true);
+    assert.ok(p.skip === null);
+    if (p.skip !== null) return;
+    assert.ok(String(p.update.fields.disposition_notes).length <= FIELD_TEXT_MAX_CHARS);
+    assert.match(String(p.update.fields.disposition_notes), /… \([\d,]+ characters more\)$/);
+    assert.ok(p.note.text.length <= NOTE_TEXT_MAX_CHARS);
+    assert.match(p.note.text, /… \([\d,]+ characters more\)$/);
+    assert.ok(p.note.html.length <= 2 * NOTE_TEXT_MAX_CHARS + 100);
+    assert.deepEqual(p.warnings.map((w) => w.field), ['fields.disposition_notes', 'note.text', 'note.html']);
+    assert.ok(!('warnings' in p.update), 'the warnings do not travel to the target');
   });
 });

@@ -17,6 +17,7 @@ import { makeOurMessageId } from '../../domain/inbound-mail.ts';
 import { withoutCredentials } from '../../domain/ticket.ts';
 import { messageDomain, singleAddress } from './address.ts';
 import { MailStore } from './mail-store.ts';
+import { escapeHtml } from '../../render/sanitise.ts';
 import { placeToken, tokenProblem } from './token.ts';
 import type { TokenStyle } from './token.ts';
 
@@ -147,10 +148,6 @@ export class EmailTarget implements Target {
   async close(): Promise<void> {
     this.o.transport.close();
   }
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 /**
