@@ -23,6 +23,7 @@ export function normaliseSession(
 ): Session {
   const time = (value: string | null | undefined, field: string) => optionalTime(value, field, warnings);
   const duration = (value: number | null | undefined, field: string) => seconds(value, field, warnings);
+  warnUnreadableIds(doc, warnings);
   const people = collectPeople(doc);
   const talkField = head.kind === 'call' ? (doc.call_duration != null ? 'call_duration' : 'chat_duration') : doc.chat_duration != null ? 'chat_duration' : 'call_duration';
   const talk = duration(talkField === 'call_duration' ? doc.call_duration : doc.chat_duration, talkField);
@@ -374,6 +375,35 @@ function finite(value: number | null | undefined, field: string, warnings: Input
   if (Number.isFinite(value)) return value;
   warnings.push({ field, message: `${field} is not a number the worker can read (${value}); dropped` });
   return null;
+}
+
+/**
+ * Ids of people and legs are whole numbers; one that is not (`2.5`, `1e20`) is read as no id
+ * (int() below), which this says, field by field, as a warning.
+ */
+function warnUnreadableIds(doc: SessionDocument, warnings: InputWarning[]): void {
+  const check = (n: number | null | undefined, field: string) => {
+    if (n != null && int(n) === null) warnings.push({ field, message: `${field} ${n} is not a whole number an id can be; ignored` });
+  };
+  const person = (p: PersonDoc | null | undefined, field: string) => check(p?.id, `${field}.id`);
+  person(doc.agent_info, 'agent_info');
+  (doc.dispositions ?? []).forEach((d, i) => {
+    check(d.user_id, `dispositions[${i}].user_id`);
+    check(d.participant_id, `dispositions[${i}].participant_id`);
+    check(d.transfer_id, `dispositions[${i}].transfer_id`);
+  });
+  (doc.participants ?? []).forEach((p, i) => {
+    check(p?.user_id, `participants[${i}].user_id`);
+    check(p?.virtual_agent_id, `participants[${i}].virtual_agent_id`);
+  });
+  (doc.transfers ?? []).forEach((t, i) => {
+    for (const k of ['from_agent', 'to_agent', 'from_virtual_agent', 'to_virtual_agent'] as const) person(t?.[k], `transfers[${i}].${k}`);
+  });
+  (doc.escalations ?? []).forEach((e, i) => {
+    person(e?.from_virtual_agent, `escalations[${i}].from_virtual_agent`);
+    person(e?.to_agent, `escalations[${i}].to_agent`);
+  });
+  (doc.virtual_agent_handle_durations ?? []).forEach((v, i) => person(v?.virtual_agent, `virtual_agent_handle_durations[${i}].virtual_agent`));
 }
 
 function int(n: number | null | undefined): number | null {

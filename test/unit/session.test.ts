@@ -703,6 +703,17 @@ describe('parseSession: fields the worker writes with', () => {
     for (const w of corrections) assert.ok(w.message.startsWith(w.field), `${w.field}: ${w.message}`);
   });
 
+  it('says so when an id is not a whole number, instead of dropping it silently', () => {
+    const d = base();
+    d.agent_info.id = 2.5;
+    d.dispositions[0].user_id = 5.5;
+    d.participants[1].user_id = '7.25';
+    const { session: s, corrections } = ok(d);
+    assert.equal(s.dispositions[0]!.agent?.id ?? null, null);
+    assert.deepEqual(corrections.map((w) => w.field).sort(), ['agent_info.id', 'dispositions[0].user_id', 'participants[1].user_id']);
+    assert.equal(corrections.find((w) => w.field === 'agent_info.id')!.message, 'agent_info.id 2.5 is not a whole number an id can be; ignored');
+  });
+
   it('drops a negative duration, with a warning, instead of storing it or summing it', () => {
     const d = base();
     d.wait_duration = -12;
