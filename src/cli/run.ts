@@ -45,6 +45,7 @@ export interface RunOptions {
 
 interface Input {
   source: string;
+  /** the file to read (a link's target, resolved when it was listed) */
   path: string;
   /** found inside a folder given on the command line */
   discovered: boolean;
@@ -53,12 +54,12 @@ interface Input {
 /** Inputs in flight at once: bounds memory whatever the number of files. */
 const WINDOW = 200;
 
-/** One Input or ready result per entry: links, hidden and special files get their line too (see listInputs). */
-async function expand(paths: string[]): Promise<Array<Input | RunResult>> {
+/** One Input or ready result per entry: links, hidden and special files get their line too (see listInputs). Exported for tests. */
+export async function expand(paths: string[]): Promise<Array<Input | RunResult>> {
   const out: Array<Input | RunResult> = [];
   for (const p of paths) {
     for (const e of await listInputs(p)) {
-      if (e.kind === 'file') out.push({ source: displayPath(e.path), path: e.path, discovered: e.discovered });
+      if (e.kind === 'file') out.push({ source: displayPath(e.path), path: e.read, discovered: e.discovered });
       else if (e.kind === 'skip') out.push(blank(displayPath(e.path), 'skipped', e.reason));
       else out.push(blank(displayPath(e.path), 'rejected', `INPUT_UNREADABLE: ${e.reason}`, 'INPUT_UNREADABLE'));
     }
