@@ -10,7 +10,7 @@ import type { Logger } from '../logger.ts';
 import { createApp, enrichOptionsOf, intakeOptionsOf } from '../main.ts';
 import type { App } from '../main.ts';
 import type { SubmitResult } from '../pipeline/submit.ts';
-import { parseFailure } from '../queue/jobs.ts';
+import { jobIdFor, parseFailure } from '../queue/jobs.ts';
 import { loadTemplates, renderNote } from '../render/templates.ts';
 import { listInputs, readDocument } from '../sources/files.ts';
 import type { ReadResult } from '../sources/files.ts';
@@ -102,6 +102,9 @@ export async function runCommand(config: Config, log: Logger, inputs: string[], 
 async function dryRun(config: Config, items: Array<Input | RunResult>): Promise<RunResult[]> {
   const templates = await loadTemplates(config.TEMPLATES_DIR);
   const results: RunResult[] = [];
+  // the first input of each session version, as the queue's job id tells them apart in a real
+  // run: a link and its target, or two copies, say `duplicate` on the later line here too
+  const firstSource = new Map<string, string>();
   for (const item of items) {
     if (!('path' in item)) {
       results.push(item);
@@ -114,6 +117,12 @@ async function dryRun(config: Config, items: Array<Input | RunResult>): Promise<
     }
     const r = intake(read.bytes, { ...intakeOptionsOf(config), discovered: item.discovered });
     if (r.status === 'accepted') {
+      const first = firstSource.get(jobIdFor(r.session));
+      if (first !== undefined) {
+        results.push({ ...blank(item.source, 'skipped', `duplicate: the same session version as ${first}`), session: r.session.key, ticket: r.ticket.id, version: r.session.version, warnings: r.warnings });
+        continue;
+      }
+      firstSource.set(jobIdFor(r.session), item.source);
       const e = enrich(r.session, r.ticket, enrichOptionsOf(config));
       const note = renderNote(templates, e);
       results.push({

@@ -212,6 +212,19 @@ describe('ccai-crm-sync run: every entry of a folder accounted for', () => {
     assert.match(link.reason ?? '', /duplicate: the same session version as .*good\.json/);
   });
 
+  it('--dry-run says `duplicate` for a link to a file in the folder too, as the run does', async () => {
+    const r = await runCli(['run', '--dry-run', '--json', drop], env, { timeoutMs: 60_000 });
+    const results = (JSON.parse(r.stdout) as { results: Result[] }).results;
+    assert.equal(results.length, readdirSync(drop).length);
+    assert.equal(one(results, 'good.json').status, 'delivered');
+    const link = one(results, 'latest.json');
+    assert.equal(link.session, 'call-9001', 'the link was read');
+    assert.equal(link.status, 'skipped', JSON.stringify(link));
+    assert.match(link.reason ?? '', /^duplicate: the same session version as .*good\.json$/);
+    assert.deepEqual(Object.keys(link).slice(0, 5), ['source', 'session', 'ticket', 'status', 'reason']);
+    assert.equal(r.code, 0, r.stderr);
+  });
+
   it('does not follow links that leave the folder, are broken or loop, and says why', () => {
     const outside = one(folder.results, 'outside.json');
     assert.equal(outside.status, 'skipped');
