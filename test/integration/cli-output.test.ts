@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, FIXTURES, ROOT, TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix } from '../helpers/env.ts';
+import { CLI, FIXTURES, ROOT, TEST_REDIS_URL, dropPrefix, stopChild, tempDir, uniquePrefix } from '../helpers/env.ts';
 
 /** Runs the CLI with stdout into a pipe that nobody reads for the first `pauseMs`. */
 function runIntoSlowPipe(args: string[], env: Record<string, string>, pauseMs = 1_500): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
@@ -21,14 +21,15 @@ function runIntoSlowPipe(args: string[], env: Record<string, string>, pauseMs = 
     child.stdout.pause();
     setTimeout(() => child.stdout.on('data', (d: Buffer) => chunks.push(d)).resume(), pauseMs);
     child.stderr.on('data', (d) => (stderr += d));
+    let timedOut = false;
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`ccai-crm-sync ${args.join(' ')} timed out; stderr: ${stderr}`));
+      timedOut = true;
+      void stopChild(child, 'SIGKILL').finally(() => reject(new Error(`ccai-crm-sync ${args.join(' ')} timed out; stderr: ${stderr}`)));
     }, 120_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(chunks), stderr });
+      if (!timedOut) resolve({ code, stdout: Buffer.concat(chunks), stderr });
     });
   });
 }
@@ -106,14 +107,15 @@ function runIntoClosingPipe(args: string[], env: Record<string, string>, stdout:
       child.stdout!.destroy(); // the reader is gone: the child's next write gets EPIPE
     });
     child.stderr!.on('data', (d) => (stderr += d));
+    let timedOut = false;
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`ccai-crm-sync ${args.join(' ')} timed out; stderr: ${stderr}`));
+      timedOut = true;
+      void stopChild(child, 'SIGKILL').finally(() => reject(new Error(`ccai-crm-sync ${args.join(' ')} timed out; stderr: ${stderr}`)));
     }, 120_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, first, stderr });
+      if (!timedOut) resolve({ code, signal, first, stderr });
     });
   });
 }
