@@ -127,7 +127,9 @@ async function brokenLink(path: string, err: unknown): Promise<string | null> {
   return to === null ? null : `a broken link (to ${to}, which does not exist)`;
 }
 
-function kindOf(s: Stats | Dirent): string {
+/** What an entry that is not a regular file is, in words: `a FIFO`, `a symbolic link` (a Dirent or lstat's Stats). */
+export function kindOf(s: Stats | Dirent): string {
+  if (s.isSymbolicLink()) return 'a symbolic link';
   if (s.isFIFO()) return 'a FIFO';
   if (s.isSocket()) return 'a socket';
   if (s.isCharacterDevice()) return 'a character device';
