@@ -31,7 +31,7 @@ export function setup(opts: GlobalOptions, defaults: Partial<Record<keyof RawCon
 
 /** Runs a command body, printing configuration and availability problems plainly. */
 export async function runCommand(body: () => Promise<number>): Promise<never> {
-  quietOnClosedPipe();
+  guardOutput();
   let code: number;
   try {
     code = await body();
@@ -54,26 +54,58 @@ export async function runCommand(body: () => Promise<number>): Promise<never> {
  * Exits once stdout and stderr have taken everything written to them. Into a pipe, Node writes
  * asynchronously: `process.exit` right after a large report would cut it where the pipe's
  * buffer ended (64 KiB), and `run --json | python3 -m json.tool` would read half a document.
- * A reader that went away (`| head`) is not an error of ours: the exit code stays.
+ * A stream that failed (see guardOutput) is destroyed and waited for no longer. The exit code
+ * is the command's; 1 instead of 0 when its output could not be written.
  */
 export async function exitWhenFlushed(code: number): Promise<never> {
   await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
-  process.exit(code);
+  process.exit(outputFailed && code === EXIT.ok ? EXIT.problems : code);
 }
 
 function flushed(stream: NodeJS.WriteStream): Promise<void> {
   if (stream.destroyed || stream.writableEnded) return Promise.resolve();
-  // callbacks run in order: this one runs once everything written before it is out
-  return new Promise((resolve) => stream.write('', () => resolve()));
+  // callbacks run in order: this one runs once everything written before it is out (or failed)
+  return new Promise((resolve) =>
+    stream.write('', (err) => {
+      if (err) outputError(stream, err);
+      resolve();
+    }),
+  );
 }
 
-/** `| head` closes the pipe early: stop quietly instead of dying on EPIPE with a stack trace. */
-export function quietOnClosedPipe(): void {
+/** Set when stdout or stderr could not be written for a reason other than its reader going away. */
+let outputFailed = false;
+const failedStreams = new Set<NodeJS.WriteStream>();
+
+/**
+ * Output that cannot be written never ends a command early nor with a stack trace. A reader
+ * that went away (`| head`: EPIPE) is not an error of ours: later writes to that stream are
+ * dropped, the command finishes and exits with its own code (`run | head` still exits 1 when
+ * an input was rejected). Any other failure (ENOSPC: stdout is a file on a full disk) is one
+ * line on stderr, while stderr can take it, and exit code 1.
+ */
+export function guardOutput(): void {
   for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw err;
-    });
+    stream.on('error', (err: NodeJS.ErrnoException) => outputError(stream, err));
+  }
+}
+
+function outputError(stream: NodeJS.WriteStream, err: NodeJS.ErrnoException): void {
+  if (failedStreams.has(stream)) return;
+  failedStreams.add(stream);
+  // once failed, a stream takes nothing more: writes are dropped, their callbacks still called
+  stream.write = ((_chunk: unknown, encoding?: unknown, cb?: unknown) => {
+    const done = typeof encoding === 'function' ? encoding : cb;
+    if (typeof done === 'function') process.nextTick(done as () => void);
+    return true;
+  }) as typeof stream.write;
+  if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
+  outputFailed = true;
+  if (stream !== process.stderr && !failedStreams.has(process.stderr)) {
+    const name = stream === process.stdout ? 'stdout' : 'an output stream';
+    const message = err.message.replace(/\s*\n\s*/g, ' ');
+    const why = err.code && !message.startsWith(err.code) ? `${err.code}: ${message}` : message;
+    process.stderr.write(`ccai-crm-sync: cannot write to ${name} (${why}); the output is incomplete\n`);
   }
 }
 

@@ -9,7 +9,7 @@ import type { Logger } from '../logger.ts';
 import { createApp, enrichOptionsOf, intakeOptionsOf } from '../main.ts';
 import type { App } from '../main.ts';
 import type { SubmitResult } from '../pipeline/submit.ts';
-import { mergeWarnings, parseFailure } from '../queue/jobs.ts';
+import { jobIdFor, mergeWarnings, parseFailure } from '../queue/jobs.ts';
 import { prepareJob } from '../pipeline/prepare.ts';
 import { loadTemplates } from '../render/templates.ts';
 import { listInputs, readDocument } from '../sources/files.ts';
@@ -45,6 +45,7 @@ export interface RunOptions {
 
 interface Input {
   source: string;
+  /** the file to read (a link's target, resolved when it was listed) */
   path: string;
   /** found inside a folder given on the command line */
   discovered: boolean;
@@ -53,12 +54,12 @@ interface Input {
 /** Inputs in flight at once: bounds memory whatever the number of files. */
 const WINDOW = 200;
 
-/** One Input or ready result per entry: links, hidden and special files get their line too (see listInputs). */
-async function expand(paths: string[]): Promise<Array<Input | RunResult>> {
+/** One Input or ready result per entry: links, hidden and special files get their line too (see listInputs). Exported for tests. */
+export async function expand(paths: string[]): Promise<Array<Input | RunResult>> {
   const out: Array<Input | RunResult> = [];
   for (const p of paths) {
     for (const e of await listInputs(p)) {
-      if (e.kind === 'file') out.push({ source: displayPath(e.path), path: e.path, discovered: e.discovered });
+      if (e.kind === 'file') out.push({ source: displayPath(e.path), path: e.read, discovered: e.discovered });
       else if (e.kind === 'skip') out.push(blank(displayPath(e.path), 'skipped', e.reason));
       else out.push(blank(displayPath(e.path), 'rejected', `INPUT_UNREADABLE: ${e.reason}`, 'INPUT_UNREADABLE'));
     }
@@ -102,6 +103,9 @@ async function dryRun(config: Config, items: Array<Input | RunResult>): Promise<
   // the same preparation a worker's job makes (enrich, render, the size limits), without a target
   const prepare = { intake: intakeOptionsOf(config), enrich: enrichOptionsOf(config), templates: await loadTemplates(config.TEMPLATES_DIR) };
   const results: RunResult[] = [];
+  // the first input of each session version, as the queue's job id tells them apart in a real
+  // run: a link and its target, or two copies, say `duplicate` on the later line here too
+  const firstSource = new Map<string, string>();
   for (const item of items) {
     if (!('path' in item)) {
       results.push(item);
@@ -114,6 +118,12 @@ async function dryRun(config: Config, items: Array<Input | RunResult>): Promise<
     }
     const r = intake(read.bytes, { ...intakeOptionsOf(config), discovered: item.discovered });
     if (r.status === 'accepted') {
+      const first = firstSource.get(jobIdFor(r.session));
+      if (first !== undefined) {
+        results.push({ ...blank(item.source, 'skipped', `duplicate: the same session version as ${first}`), session: r.session.key, ticket: r.ticket.id, version: r.session.version, warnings: r.warnings });
+        continue;
+      }
+      firstSource.set(jobIdFor(r.session), item.source);
       const p = prepareJob(prepare, '', true, r);
       if (p.skip !== null) throw new Error('unreachable: an accepted document is never skipped by its preparation');
       results.push({

@@ -3,7 +3,7 @@
 // recordings, photos, PDFs and compressed files, which are recognised by their magic bytes
 // and ignored.
 import { parseSession } from './session.ts';
-import { recogniseCompressed, utf16ByteOrder } from './session-text.ts';
+import { recogniseCompressed, utf16ByteOrder, utf16Label } from './session-text.ts';
 import type { Utf16Order } from './session-text.ts';
 import { matchTicket } from './ticket.ts';
 import type { InputProblem, InputWarning, Session, TicketRef } from './types.ts';
@@ -89,7 +89,7 @@ function plainUtf16NotJson(bytes: Uint8Array, order: Utf16Order): string | null 
   const whole = bytes.length <= 2 + 4096;
   // a sample cut off mid-file may end in half a surrogate pair (a replacement character): leave its last unit out
   const sample = bytes.subarray(2, whole ? bytes.length & ~1 : 2 + 4096 - 2);
-  const text = new TextDecoder(order === 'UTF-16 LE' ? 'utf-16le' : 'utf-16be', { ignoreBOM: true }).decode(sample).replace(/^[ \t\r\n]+/, '');
+  const text = new TextDecoder(utf16Label(order), { ignoreBOM: true }).decode(sample).replace(/^[ \t\r\n]+/, '');
   if (text === '' || text[0] === '{' || text[0] === '[') return null;
   if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffd]/.test(text)) return null; // binary, or not UTF-16 after all
   return 'plain text, not JSON (a transcript or other file?)';

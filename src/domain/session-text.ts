@@ -19,7 +19,8 @@ export function utf16ByteOrder(b: Uint8Array): Utf16Order | null {
   return null;
 }
 
-function utf16Label(order: Utf16Order): 'utf-16le' | 'utf-16be' {
+/** The TextDecoder label of a UTF-16 byte order. */
+export function utf16Label(order: Utf16Order): 'utf-16le' | 'utf-16be' {
   return order === 'UTF-16 LE' ? 'utf-16le' : 'utf-16be';
 }
 

@@ -12,8 +12,12 @@ import type { InputProblem } from '../domain/types.ts';
  * error; `error`: cannot be read, an error the admin must see).
  */
 export type Listed =
-  /** `discovered`: found inside a folder given, rather than named */
-  | { kind: 'file'; path: string; discovered: boolean }
+  /**
+   * `path`: as named or found (what a result names); `read`: the file to read, the link's
+   * target resolved once when `path` is a link (a link retargeted afterwards changes nothing);
+   * `discovered`: found inside a folder given, rather than named
+   */
+  | { kind: 'file'; path: string; read: string; discovered: boolean }
   | { kind: 'skip'; path: string; reason: string }
   | { kind: 'error'; path: string; reason: string };
 
@@ -21,8 +25,9 @@ export type Listed =
  * What a path names: itself, or every entry below a folder (sorted). A named path is followed
  * if it is a link. Inside a folder:
  * - names starting with a dot are hidden: skipped, a hidden folder as one entry;
- * - links to files are followed while their target stays inside the folder given; a link that
- *   leaves it, a broken link and a link loop are skipped with the reason;
+ * - links to files are followed while their target stays inside the folder given and is not
+ *   hidden there itself (in a dot-folder, or a dot-file: the reason it would get found where it
+ *   is); a link that leaves it, a broken link and a link loop are skipped with the reason;
  * - links to folders are never followed (their targets inside are read where they are; a link
  *   above itself would loop), so the walk cannot loop; a folder reached twice (a bind mount)
  *   is read once;
@@ -36,7 +41,7 @@ export async function listInputs(path: string): Promise<Listed[]> {
   } catch (err) {
     return [{ kind: 'error', path, reason: (await brokenLink(path, err)) ?? `cannot read ${path} (${codeOf(err)})` }];
   }
-  if (st.isFile()) return [{ kind: 'file', path, discovered: false }];
+  if (st.isFile()) return [{ kind: 'file', path, read: await realpath(path).catch(() => path), discovered: false }];
   if (!st.isDirectory()) return [{ kind: 'error', path, reason: `not a regular file (${kindOf(st)}): not read` }];
   const out: Listed[] = [];
   const root = await realpath(path).catch(() => null);
@@ -65,9 +70,9 @@ async function walk(dir: string, root: string, visited: Set<string>, out: Listed
     const p = join(dir, e.name);
     const skip = (reason: string) => out.push({ kind: 'skip', path: p, reason });
     // editors' lock files, `.DS_Store`, uploads in progress (`.name.part`), `.git`: not documents
-    if (e.name.startsWith('.')) skip(e.isDirectory() ? 'hidden folder (name starts with a dot): not searched' : 'hidden file (name starts with a dot)');
+    if (e.name.startsWith('.')) skip(e.isDirectory() ? HIDDEN_FOLDER : HIDDEN_FILE);
     else if (e.isDirectory()) await walk(p, root, visited, out);
-    else if (e.isFile()) out.push({ kind: 'file', path: p, discovered: true });
+    else if (e.isFile()) out.push({ kind: 'file', path: p, read: p, discovered: true });
     else if (e.isSymbolicLink()) out.push(await followLink(p, root));
     else skip(`not a regular file (${kindOf(e)}): not read`);
   }
@@ -98,7 +103,21 @@ async function followLink(link: string, root: string): Promise<Listed> {
   // nothing outside the folder given is read (nor copied into rejected/) unless named
   if (!inside) return skip(`a link that leaves the folder (to ${target}): not followed; name it on the command line to read it`);
   if (!st.isFile()) return skip(`a link to something that is not a regular file (${kindOf(st)}): not read`);
-  return { kind: 'file', path: link, discovered: true };
+  // what the walk would not read where it is, a link does not read either
+  const hidden = hiddenIn(relative(root, target));
+  if (hidden) return skip(hidden);
+  // the target, resolved now, is what is read: a link retargeted in the meantime is not followed again
+  return { kind: 'file', path: link, read: target, discovered: true };
+}
+
+const HIDDEN_FOLDER = 'hidden folder (name starts with a dot): not searched';
+const HIDDEN_FILE = 'hidden file (name starts with a dot)';
+
+/** The walk's reason for not reading a file at `rel` (relative to the folder given), or null. */
+function hiddenIn(rel: string): string | null {
+  const parts = rel.split(sep);
+  if (parts.slice(0, -1).some((p) => p.startsWith('.'))) return HIDDEN_FOLDER;
+  return parts.at(-1)?.startsWith('.') ? HIDDEN_FILE : null;
 }
 
 /** `a broken link (to X, which does not exist)` when `path` is a link whose target is missing. */
@@ -108,7 +127,9 @@ async function brokenLink(path: string, err: unknown): Promise<string | null> {
   return to === null ? null : `a broken link (to ${to}, which does not exist)`;
 }
 
-function kindOf(s: Stats | Dirent): string {
+/** What an entry that is not a regular file is, in words: `a FIFO`, `a symbolic link` (a Dirent or lstat's Stats). */
+export function kindOf(s: Stats | Dirent): string {
+  if (s.isSymbolicLink()) return 'a symbolic link';
   if (s.isFIFO()) return 'a FIFO';
   if (s.isSocket()) return 'a socket';
   if (s.isCharacterDevice()) return 'a character device';

@@ -72,6 +72,9 @@ function serverOptions(t: HttpTimeouts): ServerOptions {
   return {
     requestTimeout: t.requestMs,
     headersTimeout: t.headersMs,
+    // an idle connection is closed about 1 s after this: Node adds keepAliveTimeoutBuffer
+    // (1000 ms; a fixed second before Node 24.6), left as it is so that a client reusing the
+    // connection just before the announced `Keep-Alive: timeout=` does not meet a closed one
     keepAliveTimeout: t.keepAliveMs,
     // Node enforces the first two in a sweep over the connections, every 30 s by default: a
     // 10 s limit could then let a slow client hold its connection for 40 s

@@ -14,7 +14,7 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Logger } from '../logger.ts';
 import type { SubmitOptions, SubmitResult } from '../pipeline/submit.ts';
-import { readDocument } from './files.ts';
+import { kindOf, readDocument } from './files.ts';
 import { freeName, moveRejected, reasonFor } from './rejected.ts';
 
 /** Default for InboxDeps.incompleteGraceMs (INBOX_INCOMPLETE_GRACE_MS). */
@@ -174,8 +174,7 @@ export function startInbox(deps: InboxDeps): InboxSource {
       if (!e.isFile()) {
         if (!leftAlone.has(e.name)) {
           leftAlone.add(e.name);
-          const kind = e.isSymbolicLink() ? 'a symbolic link' : e.isFIFO() ? 'a FIFO' : e.isSocket() ? 'a socket' : 'a device';
-          log.warn({ file: e.name, kind }, 'inbox entry is not a regular file; left alone (links are not followed, nothing else is opened)');
+          log.warn({ file: e.name, kind: kindOf(e) }, 'inbox entry is not a regular file; left alone (links are not followed, nothing else is opened)');
         }
         continue;
       }

@@ -13,6 +13,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
+import { stopChild } from './env.ts';
 
 export interface DovecotMessage {
   uid: number;
@@ -178,7 +179,6 @@ async function startOnce(bin: string, account: Account, users: string[]): Promis
     ...(account.uid !== undefined ? { uid: account.uid, gid: account.gid } : {}),
   });
   child.stderr?.on('data', (d) => (stderr += d));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let running = true;
   child.once('exit', () => (running = false));
   child.once('error', (err) => (stderr += String(err)));
@@ -188,16 +188,8 @@ async function startOnce(bin: string, account: Account, users: string[]): Promis
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
-      if (running) {
-        child.kill('SIGTERM'); // the master stops its services and disconnects the clients
-        let timer: NodeJS.Timeout | undefined;
-        const gone = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(resolve, 5_000, false)))]);
-        clearTimeout(timer);
-        if (!gone && running) {
-          child.kill('SIGKILL');
-          await exited;
-        }
-      }
+      // the master stops its services and disconnects the clients; SIGKILL after 5 s
+      await stopChild(child, 'SIGTERM', { timeoutMs: 5_000 });
       rmSync(dir, { recursive: true, force: true });
     })());
 

@@ -1,6 +1,7 @@
 // Shared test plumbing: the real Redis (REDIS_URL or the machine's 127.0.0.1:6379) with a
 // unique key prefix per test, temp folders, and the CLI run as a real child process.
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -56,14 +57,15 @@ export function runCli(args: string[], env: Record<string, string>, opts: { cwd?
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
+    let timedOut = false;
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`ccai-crm-sync ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
+      timedOut = true;
+      void stopChild(child, 'SIGKILL').finally(() => reject(new Error(`ccai-crm-sync ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`)));
     }, opts.timeoutMs ?? 60_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      if (!timedOut) resolve({ code, stdout, stderr });
     });
   });
 }
@@ -86,4 +88,62 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+export interface Stopped {
+  /** the exit code, null when a signal ended it */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/**
+ * Stops a child process and resolves once it is gone, with how it ended. Resolves at once when
+ * it has already exited (waiting for an 'exit' that was already emitted would wait for ever).
+ * A child spawned `detached` leads its own process group: the signal goes to the whole group,
+ * so that what it started goes too. Still there after `timeoutMs`: SIGKILL. Once it has exited,
+ * waits (a little) for its stdout and stderr to be read to the end, so that a test can look at
+ * what it printed last.
+ */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', opts: { timeoutMs?: number } = {}): Promise<Stopped> {
+  const ended = (): Stopped => ({ code: child.exitCode, signal: child.signalCode });
+  if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const group = leadsGroup(child.pid);
+    const send = (sig: NodeJS.Signals) => {
+      try {
+        if (group) process.kill(-child.pid!, sig);
+        else child.kill(sig);
+      } catch {
+        /* already gone */
+      }
+    };
+    send(signal);
+    if (!(await within(exited, opts.timeoutMs ?? 10_000))) {
+      send('SIGKILL');
+      if (!(await within(exited, 10_000))) throw new Error(`process ${child.pid} (${child.spawnfile}) did not exit after SIGKILL`);
+    }
+  }
+  await within(Promise.all([child.stdout, child.stderr].map((s) => (s && !s.closed ? new Promise((r) => s.once('close', r)) : null))), 2_000);
+  return ended();
+}
+
+/** True when `pid` leads its own process group (spawned detached), not ours. */
+function leadsGroup(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether `p` settled within `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  try {
+    return await Promise.race([p.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

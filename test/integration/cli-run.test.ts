@@ -3,10 +3,12 @@
 // of links, hidden files, a FIFO, UTF-16 and compressed files, each entry accounted for.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { expand } from '../../src/cli/run.ts';
+import { readDocument } from '../../src/sources/files.ts';
 import { fixture } from '../helpers/documents.ts';
 import { FIXTURES, TEST_REDIS_URL, dropPrefix, runCli, tempDir, uniquePrefix } from '../helpers/env.ts';
 
@@ -169,6 +171,10 @@ describe('ccai-crm-sync run: every entry of a folder accounted for', () => {
     symlinkSync('..', join(drop, 'loop')); // a link to the folder above: a loop
     writeFileSync(join(drop, '.DS_Store'), Buffer.from([0, 0, 0, 1, 0x42, 0x75, 0x64, 0x31]));
     writeFileSync(join(drop, '.git', 'config'), '[core]\n');
+    writeFileSync(join(drop, '.git', 'kept.json'), call(9006));
+    symlinkSync('.git/kept.json', join(drop, 'into-hidden.json')); // a link into a hidden folder
+    writeFileSync(join(drop, '.draft.json'), call(9007));
+    symlinkSync('.draft.json', join(drop, 'to-hidden-file.json')); // a link to a hidden file
     execFileSync('mkfifo', [join(drop, 'pipe.json')]);
     writeFileSync(join(drop, 'utf16le.json'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(call(9003), 'utf16le')]));
     writeFileSync(join(drop, 'utf16be.json'), Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(call(9004), 'utf16le').swap16()]));
@@ -193,7 +199,7 @@ describe('ccai-crm-sync run: every entry of a folder accounted for', () => {
 
   it('gives every entry of the folder exactly one result', () => {
     const entries = readdirSync(drop);
-    assert.equal(entries.length, 12);
+    assert.equal(entries.length, 15);
     assert.equal(folder.results.length, entries.length, JSON.stringify(folder.results, null, 1));
     for (const name of entries) one(folder.results, name);
   });
@@ -204,6 +210,19 @@ describe('ccai-crm-sync run: every entry of a folder accounted for', () => {
     assert.equal(link.session, 'call-9001', 'the link was read');
     assert.equal(link.status, 'skipped');
     assert.match(link.reason ?? '', /duplicate: the same session version as .*good\.json/);
+  });
+
+  it('--dry-run says `duplicate` for a link to a file in the folder too, as the run does', async () => {
+    const r = await runCli(['run', '--dry-run', '--json', drop], env, { timeoutMs: 60_000 });
+    const results = (JSON.parse(r.stdout) as { results: Result[] }).results;
+    assert.equal(results.length, readdirSync(drop).length);
+    assert.equal(one(results, 'good.json').status, 'delivered');
+    const link = one(results, 'latest.json');
+    assert.equal(link.session, 'call-9001', 'the link was read');
+    assert.equal(link.status, 'skipped', JSON.stringify(link));
+    assert.match(link.reason ?? '', /^duplicate: the same session version as .*good\.json$/);
+    assert.deepEqual(Object.keys(link).slice(0, 5), ['source', 'session', 'ticket', 'status', 'reason']);
+    assert.equal(r.code, 0, r.stderr);
   });
 
   it('does not follow links that leave the folder, are broken or loop, and says why', () => {
@@ -224,6 +243,35 @@ describe('ccai-crm-sync run: every entry of a folder accounted for', () => {
     assert.equal(git.status, 'skipped');
     assert.match(git.reason ?? '', /^hidden folder \(name starts with a dot\): not searched$/);
     assert.ok(!folder.results.some((r) => r.source.endsWith('/config')), 'nothing inside it is listed');
+  });
+
+  it('does not read through a link what the walk does not read where it is (a hidden folder, a hidden file)', () => {
+    const intoHidden = one(folder.results, 'into-hidden.json');
+    assert.equal(intoHidden.status, 'skipped', JSON.stringify(intoHidden));
+    assert.equal(intoHidden.session, null, 'the link was not read');
+    assert.match(intoHidden.reason ?? '', /^hidden folder \(name starts with a dot\): not searched$/);
+    const toHidden = one(folder.results, 'to-hidden-file.json');
+    assert.equal(toHidden.status, 'skipped', JSON.stringify(toHidden));
+    assert.equal(toHidden.session, null, 'the link was not read');
+    assert.match(toHidden.reason ?? '', /^hidden file \(name starts with a dot\)$/);
+  });
+
+  it('reads the target a link had when the folder was listed, not one it is given afterwards', async () => {
+    const dir = join(tmp.path, 'retarget');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'good.json'), call(9101));
+    symlinkSync('good.json', join(dir, 'link.json'));
+    writeFileSync(join(elsewhere, 'secret.txt'), 'not for rejected/\n');
+    const items = await expand([dir]);
+    // between the listing and the reading, the link is pointed out of the folder
+    rmSync(join(dir, 'link.json'));
+    symlinkSync(join(elsewhere, 'secret.txt'), join(dir, 'link.json'));
+    const item = items.find((x) => x.source.endsWith('/link.json'));
+    assert.ok(item && 'path' in item, `the link is an input: ${JSON.stringify(items)}`);
+    const read = await readDocument(item.path, 1_000_000); // as run reads it
+    assert.ok(read.ok);
+    assert.equal(Buffer.from(read.bytes).toString('utf8'), call(9101), 'the file the link led to when listed');
+    assert.equal(item.path, realpathSync(join(dir, 'good.json')));
   });
 
   it('skips a FIFO without opening it', () => {

@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.ts';
 import { queueNameFor } from '../../src/main.ts';
 import { LocalCrm } from '../../src/targets/local/local-crm.ts';
-import { CLI, FIXTURES, TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
+import { CLI, FIXTURES, TEST_REDIS_URL, dropPrefix, stopChild, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
 
 const TICKET = '500ak000024vx4uAAA';
 
@@ -43,7 +43,7 @@ describe('a worker killed mid-job', () => {
   };
 
   after(async () => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    await Promise.all(children.map((c) => stopChild(c, 'SIGKILL')));
     await dropPrefix(prefix);
     tmp.cleanup();
   });
@@ -63,8 +63,7 @@ describe('a worker killed mid-job', () => {
       await waitFor('file moved to processed/', async () => existsSync(join(inbox, 'processed', 'metadata_call-1418.json')));
       const [job] = await queue.getJobs(['active']);
       assert.ok(job, 'the job is active in worker A');
-      a.kill('SIGKILL');
-      await new Promise((r) => a.once('exit', r));
+      await stopChild(a, 'SIGKILL');
 
       assert.ok(!existsSync(join(inbox, 'metadata_call-1418.json')), 'nothing left in the inbox');
       assert.equal(await queue.getJobState(job.id!), 'active', 'the job is orphaned, not lost');
@@ -78,8 +77,7 @@ describe('a worker killed mid-job', () => {
       assert.equal(crm.get(TICKET)?.notes.length, 1, 'no duplicate note');
       await crm.close();
 
-      b.kill('SIGTERM');
-      const code = await new Promise((r) => b.once('exit', r));
+      const { code } = await stopChild(b, 'SIGTERM');
       assert.equal(code, 0, 'SIGTERM stops the worker cleanly');
     } finally {
       await queue.close();

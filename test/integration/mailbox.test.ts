@@ -18,7 +18,7 @@ import type { MailboxReader } from '../../src/sources/imap/mailbox.ts';
 import { LocalCrm } from '../../src/targets/local/local-crm.ts';
 import { startDovecot } from '../helpers/dovecot.ts';
 import type { Dovecot } from '../helpers/dovecot.ts';
-import { CLI, FIXTURES, TEST_REDIS_URL, dropPrefix, freePort, runCli, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
+import { CLI, FIXTURES, TEST_REDIS_URL, dropPrefix, freePort, runCli, stopChild, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
 import { startFreezingProxy } from '../helpers/freezing-proxy.ts';
 import { startSmtpSink } from '../helpers/smtp-sink.ts';
 import type { SmtpSink } from '../helpers/smtp-sink.ts';
@@ -423,10 +423,7 @@ describe('mailbox reader', () => {
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     cleanups.push(async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
+      await stopChild(child, 'SIGTERM');
       await dropPrefix(prefix);
       dir.cleanup();
     });
@@ -447,8 +444,7 @@ describe('mailbox reader', () => {
     const text = await runCli(['status'], env);
     assert.match(text.stdout, /^mailbox 127\.0\.0\.1:\d+\/svc\d+\/INBOX: watching, last read \S+, last UID 1, 1 handled, 0 reconnect\(s\)$/m);
 
-    child.kill('SIGTERM');
-    assert.equal(await new Promise((r) => child.once('exit', r)), 0, stderr);
+    assert.equal((await stopChild(child, 'SIGTERM')).code, 0, stderr);
     assert.doesNotMatch(stderr, /secret/, 'the mailbox password is never logged');
   });
 

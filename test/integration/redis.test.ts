@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/logger.ts';
 import { ensureRedis, ping } from '../../src/queue/redis.ts';
-import { TEST_REDIS_URL, freePort, runCli, tempDir, waitFor } from '../helpers/env.ts';
+import { TEST_REDIS_URL, freePort, runCli, stopChild, tempDir, waitFor } from '../helpers/env.ts';
 
 const log = createLogger('silent');
 const CLOSED = 'redis://127.0.0.1:1';
@@ -69,9 +69,7 @@ describe('a Redis that wants a password', () => {
     await waitFor('redis-server with a password', () => ping(`redis://:${PASSWORD}@127.0.0.1:${port}`, 300), 10_000);
   });
   after(async () => {
-    const exited = new Promise((r) => server.once('exit', r));
-    server.kill('SIGTERM');
-    await exited;
+    if (server) await stopChild(server, 'SIGTERM');
     tmp.cleanup();
   });
 

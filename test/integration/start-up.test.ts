@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, FIXTURES, ROOT, TEST_REDIS_URL, dropPrefix, runCli, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
+import { CLI, FIXTURES, ROOT, TEST_REDIS_URL, dropPrefix, runCli, stopChild, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
 
 const me = `user ${userInfo().username} (uid ${process.getuid!()})`;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -72,7 +72,7 @@ describe('start-up: folders the command cannot write', () => {
         });
         let stderr = '';
         child.stderr.on('data', (d) => (stderr += d));
-        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        const timer = setTimeout(() => void stopChild(child, 'SIGKILL'), 30_000);
         child.on('error', reject);
         child.on('close', (code) => {
           clearTimeout(timer);
@@ -98,14 +98,14 @@ describe('start-up: folders the command cannot write', () => {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    let code: number | null = null;
     try {
       await waitFor('worker started', async () => /worker started/.test(stderr), 30_000);
       assert.ok(existsSync(dataDir) && existsSync(inbox), stderr);
     } finally {
-      child.kill('SIGTERM');
+      ({ code } = await stopChild(child, 'SIGTERM'));
     }
-    assert.equal(await exited, 0, stderr);
+    assert.equal(code, 0, stderr);
   });
 });
 

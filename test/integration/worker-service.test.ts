@@ -5,8 +5,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CLI, FIXTURES, TEST_REDIS_URL, dropPrefix, freePort, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
-
+import { CLI, FIXTURES, TEST_REDIS_URL, dropPrefix, freePort, stopChild, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
 
 describe('worker service', () => {
   const prefix = uniquePrefix('svc');
@@ -26,6 +25,7 @@ describe('worker service', () => {
     });
     child.stderr.on('data', (d) => (stderr += d));
     const base = `http://127.0.0.1:${port}`;
+    let code: number | null = null;
     try {
       const health = await waitFor('healthz', async () => {
         const r = await fetch(`${base}/healthz`).catch(() => null);
@@ -59,9 +59,8 @@ describe('worker service', () => {
       assert.doesNotMatch(stderr, new RegExp(token), 'the token is never logged');
       assert.doesNotMatch(stderr, /jane\.smith@example\.com|\+15550100100/, 'no personal data in logs');
     } finally {
-      child.kill('SIGTERM');
+      ({ code } = await stopChild(child, 'SIGTERM'));
     }
-    const code = await new Promise((r) => child.once('exit', r));
     assert.equal(code, 0, stderr);
     assert.match(stderr, /stopped/);
   });
@@ -74,6 +73,7 @@ describe('worker service', () => {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     child.stderr.on('data', (d) => (stderr += d));
+    let code: number | null = null;
     try {
       await waitFor('healthz', async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status === 200);
       let got = '';
@@ -97,8 +97,8 @@ describe('worker service', () => {
       assert.ok(closedAfterMs >= 900 && closedAfterMs < 4_000, `closed after ${closedAfterMs} ms`);
       assert.match(got, /^HTTP\/1\.1 408 /);
     } finally {
-      child.kill('SIGTERM');
+      ({ code } = await stopChild(child, 'SIGTERM'));
     }
-    assert.equal(await new Promise((r) => child.once('exit', r)), 0, stderr);
+    assert.equal(code, 0, stderr);
   });
 });

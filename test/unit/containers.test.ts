@@ -330,6 +330,62 @@ describe('containers', () => {
     }
   });
 
+  it('a NAME_FILE that compose hides by setting NAME (REDIS_URL_FILE) is said to be ignored, in the README and .env.example', () => {
+    const hidden = SECRET_VARS.filter((v) => v in FORCED).map((v) => `${v}_FILE`);
+    assert.ok(hidden.includes('REDIS_URL_FILE'));
+    const readme = read('README.md');
+    const docker = readme.slice(readme.indexOf('### Docker'), readme.indexOf('\n### ', readme.indexOf('### Docker') + 1));
+    const bullets = docker.split(/\n- /);
+    const paragraphs = read('.env.example').split(/\n\s*\n/);
+    for (const name of hidden) {
+      const says = (text: string) => text.includes(name) && /\bignored\b/.test(text);
+      assert.ok(bullets.some(says), `the README's Docker section says ${name} in .env is ignored`);
+      assert.ok(paragraphs.some(says), `.env.example says ${name} is ignored`);
+    }
+  });
+
+  it('REDIS_URL_FILE: ignored while REDIS_URL is set; read once it is set empty, as the README says to', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ccai-containers-'));
+    try {
+      writeFileSync(join(dir, 'redis-url'), 'redis://:pw@redis.example.net:6380\n');
+      const file = join(dir, 'redis-url');
+      assert.equal(loadConfig({ REDIS_URL: FORCED.REDIS_URL!, REDIS_URL_FILE: file }).redisUrl, FORCED.REDIS_URL);
+      assert.equal(loadConfig({ REDIS_URL: '', REDIS_URL_FILE: file }).redisUrl, 'redis://:pw@redis.example.net:6380');
+      assert.match(read('README.md'), /REDIS_URL: ""/, 'the README gives the override');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('docker-compose config: an override with REDIS_URL: "" lets REDIS_URL_FILE from .env through', { skip: HAVE_COMPOSE ? false : 'docker-compose is not installed' }, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ccai-compose-'));
+    try {
+      writeFileSync(join(dir, 'docker-compose.yml'), read('docker-compose.yml'));
+      mkdirSync(join(dir, 'config'));
+      mkdirSync(join(dir, 'inbox'));
+      writeFileSync(join(dir, '.env'), 'REDIS_URL_FILE=/config/redis-url\n');
+      // the README's example, taken out of its list item's indentation
+      const readme = read('README.md');
+      const shown = /^( *)```yaml\n((?:\1.*\n)*?)\1```$/m.exec(readme.slice(Math.max(0, readme.indexOf('# docker-compose.override.yml') - 200)));
+      assert.ok(shown && shown[2]!.includes('# docker-compose.override.yml'), 'the README shows docker-compose.override.yml');
+      writeFileSync(join(dir, 'docker-compose.override.yml'), shown[2]!.replace(new RegExp(`^${shown[1]!}`, 'gm'), ''));
+      const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
+      const resolve = (...files: string[]) => {
+        const r = spawnSync('docker-compose', [...files.flatMap((f) => ['-f', join(dir, f)]), 'config'], { cwd: dir, env, encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        const worker = mapping(mapping(mapping(parseComposeYaml(r.stdout), 'config').services, 'services').worker, 'worker');
+        return mapping(worker.environment, 'worker.environment');
+      };
+      const plain = resolve('docker-compose.yml');
+      assert.equal(plain.REDIS_URL, FORCED.REDIS_URL, 'without the override compose sets REDIS_URL: the file is ignored');
+      const overridden = resolve('docker-compose.yml', 'docker-compose.override.yml');
+      assert.equal(overridden.REDIS_URL, '', JSON.stringify(overridden));
+      assert.equal(overridden.REDIS_URL_FILE, '/config/redis-url');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reads YAML as both Compose generations do: a value they read differently is refused', () => {
     assert.deepEqual(parseComposeYaml('a:\n  - x\n  - k: "1"\n    j: [a, "b c"]\nb:\n'), { a: ['x', { k: '1', j: ['a', 'b c'] }], b: null });
     for (const bad of ['a: yes', 'a: 0755', 'a: 22:22', 'a: 1\na: 2', 'a: [1']) {

@@ -74,6 +74,15 @@ describe('intake', () => {
     assert.equal(found.status, 'ignored', 'UTF-16 plain text found in a folder is a transcript, as in UTF-8');
   });
 
+  it('one UTF-16 decoder label, from session-text, for the folder sniff and the decoding', async () => {
+    // imported here so that the rest of this file runs whatever session-text exports
+    const { utf16Label } = (await import('../../src/domain/session-text.ts')) as { utf16Label?: (o: 'UTF-16 LE' | 'UTF-16 BE') => string };
+    assert.equal(typeof utf16Label, 'function', 'session-text exports utf16Label');
+    assert.equal(utf16Label!('UTF-16 LE'), 'utf-16le');
+    assert.equal(utf16Label!('UTF-16 BE'), 'utf-16be');
+    assert.equal(new TextDecoder(utf16Label!('UTF-16 BE')).decode(Buffer.from('{}', 'utf16le').swap16()), '{}');
+  });
+
   it('names a gzip or zip file: ignored when found in a folder, rejected when handed over', () => {
     const gz = gzipSync(load('sessions/metadata_call-1418.json'));
     const zip = Buffer.concat([Buffer.from('PK\x03\x04\x14\x00\x00\x00\x08\x00', 'latin1'), Buffer.alloc(40)]);
