@@ -1,7 +1,7 @@
 // The mailbox reader (IMAP_URL) wired to an app: its own module, so that a worker without a
 // mailbox never loads imapflow and mailparser (about 30 MB of a worker's memory).
 import { join } from 'node:path';
-import { parseAllowedSenders } from './domain/inbound-mail.ts';
+import { parseAllowedSenders } from './domain/mail/classify.ts';
 import { SyncError } from './errors.ts';
 import type { App } from './main.ts';
 import { handleMail, handleTooLarge, handleUnreadable } from './pipeline/mail-intake.ts';

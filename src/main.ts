@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
-import type { EnrichOptions } from './domain/enrichment.ts';
+import type { EnrichOptions } from './domain/enrich/enrich.ts';
 import type { IntakeOptions } from './domain/intake.ts';
 import type { Logger } from './logger.ts';
 import { createSessionProcessor } from './pipeline/process-session.ts';

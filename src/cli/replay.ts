@@ -2,7 +2,7 @@
 // CRM=email that includes e-mails that came back after they were sent (a bounce, a NEW ticket):
 // their jobs completed, so they are found through the e-mail target's memory.
 import type { Config } from '../config.ts';
-import { parseOurMessageId } from '../domain/inbound-mail.ts';
+import { parseOurMessageId } from '../domain/mail/message-id.ts';
 import type { Logger } from '../logger.ts';
 import { createApp } from '../main.ts';
 import type { App } from '../main.ts';

@@ -2,7 +2,7 @@
 // as one standalone HTML page (src/render/record-page.ts says how that page is kept safe).
 import type { Config } from '../config.ts';
 import { LocalCrm } from '../targets/local/local-crm.ts';
-import { matchTicket } from '../domain/ticket.ts';
+import { matchTicket } from '../domain/ticket/match.ts';
 import { renderRecordPage } from '../render/record-page.ts';
 import { EXIT, printJson } from './context.ts';
 

@@ -1,6 +1,6 @@
 // `status <kind-id>`: where a session is and why, from the status store and the queue.
 import type { Config } from '../config.ts';
-import { parseSessionKey } from '../domain/session.ts';
+import { parseSessionKey } from '../domain/session/parse.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createApp } from '../main.ts';

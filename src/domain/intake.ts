@@ -2,10 +2,10 @@
 // Pure. Classifies by content, never by file name: external storage folders also hold
 // recordings, photos, PDFs and compressed files, which are recognised by their magic bytes
 // and ignored.
-import { parseSession } from './session.ts';
-import { recogniseCompressed, utf16ByteOrder, utf16Label } from './session-text.ts';
-import type { Utf16Order } from './session-text.ts';
-import { matchTicket } from './ticket.ts';
+import { parseSession } from './session/parse.ts';
+import { recogniseCompressed, utf16ByteOrder, utf16Label } from './session/decode.ts';
+import type { Utf16Order } from './session/decode.ts';
+import { matchTicket } from './ticket/match.ts';
 import type { InputProblem, InputWarning, Session, TicketRef } from './types.ts';
 
 export interface IntakeOptions {

@@ -4,8 +4,10 @@
 // NEW ticket (a threading miss) or is remembered so later e-mails thread on its Message-ID too.
 // Every branch is idempotent: the same message handled twice (a dropped connection, a crash
 // before the mailbox was updated) changes nothing the second time.
-import { baseMessageId, classifyMail, sameTicket } from '../domain/inbound-mail.ts';
-import type { ClassifyOptions, InboundMail, OurMessageId } from '../domain/inbound-mail.ts';
+import { classifyMail, sameTicket } from '../domain/mail/classify.ts';
+import { baseMessageId } from '../domain/mail/message-id.ts';
+import type { ClassifyOptions, InboundMail } from '../domain/mail/classify.ts';
+import type { OurMessageId } from '../domain/mail/message-id.ts';
 import type { Logger } from '../logger.ts';
 import type { StatusStore } from '../queue/status-store.ts';
 import { keepRejectedCopy, reasonFor } from '../sources/rejected.ts';

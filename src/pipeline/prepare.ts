@@ -2,8 +2,8 @@
 // after a config fix uses the fix), the write decided and the note rendered. Synchronous and
 // free of I/O, so it runs the same on the worker's main thread or on a job thread
 // (job-threads.ts); only what the target needs comes out of it.
-import { enrich } from '../domain/enrichment.ts';
-import type { EnrichOptions } from '../domain/enrichment.ts';
+import { enrich } from '../domain/enrich/enrich.ts';
+import type { EnrichOptions } from '../domain/enrich/enrich.ts';
 import { intake } from '../domain/intake.ts';
 import type { IntakeOptions, IntakeResult } from '../domain/intake.ts';
 import type { InputWarning, RenderedNote, TicketUpdate } from '../domain/types.ts';

@@ -3,8 +3,8 @@
 import { intake } from '../domain/intake.ts';
 import type { IntakeOptions, IntakeResult } from '../domain/intake.ts';
 import type { InputWarning } from '../domain/types.ts';
-import { documentText } from '../domain/session-text.ts';
-import { withoutCredentials } from '../domain/ticket.ts';
+import { documentText } from '../domain/session/decode.ts';
+import { withoutCredentials } from '../domain/ticket/match.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionQueue } from '../queue/session-queue.ts';
 import type { StatusStore } from '../queue/status-store.ts';

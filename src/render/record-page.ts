@@ -17,7 +17,7 @@
 import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { LocalRecord } from '../targets/local/local-crm.ts';
-import { httpUrl } from '../domain/enrichment.ts';
+import { httpUrl } from '../domain/enrich/format.ts';
 import { SyncError } from '../errors.ts';
 import { createEngine, DEFAULT_TEMPLATES_DIR } from './templates.ts';
 import { sanitiseData } from './sanitise.ts';

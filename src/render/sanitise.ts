@@ -2,7 +2,7 @@
 // sees is user text (agent notes, customer comments, labels from the file): before rendering
 // it is copied with control characters removed, and after rendering the subject is forced
 // onto one line so it can be used as an e-mail header.
-import { cleanText } from '../domain/enrichment.ts';
+import { cleanText } from '../domain/enrich/format.ts';
 
 /** Maximum length of a rendered subject, in characters. */
 export const SUBJECT_MAX_CHARS = 200;

@@ -5,7 +5,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseSessionKey } from '../domain/session.ts';
+import { parseSessionKey } from '../domain/session/parse.ts';
 import type { Logger } from '../logger.ts';
 import type { SubmitResult } from '../pipeline/submit.ts';
 import type { StatusEvent } from '../queue/status-store.ts';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Connection } from 'jsforce';
-import { enrich } from '../../src/domain/enrichment.ts';
+import { enrich } from '../../src/domain/enrich/enrich.ts';
 import { SyncError } from '../../src/errors.ts';
 import { createLogger } from '../../src/logger.ts';
 import { parseMapping } from '../../src/targets/salesforce/mapping.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareVersions, decideWrite } from '../../src/domain/decide.ts';
+import { compareVersions, decideWrite } from '../../src/domain/enrich/decide.ts';
 
 describe('decideWrite', () => {
   const v1 = '2026-03-23T20:16:58.000Z';

@@ -1,15 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import {
-  DEFAULT_ENRICH_OPTIONS,
-  FIELD_NAMES,
-  enrich,
-  formatDuration,
-  formatTime,
-  stars,
-} from '../../src/domain/enrichment.ts';
-import type { EnrichOptions } from '../../src/domain/enrichment.ts';
+import { DEFAULT_ENRICH_OPTIONS, enrich } from '../../src/domain/enrich/enrich.ts';
+import { FIELD_NAMES } from '../../src/domain/enrich/fields.ts';
+import { formatDuration, formatTime, stars } from '../../src/domain/enrich/format.ts';
+import type { EnrichOptions } from '../../src/domain/enrich/enrich.ts';
 import type { Session } from '../../src/domain/types.ts';
 import {
   ESCALATION_VA,

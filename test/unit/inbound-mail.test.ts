@@ -3,23 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import {
-  announcesNewTicket,
-  classifyMail,
-  baseMessageId,
-  findOurMessageIds,
-  makeOurMessageId,
-  messageIdTag,
-  parseOurMessageId,
-  printable,
-  sameTicket,
-  isSenderAllowed,
-  parseAllowedSenders,
-  parseDeliveryStatus,
-  threadTokensIn,
-  ticketFromSubject,
-} from '../../src/domain/inbound-mail.ts';
-import type { ClassifyOptions, InboundMail, MailVerdict } from '../../src/domain/inbound-mail.ts';
+import { announcesNewTicket, classifyMail, printable, sameTicket, isSenderAllowed, parseAllowedSenders, parseDeliveryStatus, threadTokensIn, ticketFromSubject } from '../../src/domain/mail/classify.ts';
+import { baseMessageId, findOurMessageIds, makeOurMessageId, messageIdTag, parseOurMessageId } from '../../src/domain/mail/message-id.ts';
+import type { ClassifyOptions, InboundMail, MailVerdict } from '../../src/domain/mail/classify.ts';
 import { parseImapUrl } from '../../src/sources/imap/imap-url.ts';
 import { parseMail } from '../../src/sources/imap/parse-mail.ts';
 import { FIXTURES } from '../helpers/env.ts';

@@ -76,7 +76,7 @@ describe('intake', () => {
 
   it('one UTF-16 decoder label, from session-text, for the folder sniff and the decoding', async () => {
     // imported here so that the rest of this file runs whatever session-text exports
-    const { utf16Label } = (await import('../../src/domain/session-text.ts')) as { utf16Label?: (o: 'UTF-16 LE' | 'UTF-16 BE') => string };
+    const { utf16Label } = (await import('../../src/domain/session/decode.ts')) as { utf16Label?: (o: 'UTF-16 LE' | 'UTF-16 BE') => string };
     assert.equal(typeof utf16Label, 'function', 'session-text exports utf16Label');
     assert.equal(utf16Label!('UTF-16 LE'), 'utf-16le');
     assert.equal(utf16Label!('UTF-16 BE'), 'utf-16be');

@@ -4,8 +4,8 @@ import { cp, mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { enrich } from '../../src/domain/enrichment.ts';
-import type { EnrichOptions } from '../../src/domain/enrichment.ts';
+import { enrich } from '../../src/domain/enrich/enrich.ts';
+import type { EnrichOptions } from '../../src/domain/enrich/enrich.ts';
 import type { Enrichment, RenderedNote, Session } from '../../src/domain/types.ts';
 import { SyncError } from '../../src/errors.ts';
 import { sanitiseData, tidyText, toSubjectLine } from '../../src/render/sanitise.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { enrich } from '../../src/domain/enrichment.ts';
+import { enrich } from '../../src/domain/enrich/enrich.ts';
 import { DEFAULT_MAPPING, loadMapping, parseMapping } from '../../src/targets/salesforce/mapping.ts';
 import { callObjectFor, commentMarker, planWrite } from '../../src/targets/salesforce/plan.ts';
 import { quoteAll } from '../../src/targets/salesforce/salesforce-target.ts';

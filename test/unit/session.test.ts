@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { DEFAULT_MAX_BYTES, parseSession, parseSessionKey, sessionKey } from '../../src/domain/session.ts';
+import { DEFAULT_MAX_BYTES, parseSession, parseSessionKey, sessionKey } from '../../src/domain/session/parse.ts';
 import type { AgentRef, InputProblem, InputWarning, Session } from '../../src/domain/types.ts';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url);

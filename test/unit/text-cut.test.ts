@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseSession } from '../../src/domain/session.ts';
-import { enrich } from '../../src/domain/enrichment.ts';
+import { parseSession } from '../../src/domain/session/parse.ts';
+import { enrich } from '../../src/domain/enrich/enrich.ts';
 import { AGENT_TEXT_MAX_CHARS, codePointLength, cutText, cutUtf8 } from '../../src/domain/text-cut.ts';
 import { readFileSync } from 'node:fs';
 import { intake } from '../../src/domain/intake.ts';

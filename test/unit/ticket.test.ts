@@ -7,7 +7,7 @@ import {
   normaliseSalesforceId,
   parseAllowedHosts,
   salesforceIdChecksum,
-} from '../../src/domain/ticket.ts';
+} from '../../src/domain/ticket/match.ts';
 import type { TicketMatch, TicketRef } from '../../src/domain/types.ts';
 
 const ANY_HOST = { allowedHosts: [] as string[] };

@@ -2,7 +2,7 @@
 // parts the classifier needs are kept; attachments stay bytes, links in them are never fetched.
 import { simpleParser } from 'mailparser';
 import type { AddressObject, HeaderValue } from 'mailparser';
-import type { InboundMail } from '../../domain/inbound-mail.ts';
+import type { InboundMail } from '../../domain/mail/classify.ts';
 
 export async function parseMail(raw: Buffer): Promise<InboundMail> {
   const m = await simpleParser(raw, { skipHtmlToText: false, skipTextToHtml: true, skipImageLinks: true });

@@ -12,9 +12,9 @@ import type { Enrichment, TicketUpdate, RenderedNote } from '../../domain/types.
 import { SyncError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { ApplyContext, ApplyResult, Target } from '../target.ts';
-import { decideWrite } from '../../domain/decide.ts';
-import { makeOurMessageId } from '../../domain/inbound-mail.ts';
-import { withoutCredentials } from '../../domain/ticket.ts';
+import { decideWrite } from '../../domain/enrich/decide.ts';
+import { makeOurMessageId } from '../../domain/mail/message-id.ts';
+import { withoutCredentials } from '../../domain/ticket/match.ts';
 import { messageDomain, singleAddress } from './address.ts';
 import { MailStore } from './mail-store.ts';
 import { escapeHtml } from '../../render/sanitise.ts';

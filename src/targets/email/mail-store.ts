@@ -4,7 +4,7 @@
 // the helpdesk's notifications, newest first) and the threading tokens its notifications carry.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { untaggedMessageId } from '../../domain/inbound-mail.ts';
+import { untaggedMessageId } from '../../domain/mail/message-id.ts';
 
 /** how long a send may take before another attempt may claim the version */
 const SENDING_CLAIM_S = 15 * 60;

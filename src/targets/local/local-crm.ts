@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DatabaseSync } from 'node:sqlite';
-import { decideWrite } from '../../domain/decide.ts';
+import { decideWrite } from '../../domain/enrich/decide.ts';
 import type { TicketUpdate, FieldValue, RenderedNote } from '../../domain/types.ts';
 import { SyncError } from '../../errors.ts';
 import type { ApplyResult, Target } from '../target.ts';

@@ -5,7 +5,7 @@
 // older file never overwrites newer values.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { FIELD_NAMES } from '../../domain/enrichment.ts';
+import { FIELD_NAMES } from '../../domain/enrich/fields.ts';
 import { SyncError } from '../../errors.ts';
 
 const fieldName = z.enum(FIELD_NAMES as unknown as [string, ...string[]]);

@@ -4,7 +4,7 @@
 // (V8's messages do not always carry a position), and tells a file that stops in the middle
 // of a value (INPUT_TRUNCATED: an interrupted upload or copy) from one that is wrong
 // somewhere (INPUT_NOT_JSON).
-import type { InputProblem } from './types.ts';
+import type { InputProblem } from '../types.ts';
 
 export type JsonResult = { ok: true; value: unknown } | { ok: false; problem: InputProblem };
 

@@ -7,8 +7,8 @@
 // custom domains); the host allowlist still applies.
 // Ids: a sys_id (32 hex, lower-cased) or a record number such as INC0010001 or CS0001234
 // (upper-cased). The object is the table.
-import type { CrmRecogniser, IdOk, IdReading, Reconciled, RecordLink } from './ticket-recogniser.ts';
-import { hostIn, pathSegments, quote } from './ticket-recogniser.ts';
+import type { CrmRecogniser, IdOk, IdReading, Reconciled, RecordLink } from './recogniser.ts';
+import { hostIn, pathSegments, quote } from './recogniser.ts';
 
 const SYS_ID = /^[0-9a-f]{32}$/i;
 const NUMBER = /^([A-Za-z]{2,10})(\d{4,})$/;

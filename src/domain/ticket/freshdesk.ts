@@ -4,8 +4,8 @@
 //   /support/tickets/{n}     the customer portal
 //   /api/v2/tickets/{n}      the API
 // Ids are ticket numbers.
-import type { CrmRecogniser, RecordLink } from './ticket-recogniser.ts';
-import { hostIn, pathSegments, readTicketNumber } from './ticket-recogniser.ts';
+import type { CrmRecogniser, RecordLink } from './recogniser.ts';
+import { hostIn, pathSegments, readTicketNumber } from './recogniser.ts';
 
 function isVendorHost(host: string): boolean {
   return hostIn(host, 'freshdesk.com');

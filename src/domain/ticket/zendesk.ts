@@ -3,8 +3,8 @@
 //   /hc/{locale}/requests/{n}   the Help Center request page, and /hc/requests/{n}
 //   /api/v2/tickets/{n}         the API (also {n}.json)
 // Ids are ticket numbers.
-import type { CrmRecogniser, RecordLink } from './ticket-recogniser.ts';
-import { hostIn, pathSegments, readTicketNumber } from './ticket-recogniser.ts';
+import type { CrmRecogniser, RecordLink } from './recogniser.ts';
+import { hostIn, pathSegments, readTicketNumber } from './recogniser.ts';
 
 function isVendorHost(host: string): boolean {
   return hostIn(host, 'zendesk.com');

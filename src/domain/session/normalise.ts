@@ -1,10 +1,10 @@
 // A validated session metadata document to the `Session` the rest of the worker uses. Pure.
 // Rules come from the docs (session-metadata.md, "Field notes") and the field comments in
 // types.ts; anything tolerated rather than taken as-is adds a warning.
-import { parseTimestamp } from './session-time.ts';
-import { AGENT_TEXT_MAX_CHARS, codePointLength, cutText } from './text-cut.ts';
-import { quote, type MenuPathDoc, type PersonDoc, type SessionDocument } from './session-schema.ts';
-import type { AgentRef, Disposition, Escalation, InputWarning, MenuPath, Session, SessionKind, Transfer } from './types.ts';
+import { parseTimestamp } from './time.ts';
+import { AGENT_TEXT_MAX_CHARS, codePointLength, cutText } from '../text-cut.ts';
+import { quote, type MenuPathDoc, type PersonDoc, type SessionDocument } from './schema.ts';
+import type { AgentRef, Disposition, Escalation, InputWarning, MenuPath, Session, SessionKind, Transfer } from '../types.ts';
 
 export interface SessionHead {
   kind: SessionKind;

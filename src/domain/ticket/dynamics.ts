@@ -5,8 +5,8 @@
 //   recognised on any host (on-premises servers: https://crm.contoso.com/{org}/main.aspx); the
 //   host allowlist still applies.
 // Ids: a GUID, normalised lower-case without braces. The object is the entity (`etn`).
-import type { CrmRecogniser, IdReading, RecordLink } from './ticket-recogniser.ts';
-import { hostIn, pathSegments, quote } from './ticket-recogniser.ts';
+import type { CrmRecogniser, IdReading, RecordLink } from './recogniser.ts';
+import { hostIn, pathSegments, quote } from './recogniser.ts';
 
 const GUID = /^\{?([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})\}?$/i;
 const DASHED_GUID = /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i;

@@ -1,7 +1,7 @@
 // From a document's bytes to its text, before any JSON: empty, too large, BOM, binary, UTF-8
 // (or UTF-16 with a byte-order mark). Pure. Each check names what it found, with byte offsets,
 // so an admin can open the file and see the problem.
-import type { InputProblem } from './types.ts';
+import type { InputProblem } from '../types.ts';
 
 /** `warning`: how the text was read, when that is worth telling (UTF-16) */
 export type TextResult = { ok: true; text: string; warning?: string } | { ok: false; problem: InputProblem };

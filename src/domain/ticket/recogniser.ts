@@ -1,6 +1,6 @@
 // What every CRM recogniser (ticket-salesforce.ts, ticket-zendesk.ts, ...) provides, and the
 // small helpers they share. Pure: URLs are parsed with `new URL()` by the caller, never fetched.
-import type { CrmSystem } from './types.ts';
+import type { CrmSystem } from '../types.ts';
 
 /** A record link found in out_ticket_url: the id exactly as the URL carries it. */
 export interface RecordLink {

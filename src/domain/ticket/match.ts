@@ -18,17 +18,17 @@
 //      not a record link is ignored, with a warning.
 // A user name and password in out_ticket_url (`https://user:secret@crm/...`) are removed before
 // anything else, with a warning: they are never stored, shown or sent.
-import { dynamics365 } from './ticket-dynamics.ts';
-import { freshdesk } from './ticket-freshdesk.ts';
-import { isHostAllowed } from './ticket-hosts.ts';
-import type { CrmRecogniser, IdOk, IdReading, RecordLink } from './ticket-recogniser.ts';
-import { hostIn, quote } from './ticket-recogniser.ts';
-import { salesforce } from './ticket-salesforce.ts';
-import { servicenow } from './ticket-servicenow.ts';
-import { zendesk } from './ticket-zendesk.ts';
-import type { CrmSystem, InputWarning, TicketMatch, TicketRef } from './types.ts';
+import { dynamics365 } from './dynamics.ts';
+import { freshdesk } from './freshdesk.ts';
+import { isHostAllowed } from './hosts.ts';
+import type { CrmRecogniser, IdOk, IdReading, RecordLink } from './recogniser.ts';
+import { hostIn, quote } from './recogniser.ts';
+import { salesforce } from './salesforce.ts';
+import { servicenow } from './servicenow.ts';
+import { zendesk } from './zendesk.ts';
+import type { CrmSystem, InputWarning, TicketMatch, TicketRef } from '../types.ts';
 
-export { isHostAllowed, parseAllowedHosts } from './ticket-hosts.ts';
+export { isHostAllowed, parseAllowedHosts } from './hosts.ts';
 export { normaliseSalesforceId, salesforceIdChecksum } from './salesforce-id.ts';
 
 /** Recognisers in the order they are tried. Salesforce first: its custom-domain path is the most common. */

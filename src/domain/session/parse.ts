@@ -14,12 +14,12 @@
 //   9. `updated_at`                 INPUT_MISSING_FIELD / INPUT_BAD_TIMESTAMP
 //  10. fields the worker writes with (schema)  INPUT_INVALID_FIELD
 // Messages never name the file: the caller prefixes it.
-import { describeValue, quote, readDocument } from './session-schema.ts';
-import { parseJson } from './session-json.ts';
-import { normaliseSession } from './session-normalise.ts';
-import { decodeDocument } from './session-text.ts';
-import { parseTimestamp } from './session-time.ts';
-import type { InputProblem, InputWarning, ParseResult, SessionKind } from './types.ts';
+import { describeValue, quote, readDocument } from './schema.ts';
+import { parseJson } from './json.ts';
+import { normaliseSession } from './normalise.ts';
+import { decodeDocument } from './decode.ts';
+import { parseTimestamp } from './time.ts';
+import type { InputProblem, InputWarning, ParseResult, SessionKind } from '../types.ts';
 
 /** Default size limit for one metadata document: 5 MiB (the real files are about 5 to 16 KB). */
 export const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;

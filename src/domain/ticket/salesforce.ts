@@ -12,8 +12,8 @@ import {
   salesforceIdChecksum,
   salesforceObjectForId,
 } from './salesforce-id.ts';
-import type { CrmRecogniser, IdReading, RecordLink } from './ticket-recogniser.ts';
-import { hostIn, pathSegments, quote } from './ticket-recogniser.ts';
+import type { CrmRecogniser, IdReading, RecordLink } from './recogniser.ts';
+import { hostIn, pathSegments, quote } from './recogniser.ts';
 
 const OBJECT_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
