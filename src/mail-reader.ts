@@ -6,12 +6,12 @@ import { SyncError } from './errors.ts';
 import type { App } from './main.ts';
 import { handleMail, handleTooLarge, handleUnreadable } from './pipeline/mail-intake.ts';
 import type { MailDisposition, MailIntakeDeps } from './pipeline/mail-intake.ts';
-import { RedisMailboxState } from './queue/mailbox-state.ts';
+import { RedisMailboxState } from './store/mailbox-state.ts';
 import { startMailbox } from './sources/imap/mailbox.ts';
 import type { MailboxReader } from './sources/imap/mailbox.ts';
 import { parseMail } from './sources/imap/parse-mail.ts';
 import { messageDomain, singleAddress } from './targets/email/address.ts';
-import { MailStore } from './targets/email/mail-store.ts';
+import { MailStore } from './store/mail-store.ts';
 
 /**
  * The mailbox reader (IMAP_URL): metadata e-mails into the queue, bounces and helpdesk replies

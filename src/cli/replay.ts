@@ -7,7 +7,7 @@ import type { Logger } from '../logger.ts';
 import { createApp } from '../main.ts';
 import type { App } from '../main.ts';
 import type { FailedJob } from '../queue/session-queue.ts';
-import { MailStore } from '../targets/email/mail-store.ts';
+import { MailStore } from '../store/mail-store.ts';
 import { EXIT, printJson } from './context.ts';
 
 export async function replayCommand(config: Config, log: Logger, keys: string[], opts: { json?: boolean; list?: boolean }): Promise<number> {

@@ -4,7 +4,7 @@ import { parseSessionKey } from '../domain/session/parse.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createApp } from '../main.ts';
-import { RedisMailboxState, staleAfterMs } from '../queue/mailbox-state.ts';
+import { RedisMailboxState, staleAfterMs } from '../store/mailbox-state.ts';
 import { EXIT, printJson, warningText } from './context.ts';
 
 export async function statusCommand(config: Config, log: Logger, key: string | undefined, opts: { json?: boolean }): Promise<number> {

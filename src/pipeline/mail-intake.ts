@@ -9,10 +9,10 @@ import { baseMessageId } from '../domain/mail/message-id.ts';
 import type { ClassifyOptions, InboundMail } from '../domain/mail/classify.ts';
 import type { OurMessageId } from '../domain/mail/message-id.ts';
 import type { Logger } from '../logger.ts';
-import type { StatusStore } from '../queue/status-store.ts';
+import type { StatusStore } from '../store/status-store.ts';
 import { keepRejectedCopy, reasonFor } from '../sources/rejected.ts';
 import type { RejectionReason } from '../sources/rejected.ts';
-import type { MailStore, Returned, SentRecord } from '../targets/email/mail-store.ts';
+import type { MailStore, Returned, SentRecord } from '../store/mail-store.ts';
 import type { SubmitResult } from './submit.ts';
 
 /** What the mailbox should do with the message now that its work is safely done. */

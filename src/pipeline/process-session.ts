@@ -9,7 +9,7 @@ import type { Prepared, PrepareOptions } from './prepare.ts';
 import type { Logger } from '../logger.ts';
 import { mergeWarnings } from '../queue/jobs.ts';
 import type { JobOutcome, SessionJobData } from '../queue/jobs.ts';
-import type { StatusStore } from '../queue/status-store.ts';
+import type { StatusStore } from '../store/status-store.ts';
 import type { JobMeta } from '../queue/worker.ts';
 import type { ApplyResult, Target } from '../targets/target.ts';
 

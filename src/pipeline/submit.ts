@@ -7,7 +7,7 @@ import { documentText } from '../domain/session/decode.ts';
 import { withoutCredentials } from '../domain/ticket/match.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionQueue } from '../queue/session-queue.ts';
-import type { StatusStore } from '../queue/status-store.ts';
+import type { StatusStore } from '../store/status-store.ts';
 import { jobIdFor } from '../queue/jobs.ts';
 import type { IntakeCache } from './intake-cache.ts';
 

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { parseSessionKey } from '../domain/session/parse.ts';
 import type { Logger } from '../logger.ts';
 import type { SubmitResult } from '../pipeline/submit.ts';
-import type { StatusEvent } from '../queue/status-store.ts';
+import type { StatusEvent } from '../store/status-store.ts';
 import { keepRejectedCopy, reasonFor } from './rejected.ts';
 
 export interface HttpTimeouts {

@@ -13,7 +13,7 @@ import { createApp } from '../../src/main.ts';
 import { startMailReader } from '../../src/mail-reader.ts';
 import type { App } from '../../src/main.ts';
 import type { MailDisposition } from '../../src/pipeline/mail-intake.ts';
-import { RedisMailboxState } from '../../src/queue/mailbox-state.ts';
+import { RedisMailboxState } from '../../src/store/mailbox-state.ts';
 import type { MailboxReader } from '../../src/sources/imap/mailbox.ts';
 import { LocalCrm } from '../../src/targets/local/local-crm.ts';
 import { startDovecot } from '../helpers/dovecot.ts';

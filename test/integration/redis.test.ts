@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/logger.ts';
-import { ensureRedis, ping } from '../../src/queue/redis.ts';
+import { ensureRedis, ping } from '../../src/store/redis.ts';
 import { TEST_REDIS_URL, freePort, runCli, stopChild, tempDir, waitFor } from '../helpers/env.ts';
 
 const log = createLogger('silent');

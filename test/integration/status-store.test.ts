@@ -3,9 +3,9 @@
 // history, exactly as events recorded one by one.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connectClient } from '../../src/queue/redis.ts';
-import { StatusStore } from '../../src/queue/status-store.ts';
-import type { SessionState } from '../../src/queue/status-store.ts';
+import { connectClient } from '../../src/store/redis.ts';
+import { StatusStore } from '../../src/store/status-store.ts';
+import type { SessionState } from '../../src/store/status-store.ts';
 import { TEST_REDIS_URL, dropPrefix, uniquePrefix } from '../helpers/env.ts';
 
 describe('StatusStore', () => {

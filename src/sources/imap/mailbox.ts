@@ -19,52 +19,11 @@ import { ImapFlow } from 'imapflow';
 import type { Logger } from '../../logger.ts';
 import type { MailDisposition } from '../../pipeline/mail-intake.ts';
 import type { ImapSettings } from './imap-url.ts';
-import { staleAfterMs } from '../../queue/mailbox-state.ts';
+import { staleAfterMs } from '../../store/mailbox-state.ts';
+import type { FolderHealth, MailboxStateStore } from '../../store/mailbox-state.ts';
 
 export const DONE_KEYWORD = '$CcaiDone';
 export const REJECTED_KEYWORD = '$CcaiRejected';
-
-export interface FolderState {
-  uidValidity: string;
-  lastUid: number;
-  /**
-   * IMAP_START's cutoff day (`YYYY-MM-DD`) recorded at the folder's first read (`new`: that
-   * day), so that a renumbered folder is read again only from then; null: all of it
-   */
-  since?: string | null;
-}
-
-export interface MailboxStateStore {
-  /** takes or renews the folder's lease for `owner`; false when another reader holds it */
-  lease(account: string, folder: string, owner: string, ttlMs: number): Promise<boolean>;
-  unlease(account: string, folder: string, owner: string): Promise<void>;
-  get(account: string, folder: string): Promise<FolderState | null>;
-  /** lastUid only moves up; a different uidValidity starts the folder over */
-  advance(account: string, folder: string, uidValidity: string, uid: number): Promise<void>;
-  /** a new numbering (or a first read): its UIDVALIDITY, the place to start after, the cutoff, in one write */
-  reset(account: string, folder: string, uidValidity: string, lastUid?: number, since?: string | null): Promise<void>;
-  saveHealth(account: string, health: FolderHealth): Promise<void>;
-}
-
-export interface FolderHealth {
-  folder: string;
-  /** standby: another worker holds the folder's lease and reads it */
-  state: 'connecting' | 'watching' | 'reconnecting' | 'standby' | 'stopped';
-  connected: boolean;
-  /** the server supports IDLE (else only the poll finds new mail) */
-  idle: boolean | null;
-  /** the folder takes our keywords ($CcaiDone, $CcaiRejected); else handled mail is only \Seen, or moved */
-  keywords: boolean | null;
-  /** how long without a read before /healthz and `status` say it is not answering */
-  staleAfterMs: number;
-  /** the last time the folder was read successfully: the watchdog's measure */
-  lastOkAt: string | null;
-  lastError: string | null;
-  reconnects: number;
-  uidValidity: string | null;
-  lastUid: number;
-  handled: number;
-}
 
 export interface MailboxDeps {
   settings: ImapSettings;

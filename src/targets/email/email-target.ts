@@ -16,7 +16,7 @@ import { decideWrite } from '../../domain/enrich/decide.ts';
 import { makeOurMessageId } from '../../domain/mail/message-id.ts';
 import { withoutCredentials } from '../../domain/ticket/match.ts';
 import { messageDomain, singleAddress } from './address.ts';
-import { MailStore } from './mail-store.ts';
+import { MailStore } from '../../store/mail-store.ts';
 import { escapeHtml } from '../../render/sanitise.ts';
 import { placeToken, tokenProblem } from './token.ts';
 import type { TokenStyle } from './token.ts';

@@ -4,7 +4,8 @@
 // the helpdesk's notifications, newest first) and the threading tokens its notifications carry.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { untaggedMessageId } from '../../domain/mail/message-id.ts';
+import { releaseLeaseIn } from './lease.ts';
+import { untaggedMessageId } from '../domain/mail/message-id.ts';
 
 /** how long a send may take before another attempt may claim the version */
 const SENDING_CLAIM_S = 15 * 60;
@@ -41,9 +42,6 @@ local cur = redis.call('GET', KEYS[1])
 if (not cur) or tonumber(ARGV[1]) > tonumber(cur) then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
 return 1`;
 
-const UNLOCK_SCRIPT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return 1`;
 
 /** A session version as the claim sees it: its ticket, session and version (ms). */
 export interface SessionVersion {
@@ -131,7 +129,7 @@ export class MailStore {
   /** Gives up a claim (the send failed): the version may be sent again, by this job's retry or another. */
   async release(messageId: string, version?: SessionVersion): Promise<void> {
     const m = this.redis.multi().del(this.key('sent', messageId));
-    if (version?.token) m.eval(UNLOCK_SCRIPT, 1, this.key('lock', sessionOf(version)), version.token);
+    if (version?.token) releaseLeaseIn(m, this.key('lock', sessionOf(version)), version.token);
     await m.exec();
   }
 
@@ -142,7 +140,7 @@ export class MailStore {
       .multi()
       .set(this.key('sent', messageId), JSON.stringify(record), 'EX', KEEP_S)
       .eval(NEWEST_SCRIPT, 1, this.key('newest', session), String(Date.parse(record.version)), String(KEEP_S));
-    if (version?.token) m.eval(UNLOCK_SCRIPT, 1, this.key('lock', session), version.token);
+    if (version?.token) releaseLeaseIn(m, this.key('lock', session), version.token);
     await m
       .lrem(thread, 0, messageId)
       .lpush(thread, messageId)

@@ -2,7 +2,50 @@
 // and folder the UIDVALIDITY and the last UID handled, the lease of the worker reading it, and
 // each folder's health for `status` from any machine. lastUid only moves up.
 import type { Redis } from 'ioredis';
-import type { FolderHealth, FolderState, MailboxStateStore } from '../sources/imap/mailbox.ts';
+import { releaseLease, takeLease } from './lease.ts';
+
+// The reader's view of the store (sources/imap/mailbox.ts uses it; `status` reads the health).
+export interface FolderState {
+  uidValidity: string;
+  lastUid: number;
+  /**
+   * IMAP_START's cutoff day (`YYYY-MM-DD`) recorded at the folder's first read (`new`: that
+   * day), so that a renumbered folder is read again only from then; null: all of it
+   */
+  since?: string | null;
+}
+
+export interface MailboxStateStore {
+  /** takes or renews the folder's lease for `owner`; false when another reader holds it */
+  lease(account: string, folder: string, owner: string, ttlMs: number): Promise<boolean>;
+  unlease(account: string, folder: string, owner: string): Promise<void>;
+  get(account: string, folder: string): Promise<FolderState | null>;
+  /** lastUid only moves up; a different uidValidity starts the folder over */
+  advance(account: string, folder: string, uidValidity: string, uid: number): Promise<void>;
+  /** a new numbering (or a first read): its UIDVALIDITY, the place to start after, the cutoff, in one write */
+  reset(account: string, folder: string, uidValidity: string, lastUid?: number, since?: string | null): Promise<void>;
+  saveHealth(account: string, health: FolderHealth): Promise<void>;
+}
+
+export interface FolderHealth {
+  folder: string;
+  /** standby: another worker holds the folder's lease and reads it */
+  state: 'connecting' | 'watching' | 'reconnecting' | 'standby' | 'stopped';
+  connected: boolean;
+  /** the server supports IDLE (else only the poll finds new mail) */
+  idle: boolean | null;
+  /** the folder takes our keywords ($CcaiDone, $CcaiRejected); else handled mail is only \Seen, or moved */
+  keywords: boolean | null;
+  /** how long without a read before /healthz and `status` say it is not answering */
+  staleAfterMs: number;
+  /** the last time the folder was read successfully: the watchdog's measure */
+  lastOkAt: string | null;
+  lastError: string | null;
+  reconnects: number;
+  uidValidity: string | null;
+  lastUid: number;
+  handled: number;
+}
 
 // Only within the UIDVALIDITY the reader saw: a reader that missed a renumbering cannot move
 // the new numbering's place.
@@ -12,17 +55,6 @@ local last = tonumber(redis.call('HGET', KEYS[1], 'lastUid') or '0')
 if tonumber(ARGV[2]) > last then redis.call('HSET', KEYS[1], 'lastUid', ARGV[2]) end
 return 1`;
 
-const LEASE = `
-local holder = redis.call('GET', KEYS[1])
-if holder == false or holder == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0`;
-
-const UNLEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return 1`;
 
 export class RedisMailboxState implements MailboxStateStore {
   private readonly redis: Redis;
@@ -38,11 +70,11 @@ export class RedisMailboxState implements MailboxStateStore {
   }
 
   async lease(account: string, folder: string, owner: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.eval(LEASE, 1, `${this.prefix}:lease:${account}:${folder}`, owner, String(ttlMs))) === 1;
+    return takeLease(this.redis, `${this.prefix}:lease:${account}:${folder}`, owner, ttlMs);
   }
 
   async unlease(account: string, folder: string, owner: string): Promise<void> {
-    await this.redis.eval(UNLEASE, 1, `${this.prefix}:lease:${account}:${folder}`, owner);
+    await releaseLease(this.redis, `${this.prefix}:lease:${account}:${folder}`, owner);
   }
 
   async get(account: string, folder: string): Promise<FolderState | null> {
