@@ -15,7 +15,8 @@ import { loadConfig } from '../src/config.ts';
 import { toSyncError } from '../src/errors.ts';
 import type { TicketUpdate, RenderedNote } from '../src/domain/types.ts';
 import { createLogger } from '../src/logger.ts';
-import { createApp } from '../src/main.ts';
+import { createApp } from '../src/app/app.ts';
+import { salesforceAuthOf } from '../src/app/targets.ts';
 import { DEFAULT_MAPPING } from '../src/targets/salesforce/mapping.ts';
 import { planWrite } from '../src/targets/salesforce/plan.ts';
 import { SalesforceTarget, quoteAll } from '../src/targets/salesforce/salesforce-target.ts';
@@ -137,7 +138,7 @@ async function runOnce(variant: 'batched' | 'naive', n: number, sf: RemoteDouble
     SF_BATCH_WAIT_MS: process.env.SF_BATCH_WAIT_MS,
     JOB_THREADS: process.env.JOB_THREADS ?? 'auto',
   });
-  const { conn } = await connect(config);
+  const { conn } = await connect(salesforceAuthOf(config));
   const target: Target =
     variant === 'batched'
       ? new SalesforceTarget({ conn, mapping: DEFAULT_MAPPING, batchSize: config.SF_BATCH_SIZE, batchWaitMs: config.SF_BATCH_WAIT_MS, slowdownAt: 1, pauseAt: 1, log })
@@ -183,8 +184,8 @@ async function runOnce(variant: 'batched' | 'naive', n: number, sf: RemoteDouble
       if (++done + failed >= n) finishAll();
     },
   });
-  app.worker!.on('failed', (job, err) => {
-    if (job?.finishedOn) {
+  app.worker!.onFailed((final, _data, err) => {
+    if (final) {
       failed++;
       if (failed <= 3) process.stderr.write(`failed: ${toSyncError(err).message}\n`);
       if (done + failed >= n) finishAll();

@@ -1,15 +1,18 @@
 // `check`: connect to the configured target and verify the mapping fits it, before any job.
 import type { Config } from '../config.ts';
-import { isSyncError } from '../errors.ts';
+import { isSyncError, SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { createTarget } from '../targets/index.ts';
+import { createTarget } from '../app/targets.ts';
 import { EXIT, printJson } from './context.ts';
 
 export async function checkCommand(config: Config, log: Logger, opts: { json?: boolean }): Promise<number> {
   // createTarget runs the target's own start-up checks (Salesforce: login + describe of every
   // mapped field) and throws with the full list of problems.
   try {
-    const target = await createTarget(config, log);
+    // without the queue's Redis (check connects to the CRM only), as before
+    const target = await createTarget(config, log, () => {
+      throw new SyncError('CONFIG_INVALID', 'CRM=email keeps its sent markers in Redis: it needs the queue connection');
+    });
     await target.close();
     if (opts.json) printJson({ target: config.CRM, ok: true, problems: [] });
     else process.stdout.write(`${config.CRM}: ok — connected, and every mapped field exists and is writable\n`);

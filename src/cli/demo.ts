@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { createApp } from '../main.ts';
+import { createApp } from '../app/app.ts';
 import { EXIT } from './context.ts';
 import { runCommand as run } from './run.ts';
 import { showCommand } from './show.ts';

@@ -4,10 +4,9 @@
 import type { Config } from '../config.ts';
 import { parseOurMessageId } from '../domain/mail/message-id.ts';
 import type { Logger } from '../logger.ts';
-import { createApp } from '../main.ts';
-import type { App } from '../main.ts';
+import { createApp } from '../app/app.ts';
+import type { App } from '../app/app.ts';
 import type { FailedJob } from '../queue/session-queue.ts';
-import { MailStore } from '../store/mail-store.ts';
 import { EXIT, printJson } from './context.ts';
 
 export async function replayCommand(config: Config, log: Logger, keys: string[], opts: { json?: boolean; list?: boolean }): Promise<number> {
@@ -46,7 +45,7 @@ export async function replayCommand(config: Config, log: Logger, keys: string[],
 
 /** E-mails that came back (their jobs completed), with the reason `status` shows for their session. */
 async function returnedEmails(app: App) {
-  const store = new MailStore(app.connection, app.config.QUEUE_PREFIX);
+  const store = app.mailStore;
   const entries = await store.returned();
   const reasons = new Map<string, string>();
   for (const [jobId, r] of entries) {

@@ -1,13 +1,13 @@
 // `show <ticket-id> [--json | --html]`: the local CRM record with its notes, as text, as JSON or
 // as one standalone HTML page (src/render/record-page.ts says how that page is kept safe).
 import type { Config } from '../config.ts';
-import { LocalCrm } from '../targets/local/local-crm.ts';
+import { openLocalCrm } from '../app/targets.ts';
 import { matchTicket } from '../domain/ticket/match.ts';
 import { renderRecordPage } from '../render/record-page.ts';
 import { EXIT, printJson } from './context.ts';
 
 export async function showCommand(config: Config, ticketId: string, opts: { json?: boolean; html?: boolean }): Promise<number> {
-  const crm = new LocalCrm(config.dataDir);
+  const crm = await openLocalCrm(config);
   try {
     // Accept a 15-character Salesforce id too: records are stored under the normalised id.
     const m = matchTicket({ id: ticketId, url: null, isAccount: false }, { allowedHosts: [] });

@@ -3,8 +3,8 @@ import type { Config } from '../config.ts';
 import { parseSessionKey } from '../domain/session/parse.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { createApp } from '../main.ts';
-import { RedisMailboxState, staleAfterMs } from '../store/mailbox-state.ts';
+import { createApp } from '../app/app.ts';
+import { staleAfterMs } from '../store/mailbox-state.ts';
 import { EXIT, printJson, warningText } from './context.ts';
 
 export async function statusCommand(config: Config, log: Logger, key: string | undefined, opts: { json?: boolean }): Promise<number> {
@@ -48,7 +48,7 @@ async function overview(config: Config, log: Logger, opts: { json?: boolean }): 
   const app = await createApp(config, log, { worker: false, allowPrivateRedis: true });
   try {
     const queue = await app.queue.counts();
-    const folders = (await new RedisMailboxState(app.connection, config.QUEUE_PREFIX).health()).map((f) => ({
+    const folders = (await app.mailboxState.health()).map((f) => ({
       ...f,
       // the reader's own limit (its IMAP_POLL_MS), as it saved it
       ok: f.state === 'stopped' || (f.lastOkAt !== null && Date.now() - Date.parse(f.lastOkAt) < (f.staleAfterMs ?? staleAfterMs(config.IMAP_POLL_MS))),

@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.ts';
-import { queueNameFor } from '../../src/main.ts';
+import { queueNameFor } from '../../src/app/app.ts';
 import { LocalCrm } from '../../src/targets/local/local-crm.ts';
 import { CLI, FIXTURES, TEST_REDIS_URL, dropPrefix, stopChild, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
 

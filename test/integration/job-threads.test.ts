@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
 import { loadConfig } from '../../src/config.ts';
-import { enrichOptionsOf, intakeOptionsOf, jobThreadsFor } from '../../src/main.ts';
+import { enrichOptionsOf, intakeOptionsOf, jobThreadsFor } from '../../src/app/app.ts';
 import { createLogger } from '../../src/logger.ts';
 import { JobThreads } from '../../src/pipeline/job-threads.ts';
 import { prepareJob } from '../../src/pipeline/prepare.ts';

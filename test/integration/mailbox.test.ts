@@ -9,11 +9,10 @@ import { ImapFlow } from 'imapflow';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createApp } from '../../src/main.ts';
-import { startMailReader } from '../../src/mail-reader.ts';
-import type { App } from '../../src/main.ts';
+import { createApp } from '../../src/app/app.ts';
+import { startMailReader } from '../../src/app/mail-reader.ts';
+import type { App } from '../../src/app/app.ts';
 import type { MailDisposition } from '../../src/pipeline/mail-intake.ts';
-import { RedisMailboxState } from '../../src/store/mailbox-state.ts';
 import type { MailboxReader } from '../../src/sources/imap/mailbox.ts';
 import { LocalCrm } from '../../src/targets/local/local-crm.ts';
 import { startDovecot } from '../helpers/dovecot.ts';
@@ -356,7 +355,7 @@ describe('mailbox reader', () => {
     assert.deepEqual(two.outcomes.map((o) => o.kind), ['metadata'], 'only the new message');
 
     // the server renumbered the folder: every message is looked at again, and recognised as done
-    const state = new RedisMailboxState(two.app.connection, prefix);
+    const state = two.app.mailboxState;
     const account = `${dovecot.host}:${dovecot.port}/${user}`;
     await state.reset(account, 'INBOX', '1');
     await two.reader.close();
@@ -387,7 +386,7 @@ describe('mailbox reader', () => {
     assert.deepEqual(two.outcomes.map((o) => o.kind), ['metadata']);
     // the server renumbers the folder: read again from the day of the first read only, so the
     // old message stays alone (the others are recognised by their keyword)
-    const state = new RedisMailboxState(two.app.connection, prefix);
+    const state = two.app.mailboxState;
     const account = `${dovecot.host}:${dovecot.port}/${user}`;
     const saved = (await state.get(account, 'INBOX'))!;
     assert.equal(saved.since, new Date().toISOString().slice(0, 10));

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createApp } from '../../src/main.ts';
+import { createApp } from '../../src/app/app.ts';
+import { salesforceAuthOf } from '../../src/app/targets.ts';
 import { connect } from '../../src/targets/salesforce/connection.ts';
 import { callOnTicket } from '../helpers/documents.ts';
 import { TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix } from '../helpers/env.ts';
@@ -26,7 +27,7 @@ describe('live Salesforce org', () => {
   const created: string[] = [];
 
   after(async () => {
-    const { conn } = await connect(config);
+    const { conn } = await connect(salesforceAuthOf(config));
     for (const id of created) await conn.sobject('Task').destroy(id).catch(() => undefined);
     await dropPrefix(prefix);
     tmp.cleanup();
@@ -41,7 +42,7 @@ describe('live Salesforce org', () => {
       const job = await app.queue.getJob(s.jobId!);
       await job!.retry('completed');
       assert.match((await app.queue.waitFor(s.jobId!)).reason, /nothing written twice/);
-      const { conn } = await connect(config);
+      const { conn } = await connect(salesforceAuthOf(config));
       const found = await conn.query<{ Id: string }>(`SELECT Id FROM Task WHERE CallObject = 'call-${sessionId}@${s.version}'`);
       assert.equal(found.totalSize, 1);
       created.push(...found.records.map((r) => r.Id));

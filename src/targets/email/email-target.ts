@@ -6,8 +6,6 @@
 // line from the template (CR/LF removed again here) and nodemailer encodes headers.
 import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
-import type { Redis } from 'ioredis';
-import type { Config } from '../../config.ts';
 import type { Enrichment, TicketUpdate, RenderedNote } from '../../domain/types.ts';
 import { SyncError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
@@ -16,15 +14,15 @@ import { decideWrite } from '../../domain/enrich/decide.ts';
 import { makeOurMessageId } from '../../domain/mail/message-id.ts';
 import { withoutCredentials } from '../../domain/ticket/match.ts';
 import { messageDomain, singleAddress } from './address.ts';
-import { MailStore } from '../../store/mail-store.ts';
+import type { MailStore } from '../../store/mail-store.ts';
 import { escapeHtml } from '../../render/sanitise.ts';
 import { placeToken, tokenProblem } from './token.ts';
 import type { TokenStyle } from './token.ts';
 
 export interface EmailTargetOptions {
   transport: Transporter;
-  redis: Redis;
-  prefix: string;
+  /** what was sent and claimed, shared with the mailbox reader (src/store/mail-store.ts) */
+  store: MailStore;
   from: string;
   to: string;
   tokenStyle: TokenStyle;
@@ -52,7 +50,7 @@ export class EmailTarget implements Target {
 
   constructor(o: EmailTargetOptions) {
     this.o = o;
-    this.store = new MailStore(o.redis, o.prefix);
+    this.store = o.store;
   }
 
   async apply(e: TicketUpdate, note: RenderedNote, ctx: ApplyContext = {}): Promise<ApplyResult> {
@@ -164,16 +162,29 @@ function smtpError(err: unknown): SyncError {
   return new SyncError('TARGET_UNAVAILABLE', msg, { cause: err });
 }
 
-export function createEmailTarget(config: Config, redis: Redis, log: Logger): EmailTarget {
-  if (!config.SMTP_URL || !config.MAIL_FROM || !config.MAIL_TO) {
+/** What the composition root gives the e-mail target (the SMTP_* and MAIL_* settings). */
+export interface EmailSettings {
+  smtpUrl: string | undefined;
+  from: string | undefined;
+  to: string | undefined;
+  tokenStyle: TokenStyle;
+  tokenPrefix: string;
+  attachMetadata: boolean;
+  includeSecured: boolean;
+  idSecret: string | null;
+  maxPerSecond: number;
+}
+
+export function createEmailTarget(settings: EmailSettings, store: MailStore, log: Logger): EmailTarget {
+  if (!settings.smtpUrl || !settings.from || !settings.to) {
     throw new SyncError('CONFIG_INVALID', 'invalid configuration:\n  - CRM=email needs SMTP_URL, MAIL_FROM and MAIL_TO');
   }
   const bad = [
-    singleAddress(config.MAIL_FROM) ? null : `MAIL_FROM: "${config.MAIL_FROM}" is not one e-mail address`,
-    singleAddress(config.MAIL_TO) ? null : `MAIL_TO: "${config.MAIL_TO}" is not one e-mail address`,
+    singleAddress(settings.from) ? null : `MAIL_FROM: "${settings.from}" is not one e-mail address`,
+    singleAddress(settings.to) ? null : `MAIL_TO: "${settings.to}" is not one e-mail address`,
   ].filter(Boolean);
   if (bad.length) throw new SyncError('CONFIG_INVALID', `invalid configuration:\n  - ${bad.join('\n  - ')}`);
-  const u = new URL(config.SMTP_URL);
+  const u = new URL(settings.smtpUrl);
   const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
   const transport = nodemailer.createTransport({
     host: u.hostname,
@@ -186,19 +197,18 @@ export function createEmailTarget(config: Config, redis: Redis, log: Logger): Em
     pool: true,
     maxConnections: 2,
     rateDelta: 1000,
-    rateLimit: config.SMTP_MAX_PER_SECOND,
+    rateLimit: settings.maxPerSecond,
   });
   return new EmailTarget({
     transport,
-    redis,
-    prefix: config.QUEUE_PREFIX,
-    from: config.MAIL_FROM,
-    to: config.MAIL_TO,
-    tokenStyle: config.MAIL_TOKEN_STYLE,
-    tokenPrefix: config.MAIL_TOKEN_PREFIX,
-    attachMetadata: config.MAIL_ATTACH_METADATA,
-    includeSecured: config.INCLUDE_SECURED_CUSTOM_DATA,
-    idSecret: config.MAIL_ID_SECRET ?? null,
+    store,
+    from: settings.from,
+    to: settings.to,
+    tokenStyle: settings.tokenStyle,
+    tokenPrefix: settings.tokenPrefix,
+    attachMetadata: settings.attachMetadata,
+    includeSecured: settings.includeSecured,
+    idSecret: settings.idSecret,
     log,
   });
 }

@@ -7,22 +7,35 @@
 import { createSign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Connection } from 'jsforce';
-// jsforce's request defaults (its own default time-out is 30 minutes without an answer, and a
-// stuck request would hold up every write of this process: batches run one at a time).
-import jsforceRequest from 'jsforce/lib/request.js';
-import type { Config } from '../../config.ts';
 import { SyncError } from '../../errors.ts';
+import { setRequestDefaults } from './jsforce-internals.ts';
 
 export type AuthMode = 'token' | 'jwt' | 'client-credentials';
+
+/** How to log in (the SF_* settings; the composition root builds it from the configuration). */
+export interface SalesforceAuth {
+  loginUrl: string;
+  clientId?: string;
+  clientSecret?: string;
+  username?: string;
+  /** PEM, or read from privateKeyFile */
+  privateKey?: string;
+  privateKeyFile?: string;
+  instanceUrl?: string;
+  accessToken?: string;
+  apiVersion: string;
+  jwtAudience?: string;
+  requestTimeoutMs: number;
+}
 
 interface TokenResponse {
   access_token: string;
   instance_url: string;
 }
 
-export function authModeOf(c: Config): AuthMode {
-  if (c.SF_INSTANCE_URL && c.SF_ACCESS_TOKEN) return 'token';
-  if (c.SF_CLIENT_ID && c.SF_USERNAME && (c.SF_PRIVATE_KEY || c.SF_PRIVATE_KEY_FILE)) return 'jwt';
+export function authModeOf(c: SalesforceAuth): AuthMode {
+  if (c.instanceUrl && c.accessToken) return 'token';
+  if (c.clientId && c.username && (c.privateKey || c.privateKeyFile)) return 'jwt';
   return 'client-credentials';
 }
 
@@ -49,25 +62,25 @@ export function audienceFor(loginUrl: string, override?: string): string {
   return /(^|\.)test\.salesforce\.com$|\.sandbox\.my\.salesforce\.com$/.test(host) ? 'https://test.salesforce.com' : 'https://login.salesforce.com';
 }
 
-async function requestToken(c: Config, mode: Exclude<AuthMode, 'token'>): Promise<TokenResponse> {
+async function requestToken(c: SalesforceAuth, mode: Exclude<AuthMode, 'token'>): Promise<TokenResponse> {
   const form = new URLSearchParams();
   if (mode === 'jwt') {
-    let key = c.SF_PRIVATE_KEY;
-    if (!key && c.SF_PRIVATE_KEY_FILE) {
+    let key = c.privateKey;
+    if (!key && c.privateKeyFile) {
       try {
-        key = readFileSync(c.SF_PRIVATE_KEY_FILE, 'utf8');
+        key = readFileSync(c.privateKeyFile, 'utf8');
       } catch (err) {
-        throw new SyncError('TARGET_CONFIG', `SF_PRIVATE_KEY_FILE: cannot read ${c.SF_PRIVATE_KEY_FILE} (${(err as NodeJS.ErrnoException).code})`);
+        throw new SyncError('TARGET_CONFIG', `SF_PRIVATE_KEY_FILE: cannot read ${c.privateKeyFile} (${(err as NodeJS.ErrnoException).code})`);
       }
     }
     form.set('grant_type', 'urn:ietf:params:oauth:grant-type:jwt-bearer');
-    form.set('assertion', jwtAssertion({ clientId: c.SF_CLIENT_ID!, username: c.SF_USERNAME!, audience: audienceFor(c.SF_LOGIN_URL, c.SF_JWT_AUDIENCE), privateKeyPem: key!.replace(/\\n/g, '\n') }));
+    form.set('assertion', jwtAssertion({ clientId: c.clientId!, username: c.username!, audience: audienceFor(c.loginUrl, c.jwtAudience), privateKeyPem: key!.replace(/\\n/g, '\n') }));
   } else {
     form.set('grant_type', 'client_credentials');
-    form.set('client_id', c.SF_CLIENT_ID!);
-    form.set('client_secret', c.SF_CLIENT_SECRET!);
+    form.set('client_id', c.clientId!);
+    form.set('client_secret', c.clientSecret!);
   }
-  const url = new URL('/services/oauth2/token', c.SF_LOGIN_URL);
+  const url = new URL('/services/oauth2/token', c.loginUrl);
   let res: Response;
   try {
     res = await fetch(url, { method: 'POST', body: form, headers: { accept: 'application/json' }, signal: AbortSignal.timeout(30_000) });
@@ -82,24 +95,24 @@ async function requestToken(c: Config, mode: Exclude<AuthMode, 'token'>): Promis
   return { access_token: body.access_token, instance_url: body.instance_url };
 }
 
-export async function connect(c: Config): Promise<{ conn: Connection; mode: AuthMode }> {
+export async function connect(c: SalesforceAuth): Promise<{ conn: Connection; mode: AuthMode }> {
   // setDefaults replaces them all: keep the proxy jsforce would have taken from the environment
-  (jsforceRequest as unknown as { setDefaults(d: Record<string, unknown>): void }).setDefaults({
+  setRequestDefaults({
     httpProxy: process.env.https_proxy ?? process.env.http_proxy ?? process.env.HTTPS_PROXY ?? process.env.HTTP_PROXY ?? undefined,
-    timeout: c.SF_REQUEST_TIMEOUT_MS,
+    timeout: c.requestTimeoutMs,
     followRedirect: true,
   });
   const mode = authModeOf(c);
   if (mode === 'token') {
-    const conn = new Connection({ instanceUrl: c.SF_INSTANCE_URL, accessToken: c.SF_ACCESS_TOKEN, version: c.SF_API_VERSION });
+    const conn = new Connection({ instanceUrl: c.instanceUrl, accessToken: c.accessToken, version: c.apiVersion });
     return { conn, mode };
   }
   const first = await requestToken(c, mode);
   const conn = new Connection({
     instanceUrl: first.instance_url,
     accessToken: first.access_token,
-    loginUrl: c.SF_LOGIN_URL,
-    version: c.SF_API_VERSION,
+    loginUrl: c.loginUrl,
+    version: c.apiVersion,
     // Neither grant returns a refresh token: run the grant again when the session expires.
     refreshFn: (_conn, callback) => {
       requestToken(c, mode).then(

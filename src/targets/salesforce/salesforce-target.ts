@@ -4,13 +4,14 @@
 // composite request reading what is already there and one composite request writing
 // (sObject Collections inside), and every record's own success or error goes back to its job.
 import type { Connection } from 'jsforce';
-import type { Config } from '../../config.ts';
+
 import type { TicketUpdate, FieldValue, RenderedNote } from '../../domain/types.ts';
 import { SyncError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { ApplyResult, Target } from '../target.ts';
 import { Batcher } from './batcher.ts';
 import { connect } from './connection.ts';
+import type { SalesforceAuth } from './connection.ts';
 import { fromJsforceError, fromSalesforceError } from './errors.ts';
 import type { SalesforceErrorItem } from './errors.ts';
 import { loadMapping, mappedFields } from './mapping.ts';
@@ -338,16 +339,27 @@ export function quoteAll(values: string[]): string {
   return values.map((v) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`).join(', ');
 }
 
-export async function createSalesforceTarget(config: Config, log: Logger): Promise<SalesforceTarget> {
-  const mapping = loadMapping(config.SF_MAPPING_FILE);
-  const { conn } = await connect(config);
+/** What the composition root gives the Salesforce target (the SF_* settings). */
+export interface SalesforceSettings {
+  auth: SalesforceAuth;
+  /** SF_MAPPING_FILE; unset: the default mapping (a Task per session version) */
+  mappingFile: string | undefined;
+  batchSize: number;
+  batchWaitMs: number;
+  slowdownAt: number;
+  pauseAt: number;
+}
+
+export async function createSalesforceTarget(settings: SalesforceSettings, log: Logger): Promise<SalesforceTarget> {
+  const mapping = loadMapping(settings.mappingFile);
+  const { conn } = await connect(settings.auth);
   const target = new SalesforceTarget({
     conn,
     mapping,
-    batchSize: config.SF_BATCH_SIZE,
-    batchWaitMs: config.SF_BATCH_WAIT_MS,
-    slowdownAt: config.SF_API_USAGE_SLOWDOWN,
-    pauseAt: config.SF_API_USAGE_PAUSE,
+    batchSize: settings.batchSize,
+    batchWaitMs: settings.batchWaitMs,
+    slowdownAt: settings.slowdownAt,
+    pauseAt: settings.pauseAt,
     log,
   });
   // Before any job runs: every mapped field must exist and be writable.

@@ -1,17 +1,15 @@
 // The mailbox reader (IMAP_URL) wired to an app: its own module, so that a worker without a
 // mailbox never loads imapflow and mailparser (about 30 MB of a worker's memory).
 import { join } from 'node:path';
-import { parseAllowedSenders } from './domain/mail/classify.ts';
-import { SyncError } from './errors.ts';
-import type { App } from './main.ts';
-import { handleMail, handleTooLarge, handleUnreadable } from './pipeline/mail-intake.ts';
-import type { MailDisposition, MailIntakeDeps } from './pipeline/mail-intake.ts';
-import { RedisMailboxState } from './store/mailbox-state.ts';
-import { startMailbox } from './sources/imap/mailbox.ts';
-import type { MailboxReader } from './sources/imap/mailbox.ts';
-import { parseMail } from './sources/imap/parse-mail.ts';
-import { messageDomain, singleAddress } from './targets/email/address.ts';
-import { MailStore } from './store/mail-store.ts';
+import { parseAllowedSenders } from '../domain/mail/classify.ts';
+import { SyncError } from '../errors.ts';
+import type { App } from './app.ts';
+import { handleMail, handleTooLarge, handleUnreadable } from '../pipeline/mail-intake.ts';
+import type { MailDisposition, MailIntakeDeps } from '../pipeline/mail-intake.ts';
+import { startMailbox } from '../sources/imap/mailbox.ts';
+import type { MailboxReader } from '../sources/imap/mailbox.ts';
+import { parseMail } from '../sources/imap/parse-mail.ts';
+import { messageDomain, singleAddress } from '../targets/email/address.ts';
 
 /**
  * The mailbox reader (IMAP_URL): metadata e-mails into the queue, bounces and helpdesk replies
@@ -33,7 +31,7 @@ export function startMailReader(app: App, onMail?: (d: MailDisposition) => void)
     },
     submit: app.submit,
     status: app.status,
-    store: new MailStore(app.connection, config.QUEUE_PREFIX),
+    store: app.mailStore,
     rejectedDir: join(config.dataDir, 'rejected'),
     log,
   };
@@ -46,7 +44,7 @@ export function startMailReader(app: App, onMail?: (d: MailDisposition) => void)
     processedFolder: config.IMAP_PROCESSED_FOLDER ?? null,
     start: config.IMAP_START,
     rejectedFolder: config.IMAP_REJECTED_FOLDER ?? null,
-    state: new RedisMailboxState(app.connection, config.QUEUE_PREFIX),
+    state: app.mailboxState,
     async handle(source, size, raw) {
       let mail;
       try {

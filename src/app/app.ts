@@ -1,43 +1,54 @@
-// Composition root: config -> logger -> Redis -> queue, status, target, templates -> worker.
-// Commands and sources get what they need from here; nothing else wires adapters together.
+// The composition root: from the parsed configuration to every adapter, built once. Redis
+// connections and the stores on them, the queue, the target (loaded by CRM), the templates,
+// the job threads and the worker. The service (service.ts) adds the sources; every command
+// asks this for what it needs instead of wiring its own. No other folder builds an adapter.
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
-import type { Config } from './config.ts';
-import type { EnrichOptions } from './domain/enrich/enrich.ts';
-import type { IntakeOptions } from './domain/intake.ts';
-import type { Logger } from './logger.ts';
-import { createSessionProcessor } from './pipeline/process-session.ts';
-import { submitDocument } from './pipeline/submit.ts';
-import { IntakeCache } from './pipeline/intake-cache.ts';
-import type { SubmitOptions, SubmitResult } from './pipeline/submit.ts';
-import type { JobOutcome } from './queue/jobs.ts';
-import { connectBlocking, connectClient, ensureRedis } from './store/redis.ts';
-import { queueName } from './queue/jobs.ts';
-import type { SessionJobData } from './queue/jobs.ts';
-import { SyncError } from './errors.ts';
-import type { RedisHandle } from './store/redis.ts';
-import { SessionQueue } from './queue/session-queue.ts';
-import { StatusStore } from './store/status-store.ts';
-import { startWorker } from './queue/worker.ts';
-import { loadTemplates } from './render/templates.ts';
-import { JobThreads } from './pipeline/job-threads.ts';
-import type { NoteTemplates } from './render/templates.ts';
-import { createTarget } from './targets/index.ts';
-import type { Target } from './targets/target.ts';
+import type { Config } from '../config.ts';
+import type { EnrichOptions } from '../domain/enrich/enrich.ts';
+import type { IntakeOptions } from '../domain/intake.ts';
+import type { Logger } from '../logger.ts';
+import { createSessionProcessor } from '../pipeline/process-session.ts';
+import { submitDocument } from '../pipeline/submit.ts';
+import { IntakeCache } from '../pipeline/intake-cache.ts';
+import type { SubmitOptions, SubmitResult } from '../pipeline/submit.ts';
+import { JobThreads } from '../pipeline/job-threads.ts';
+import type { JobOutcome, SessionJobData } from '../queue/jobs.ts';
+import { queueName } from '../queue/jobs.ts';
+import { SessionQueue } from '../queue/session-queue.ts';
+import { sessionWorker } from '../queue/session-worker.ts';
+import type { SessionWorker } from '../queue/session-worker.ts';
+import { startWorker } from '../queue/worker.ts';
+import { loadTemplates } from '../render/templates.ts';
+import type { NoteTemplates } from '../render/templates.ts';
+import { openConnections } from '../store/connections.ts';
+import type { RedisConnections } from '../store/connections.ts';
+import { MailStore } from '../store/mail-store.ts';
+import { RedisMailboxState } from '../store/mailbox-state.ts';
+import { ensureRedis } from '../store/redis.ts';
+import type { RedisHandle } from '../store/redis.ts';
+import { StatusStore } from '../store/status-store.ts';
+import type { Target } from '../targets/target.ts';
+import { createTarget } from './targets.ts';
 
 export interface App {
   config: Config;
   log: Logger;
+  /** the Redis server (REDIS_URL, the local one, or a private one this command started) */
   redis: RedisHandle;
-  connection: Redis;
+  /** Redis answers, within a couple of seconds (for /healthz) */
+  ping(): Promise<boolean>;
   queue: SessionQueue;
+  /** where each session is and why */
   status: StatusStore;
+  /** where the mailbox reader keeps its place, and each folder's health */
+  mailboxState: RedisMailboxState;
+  /** what the e-mail target sent and claimed (read by the mailbox reader and `replay` too) */
+  mailStore: MailStore;
   intakeOptions: IntakeOptions;
   submit(bytes: Uint8Array, source: string, opts?: SubmitOptions): Promise<SubmitResult>;
   /** present when started with a worker */
-  worker: Worker | null;
+  worker: SessionWorker | null;
   /** the worker's job threads (JOB_THREADS), when it has any */
   threads: JobThreads | null;
   target: Target | null;
@@ -80,47 +91,41 @@ export async function createApp(
   // Fail on broken templates before touching the queue; the target (which may keep state in
   // Redis, as the e-mail target does) is made once connected, before any job runs.
   const templates: NoteTemplates | null = opts.worker ? await loadTemplates(config.TEMPLATES_DIR) : null;
-  let target: Target | null = opts.worker ? (opts.target ?? null) : null;
   const redis = await ensureRedis({ url: config.redisUrl, dataDir: config.dataDir, log, allowPrivate: opts.allowPrivateRedis });
   const redisLog = log.child({ component: 'redis' });
-  const blocking: Redis[] = [];
-  const newBlocking = () => {
-    const c = connectBlocking(redis.url);
-    c.on('error', (err) => redisLog.warn({ err: err.message }, 'redis connection error'));
-    blocking.push(c);
-    return c;
-  };
-  let connection: Redis;
+  let connections: RedisConnections;
   try {
-    connection = await connectClient(redis.url);
+    connections = await openConnections(redis.url, redisLog);
   } catch (err) {
     await redis.close();
-    throw new SyncError('QUEUE_UNAVAILABLE', `cannot connect to Redis: ${(err as Error).message}`);
+    throw err;
   }
-  connection.on('error', (err) => redisLog.warn({ err: err.message }, 'redis connection error'));
+  const status = new StatusStore(connections.client, config.QUEUE_PREFIX);
+  const mailboxState = new RedisMailboxState(connections.client, config.QUEUE_PREFIX);
+  const mailStore = new MailStore(connections.client, config.QUEUE_PREFIX);
+  let target: Target | null = opts.worker ? (opts.target ?? null) : null;
   if (opts.worker && !target) {
     try {
-      target = await createTarget(config, log, { redis: connection });
+      target = await createTarget(config, log, () => mailStore);
     } catch (err) {
-      connection.disconnect();
+      connections.close();
       await redis.close();
       throw err;
     }
   }
   const queue = new SessionQueue(
-    connection,
-    newBlocking,
+    connections.client,
+    () => connections.blocking(),
     queueNameFor(config),
     { prefix: config.QUEUE_PREFIX, attempts: config.JOB_ATTEMPTS, backoffMs: config.JOB_BACKOFF_MS, keepCompletedDays: config.KEEP_COMPLETED_DAYS },
     (err) => redisLog.warn({ err: err.message }, 'queue error'),
   );
-  const status = new StatusStore(connection, config.QUEUE_PREFIX);
   const intakeOptions = intakeOptionsOf(config);
   const threadCount = opts.worker ? jobThreadsFor(config) : 0;
   // only useful (and only filled) when this process also runs the jobs on this thread
   const cache = opts.worker && threadCount === 0 ? new IntakeCache() : undefined;
 
-  let worker: Worker | null = null;
+  let worker: SessionWorker | null = null;
   let threads: JobThreads | null = null;
   if (opts.worker && templates && target) {
     const wlog = log.child({ component: 'worker' });
@@ -130,7 +135,7 @@ export async function createApp(
       } catch (err) {
         await target.close().catch(() => undefined);
         await queue.close().catch(() => undefined);
-        connection.disconnect();
+        connections.close();
         await redis.close();
         throw err;
       }
@@ -148,25 +153,27 @@ export async function createApp(
     });
     const failed = (data: SessionJobData, code: string, message: string, jobId: string) =>
       status.record(data.sessionKey, { state: 'failed', version: data.version, ticket: data.ticketId, reason: message, code, source: data.source, jobId });
-    worker = startWorker(newBlocking(), queueNameFor(config), processor, {
-      prefix: config.QUEUE_PREFIX,
-      concurrency: config.WORKER_CONCURRENCY,
-      backoffMs: config.JOB_BACKOFF_MS,
-      lockDurationMs: config.JOB_LOCK_MS,
-      stalledIntervalMs: config.JOB_LOCK_MS,
-      onFinalFailure: async (data, err, meta) => {
-        wlog.warn({ session: data.sessionKey, job: meta.jobId, code: err.code }, 'job failed');
-        await failed(data, err.code, err.message, meta.jobId);
-      },
-      onRetry: async (data, err, meta) => {
-        await status.record(data.sessionKey, { state: 'retrying', version: data.version, ticket: data.ticketId, reason: `attempt ${meta.attempt} of ${meta.maxAttempts} failed: ${err.message}`, code: err.code, source: data.source, jobId: meta.jobId });
-      },
-    });
-    worker.on('error', (err) => wlog.error({ err: err.message }, 'worker error'));
+    worker = sessionWorker(
+      startWorker(connections.blocking(), queueNameFor(config), processor, {
+        prefix: config.QUEUE_PREFIX,
+        concurrency: config.WORKER_CONCURRENCY,
+        backoffMs: config.JOB_BACKOFF_MS,
+        lockDurationMs: config.JOB_LOCK_MS,
+        stalledIntervalMs: config.JOB_LOCK_MS,
+        onFinalFailure: async (data, err, meta) => {
+          wlog.warn({ session: data.sessionKey, job: meta.jobId, code: err.code }, 'job failed');
+          await failed(data, err.code, err.message, meta.jobId);
+        },
+        onRetry: async (data, err, meta) => {
+          await status.record(data.sessionKey, { state: 'retrying', version: data.version, ticket: data.ticketId, reason: `attempt ${meta.attempt} of ${meta.maxAttempts} failed: ${err.message}`, code: err.code, source: data.source, jobId: meta.jobId });
+        },
+      }),
+    );
+    worker.onError((err) => wlog.error({ err: err.message }, 'worker error'));
     // A job that stalled too often (its workers kept dying) fails without reaching the processor.
-    worker.on('failed', (job, err) => {
-      if (job && /stalled/i.test(err.message)) {
-        void failed(job.data, 'INTERNAL', `the job stalled too many times (workers stopped while running it): ${err.message}`, job.id ?? '').catch(() => undefined);
+    worker.onFailed((_final, data, err, jobId) => {
+      if (data && /stalled/i.test(err.message)) {
+        void failed(data, 'INTERNAL', `the job stalled too many times (workers stopped while running it): ${err.message}`, jobId).catch(() => undefined);
       }
     });
   }
@@ -176,9 +183,11 @@ export async function createApp(
     config,
     log,
     redis,
-    connection,
+    ping: () => connections.ping(),
     queue,
     status,
+    mailboxState,
+    mailStore,
     intakeOptions,
     worker,
     threads,
@@ -193,8 +202,7 @@ export async function createApp(
         await target?.close();
         await threads?.close();
       } finally {
-        for (const c of blocking) c.disconnect();
-        connection.disconnect();
+        connections.close();
         await redis.close();
       }
     },

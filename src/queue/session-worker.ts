@@ -1,0 +1,31 @@
+// The worker as the rest of the program sees it: run, pause, resume, stop, and hear what each
+// job came to. BullMQ's Worker stays behind this in src/queue/ (no other folder names it).
+import type { Worker } from 'bullmq';
+import type { JobOutcome, SessionJobData } from './jobs.ts';
+
+export interface SessionWorker {
+  isRunning(): boolean;
+  /** stop taking jobs (the active ones finish) */
+  pause(): Promise<void>;
+  resume(): void;
+  /** graceful: waits for the active jobs */
+  close(): Promise<void>;
+  /** each job that completed (delivered or skipped) */
+  onCompleted(fn: (outcome: JobOutcome | undefined) => void): void;
+  /** each failed attempt; `final` when the job has ended for good */
+  onFailed(fn: (final: boolean, data: SessionJobData | undefined, error: Error, jobId: string) => void): void;
+  onError(fn: (err: Error) => void): void;
+}
+
+export function sessionWorker(worker: Worker<SessionJobData, JobOutcome>): SessionWorker {
+  return {
+    isRunning: () => worker.isRunning(),
+    pause: () => worker.pause(),
+    resume: () => worker.resume(),
+    close: () => worker.close(),
+    onCompleted: (fn) => void worker.on('completed', (job) => fn(job.returnvalue)),
+    // finishedOn is set only when the job has ended for good (permanent error or last attempt)
+    onFailed: (fn) => void worker.on('failed', (job, err) => fn(!job || Boolean(job.finishedOn), job?.data, err, job?.id ?? '')),
+    onError: (fn) => void worker.on('error', fn),
+  };
+}
