@@ -19,7 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
-import { createApp } from '../src/main.ts';
+import { createApp } from '../src/app/app.ts';
 import { ROOT, TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix } from '../test/helpers/env.ts';
 import { emailSettings, startSmtpSink } from '../test/helpers/smtp-sink.ts';
 
