@@ -123,7 +123,7 @@ export type RawConfig = z.infer<typeof schema>;
 
 export interface Config extends Omit<RawConfig, 'WORKER_CONCURRENCY' | 'JOB_THREADS'> {
   WORKER_CONCURRENCY: number;
-  /** a number, or `auto` (see jobThreadsFor in main.ts) */
+  /** a number, or `auto` (see jobThreadsFor in app/app.ts) */
   JOB_THREADS: number | 'auto';
   dataDir: string;
   allowedHosts: string[];
