@@ -1,7 +1,8 @@
 // @ts-check
-// The shape of src/ as rules (issue #12): each rule says why in its comment, which the check prints.
-// `npm run deps` checks src/ against them; test/unit/dependency-rules.test.ts checks that each
-// rule fires, on the small tree in test/fixtures/deps/.
+// The shape of src/ as rules (issue #12; docs/architecture.md, "The rules"): each rule says why
+// in its comment, which the check prints. `npm run deps` checks src/ against them;
+// test/unit/dependency-rules.test.ts checks that each rule fires, on the small tree in
+// test/fixtures/deps/.
 //
 // A rule sees where an import resolves to, not what was written: `node:fs` resolves to `fs`,
 // a package to its file under node_modules/ (or under node_modules/@types/ for a type-only
