@@ -127,7 +127,7 @@ export interface Config extends Omit<RawConfig, 'WORKER_CONCURRENCY' | 'JOB_THRE
   JOB_THREADS: number | 'auto';
   dataDir: string;
   allowedHosts: string[];
-  /** REDIS_URL as given; undefined means "find or start one" (see queue/redis-server.ts) */
+  /** REDIS_URL as given; undefined means "find or start one" (see store/redis.ts) */
   redisUrl: string | undefined;
   /** IMAP_URL, parsed; null when no mailbox is read */
   imap: ImapSettings | null;

@@ -177,7 +177,7 @@ export interface Enrichment {
   ticket: TicketRef;
   sessionKey: string;
   version: string;
-  /** latest-state fields for the record, keyed by stable names (see enrichment.ts) */
+  /** latest-state fields for the record, keyed by stable names (see enrich/fields.ts) */
   fields: Record<string, FieldValue>;
   /** the data the note templates render; every string in it is user text, escaped on output */
   view: Record<string, unknown>;

@@ -1,4 +1,4 @@
-// What the mailbox reader does with each message, once classified (domain/inbound-mail.ts):
+// What the mailbox reader does with each message, once classified (domain/mail/classify.ts):
 // metadata documents go into the same pipeline as files; a bounce marks the session it was
 // about failed with the bounce's reason; a helpdesk reply either shows the e-mail split off a
 // NEW ticket (a threading miss) or is remembered so later e-mails thread on its Message-ID too.

@@ -63,7 +63,7 @@ export async function submitDocument(deps: SubmitDeps, bytes: Uint8Array, source
   if (warnings.length > 0) {
     // once per submitted document, from whichever source. The messages name fields and the
     // kind of value found; they quote only timestamps, ids and numbers the parser read, never
-    // free text (session-schema.ts describeKind)
+    // free text (domain/session/schema.ts describeKind)
     deps.log.warn({ source, session: r.status === 'ignored' ? null : (r.session?.key ?? null), warnings }, 'document corrected: values dropped or read differently');
   }
   switch (r.status) {

@@ -1,6 +1,6 @@
 // A real IMAP server for tests: Debian's Dovecot, run rootless from a fresh temp dir on a free
-// loopback port, with the verified minimal config from docs/engineering.md. Any user name logs
-// in with the static password `secret`; each user's Maildir lives under the temp dir.
+// loopback port, with the minimal config that `config()` below writes. Any user name logs in
+// with the static password `secret`; each user's Maildir lives under the temp dir.
 //
 // As root the master runs as `nobody` (spawned with that uid/gid, which is what
 // `runuser -u nobody -- dovecot -F -c DIR/dovecot.conf` does, minus the extra runuser process

@@ -1,6 +1,6 @@
 // A validated session metadata document to the `Session` the rest of the worker uses. Pure.
-// Rules come from the docs (session-metadata.md, "Field notes") and the field comments in
-// types.ts; anything tolerated rather than taken as-is adds a warning.
+// Rules come from docs/session-metadata.md ("Field notes") and the field comments in
+// ../types.ts; anything tolerated rather than taken as-is adds a warning.
 import { parseTimestamp } from './time.ts';
 import { AGENT_TEXT_MAX_CHARS, codePointLength, cutText } from '../text-cut.ts';
 import { quote, type MenuPathDoc, type PersonDoc, type SessionDocument } from './schema.ts';

@@ -1,6 +1,6 @@
 // The zod schema of a session metadata document, and zod issues in plain words. Pure.
 //
-// Tolerance rules (docs, session-metadata.md):
+// Tolerance rules (docs/session-metadata.md, "Tolerance rules"):
 //   - unknown keys are normal: every object is a loose object, unknown keys pass through;
 //   - known keys with a drifting type are coerced, not rejected: `rating`, `agent_number`,
 //     `response_time_avg` (number or string), `hidden` (boolean or string);

@@ -1,7 +1,7 @@
 // Timestamps in session metadata files. Pure.
 //
-// Docs (session-metadata.md, "Timestamps"): ISO-8601 with milliseconds, usually in the
-// tenant's local offset (`2026-03-23T13:12:51.000-07:00`), sometimes `Z`. We normalise to
+// docs/session-metadata.md ("Field notes", timestamps): ISO-8601 with milliseconds, usually in
+// the tenant's local offset (`2026-03-23T13:12:51.000-07:00`), sometimes `Z`. We normalise to
 // UTC `toISOString()` so versions compare as strings and as numbers. The calendar is checked
 // by hand: `Date.parse` would quietly roll `2026-02-30` over to March 2.
 

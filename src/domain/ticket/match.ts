@@ -1,6 +1,6 @@
 // Matching a session to the CRM record it belongs to, from `out_ticket_id`, `out_ticket_url` and
-// `is_out_ticket_account` (session-metadata.md, "Ticket link": either may be null). Pure: the URL
-// is parsed with `new URL()` and never fetched.
+// `is_out_ticket_account` (docs/session-metadata.md, "Ticket link": either may be null). Pure:
+// the URL is parsed with `new URL()` and never fetched.
 //
 // Rules, in order:
 //   1. Nothing usable (no id, and no URL or a URL that is not a CRM record link) -> no-ticket.

@@ -1,4 +1,4 @@
-// What every CRM recogniser (ticket-salesforce.ts, ticket-zendesk.ts, ...) provides, and the
+// What every CRM recogniser (salesforce.ts, zendesk.ts, ...) provides, and the
 // small helpers they share. Pure: URLs are parsed with `new URL()` by the caller, never fetched.
 import type { CrmSystem } from '../types.ts';
 

@@ -1,14 +1,14 @@
 // Salesforce record ids. Pure.
-// From crm-targets.md: ids are 15 characters (case-sensitive) or 18 characters; the 18-character
-// form appends a 3-character checksum of the 15: for each 5-character chunk, bit i is set when
-// character i is A–Z, and the 0–31 value indexes `ABCDEFGHIJKLMNOPQRSTUVWXYZ012345`
-// (docs sample: `500xx000000bpkT` -> `500xx000000bpkTAAQ`).
+// From docs/crm-targets.md ("Record URLs"): ids are 15 characters (case-sensitive) or 18
+// characters; the 18-character form appends a 3-character checksum of the 15: for each
+// 5-character chunk, bit i is set when character i is A–Z, and the 0–31 value indexes
+// `ABCDEFGHIJKLMNOPQRSTUVWXYZ012345` (docs sample: `500xx000000bpkT` -> `500xx000000bpkTAAQ`).
 
 const CHECKSUM_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
 const ID15 = /^[0-9A-Za-z]{15}$/;
 const ID15_OR_18 = /^(?:[0-9A-Za-z]{15}|[0-9A-Za-z]{18})$/;
 
-/** Key prefixes the worker can name (crm-targets.md, plus the usual standard objects). */
+/** Key prefixes the worker can name (docs/crm-targets.md, plus the usual standard objects). */
 const KEY_PREFIX_OBJECTS: Readonly<Record<string, string>> = {
   '500': 'Case',
   '00T': 'Task',

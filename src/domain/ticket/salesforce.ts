@@ -1,4 +1,4 @@
-// Salesforce record links and ids (crm-targets.md, "Record URLs"). Pure.
+// Salesforce record links and ids (docs/crm-targets.md, "Record URLs"). Pure.
 //   Lightning  https://{domain}.lightning.force.com/lightning/r/{Object}/{id}/view   (/edit,
 //              /related/{list}/view, extra query strings). The /lightning/r/ path is recognised
 //              on ANY host: orgs use custom domains (the real fixtures use crm.example.com).

@@ -1,4 +1,4 @@
-// A raw RFC 5322 message -> InboundMail (domain/inbound-mail.ts), with mailparser. Only the
+// A raw RFC 5322 message -> InboundMail (domain/mail/classify.ts), with mailparser. Only the
 // parts the classifier needs are kept; attachments stay bytes, links in them are never fetched.
 import { simpleParser } from 'mailparser';
 import type { AddressObject, HeaderValue } from 'mailparser';

@@ -1,6 +1,7 @@
 // Where the ticket's token goes so that the helpdesk threads the e-mail onto the ticket
-// (crm-targets.md): every helpdesk ranks an explicit token above headers, and a wrong or
-// missing one silently splits the case into a new ticket. Pure.
+// (docs/crm-targets.md, "Threading an e-mail onto an existing ticket"): every helpdesk ranks an
+// explicit token above headers, and a wrong or missing one silently splits the case into a new
+// ticket. Pure.
 
 export const TOKEN_STYLES = ['subject-hash', 'subject-tag', 'subject-key', 'tracking-token', 'body-token', 'headers-only'] as const;
 export type TokenStyle = (typeof TOKEN_STYLES)[number];

@@ -1,5 +1,5 @@
-// Salesforce's errors in our closed set of codes (crm-targets.md): what to retry, how soon,
-// and what is permanent. The message keeps Salesforce's own words.
+// Salesforce's errors in our closed set of codes (docs/crm-targets.md, "Error body"): what to
+// retry, how soon, and what is permanent. The message keeps Salesforce's own words.
 import { SyncError } from '../../errors.ts';
 import type { ErrorCode } from '../../errors.ts';
 

@@ -4,7 +4,7 @@ import { cutText, cutUtf8 } from '../../domain/text-cut.ts';
 import type { FieldValue, RenderedNote, TicketUpdate } from '../../domain/types.ts';
 import type { Mapping } from './mapping.ts';
 
-/** Salesforce limits (crm-targets.md). */
+/** Salesforce limits (docs/crm-targets.md, "Where session details can go on a Case"). */
 export const LIMITS = { taskDescription: 32_000, caseCommentBytes: 4_000, feedItemBody: 10_000, subject: 255, callDisposition: 255 } as const;
 
 /** A post on the Case: a CaseComment or a FeedItem, found again by the marker on its first line. */
