@@ -79,11 +79,12 @@ export default {
       severity: 'error',
       comment:
         'src/domain/ is the pure core (reading sessions, matching tickets, enriching, our Message-IDs): ' +
-        'it may import only src/domain/ and a few pure libraries (zod for the document schema, ' +
-        'node:crypto for the HMAC of our Message-IDs). No config, no SDK, no I/O (node:fs, node:net, ' +
-        'node:http, node:child_process...): pass what it needs in as arguments from src/pipeline/.',
+        'it may import only src/domain/, src/errors.ts (the closed set of error codes: pure data every ' +
+        'layer shares) and a few pure libraries (zod for the document schema, node:crypto for the HMAC ' +
+        'of our Message-IDs). No config, no SDK, no I/O (node:fs, node:net, node:http, ' +
+        'node:child_process...): pass what it needs in as arguments from src/pipeline/.',
       from: { path: '^src/domain/' },
-      to: { pathNot: ['^src/domain/', packages('zod'), builtins('crypto')] },
+      to: { pathNot: ['^src/domain/', '^src/errors\\.ts$', packages('zod'), builtins('crypto')] },
     },
     sdkOnlyIn(
       'sdk-redis-only-in-queue-and-store',
@@ -117,6 +118,16 @@ export default {
       comment: 'node:sqlite belongs in src/targets/local/ (the local CRM): the rest of the code sees a Target.',
       from: { path: '^src/', pathNot: '^src/targets/local/' },
       to: { dependencyTypes: ['core'], path: builtins('sqlite') },
+    },
+    {
+      name: 'config-read-by-the-root-only',
+      severity: 'error',
+      comment:
+        'Only the composition root (src/app/) and the commands (src/cli/) read the configuration: a ' +
+        'source, a target, a store, the queue or the pipeline gets its slice of it as arguments ' +
+        '(e.g. SalesforceSettings, EmailSettings), so it can be built and tested without the environment.',
+      from: { path: '^src/(domain|pipeline|queue|store|sources|targets|render)/' },
+      to: { path: '^src/config\\.ts$' },
     },
     {
       name: 'no-smtp-server-in-src',

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Config } from '../config.ts';
-import type { EnrichOptions } from '../domain/enrich/enrich.ts';
+import type { EnrichOptions } from '../domain/enrich/options.ts';
 import type { IntakeOptions } from '../domain/intake.ts';
 import type { Logger } from '../logger.ts';
 import { createSessionProcessor } from '../pipeline/process-session.ts';

@@ -10,7 +10,7 @@
 // crash; running out of memory ends the whole process in Node, thread or not), the request it
 // was on fails as retryable, and the ones queued behind it go to a new thread in its place.
 import { Worker } from 'node:worker_threads';
-import type { EnrichOptions } from '../domain/enrich/enrich.ts';
+import type { EnrichOptions } from '../domain/enrich/options.ts';
 import type { IntakeOptions } from '../domain/intake.ts';
 import { SyncError } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';

@@ -3,7 +3,7 @@
 // free of I/O, so it runs the same on the worker's main thread or on a job thread
 // (job-threads.ts); only what the target needs comes out of it.
 import { enrich } from '../domain/enrich/enrich.ts';
-import type { EnrichOptions } from '../domain/enrich/enrich.ts';
+import type { EnrichOptions } from '../domain/enrich/options.ts';
 import { intake } from '../domain/intake.ts';
 import type { IntakeOptions, IntakeResult } from '../domain/intake.ts';
 import type { InputWarning, RenderedNote, TicketUpdate } from '../domain/types.ts';

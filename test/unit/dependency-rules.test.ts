@@ -20,6 +20,8 @@ const EXPECTED: Array<[string, string, string]> = [
   ['no-circular', 'src/pipeline/first.ts', './second.ts'],
   ['domain-is-pure', 'src/domain/reads-files.ts', 'node:fs'],
   ['domain-is-pure', 'src/domain/uses-config.ts', '../config.ts'],
+  ['config-read-by-the-root-only', 'src/domain/uses-config.ts', '../config.ts'],
+  ['config-read-by-the-root-only', 'src/targets/salesforce/connection.ts', '../../config.ts'],
   ['sdk-redis-only-in-queue-and-store', 'src/pipeline/uses-redis.ts', 'ioredis'],
   ['sdk-jsforce-only-in-salesforce', 'src/sources/sends-mail.ts', 'jsforce'],
   ['sdk-jsforce-only-in-salesforce', 'src/targets/email/nodemailer-internals.ts', 'jsforce/lib/request.js'],

@@ -1,10 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { DEFAULT_ENRICH_OPTIONS, enrich } from '../../src/domain/enrich/enrich.ts';
+import { enrich } from '../../src/domain/enrich/enrich.ts';
+import { DEFAULT_ENRICH_OPTIONS } from '../../src/domain/enrich/options.ts';
 import { FIELD_NAMES } from '../../src/domain/enrich/fields.ts';
 import { formatDuration, formatTime, stars } from '../../src/domain/enrich/format.ts';
-import type { EnrichOptions } from '../../src/domain/enrich/enrich.ts';
+import type { EnrichOptions } from '../../src/domain/enrich/options.ts';
 import type { Session } from '../../src/domain/types.ts';
 import {
   ESCALATION_VA,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { enrich } from '../../src/domain/enrich/enrich.ts';
-import type { EnrichOptions } from '../../src/domain/enrich/enrich.ts';
+import type { EnrichOptions } from '../../src/domain/enrich/options.ts';
 import type { Enrichment, RenderedNote, Session } from '../../src/domain/types.ts';
 import { SyncError } from '../../src/errors.ts';
 import { sanitiseData, tidyText, toSubjectLine } from '../../src/render/sanitise.ts';

@@ -19,25 +19,9 @@
 //     (and again by the renderer, which also escapes HTML).
 import type { Enrichment, InputWarning, Session, TicketRef } from '../types.ts';
 import { buildFields, limitFields } from './fields.ts';
-import { httpUrl, humanise, oneLine, text } from './format.ts';
+import { DEFAULT_ENRICH_OPTIONS, decideRecordingLink } from './options.ts';
+import type { EnrichOptions } from './options.ts';
 import { buildView } from './view.ts';
-
-/**
- * `unless-denied`: link the recording unless the caller denied recording;
- * `granted-only`: link it only when the caller granted permission; `never`: never link it.
- */
-export type RecordingLinkPolicy = 'unless-denied' | 'granted-only' | 'never';
-
-export interface EnrichOptions {
-  recordingLink: RecordingLinkPolicy;
-  /** write `custom_data_secured` into the note view (never into fields) */
-  includeSecuredCustomData: boolean;
-}
-
-export const DEFAULT_ENRICH_OPTIONS: EnrichOptions = Object.freeze({
-  recordingLink: 'unless-denied',
-  includeSecuredCustomData: false,
-});
 
 export function enrich(session: Session, ticket: TicketRef, opts: EnrichOptions = DEFAULT_ENRICH_OPTIONS): Enrichment {
   const recording = decideRecordingLink(session.recording, opts.recordingLink);
@@ -52,35 +36,3 @@ export function enrich(session: Session, ticket: TicketRef, opts: EnrichOptions 
   };
 }
 
-// ---------------------------------------------------------------------------------------
-// Recording link policy
-
-export interface RecordingLinkDecision {
-  /** the link to write, or null */
-  url: string | null;
-  /** why a link the file carries is not written, e.g. `withheld: the caller denied recording` */
-  withheld: string | null;
-}
-
-export function decideRecordingLink(
-  recording: Session['recording'],
-  policy: RecordingLinkPolicy,
-): RecordingLinkDecision {
-  const raw = text(recording.url);
-  if (raw === null) return { url: null, withheld: null };
-  const url = httpUrl(raw);
-  if (url === null) return { url: null, withheld: 'withheld: the recording link is not an http(s) address' };
-  const permission = oneLine(recording.permission)?.toLowerCase() ?? null;
-  if (permission === 'denied' && policy !== 'never') {
-    return { url: null, withheld: 'withheld: the caller denied recording' };
-  }
-  if (policy === 'never') return { url: null, withheld: 'withheld: recording links are turned off for this integration' };
-  if (policy === 'granted-only' && permission !== 'granted') {
-    const was = permission === null ? 'not in the file' : `"${humanise(permission)}"`;
-    return {
-      url: null,
-      withheld: `withheld: recording permission was ${was}; links are written only when the caller granted it`,
-    };
-  }
-  return { url, withheld: null };
-}

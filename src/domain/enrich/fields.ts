@@ -3,7 +3,7 @@
 import { codePointLength, cutText, FIELD_TEXT_MAX_CHARS } from '../text-cut.ts';
 import type { FieldValue, InputWarning, Session } from '../types.ts';
 import { agentName, formatTime, oneLine, text } from './format.ts';
-import type { RecordingLinkDecision } from './enrich.ts';
+import type { RecordingLinkDecision } from './options.ts';
 
 /** The stable field names, in a readable order. An admin maps these to CRM fields. */
 export const FIELD_NAMES = [

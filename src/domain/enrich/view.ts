@@ -3,7 +3,7 @@
 // Every string in it is user text, escaped on output. Pure.
 import type { AgentRef, Disposition, Escalation, MenuPath, Session, TicketRef, Transfer } from '../types.ts';
 import { CSAT_SCALE, SYSTEM_LABELS, agentName, answerTypeLabel, disconnectedByLabel, duration, formatTime, httpUrl, humanise, lines, meaningful, menuLeaf, oneLine, stars, text } from './format.ts';
-import type { EnrichOptions, RecordingLinkDecision } from './enrich.ts';
+import type { EnrichOptions, RecordingLinkDecision } from './options.ts';
 
 type ViewObject = Record<string, unknown>;
 
