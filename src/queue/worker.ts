@@ -4,7 +4,7 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { toSyncError } from '../errors.ts';
+import { holdMs, toSyncError } from '../errors.ts';
 import type { SyncError } from '../errors.ts';
 import { formatFailure, parseFailure } from './jobs.ts';
 import type { JobOutcome, SessionJobData } from './jobs.ts';
@@ -49,10 +49,12 @@ export function startWorker(connection: Redis, name: string, processor: Processo
         return await processor(job.data, meta);
       } catch (raw) {
         const err = toSyncError(raw);
-        if (err.retryAfterMs) {
-          // The CRM asked us to hold off: pause this worker and put the job back as it was
-          // (no attempt is used up), rather than burning retries against the limit.
-          await worker.rateLimit(err.retryAfterMs);
+        const hold = holdMs(err);
+        if (hold !== undefined) {
+          // The whole target refused us (its API limit, our credentials; the hold the registry
+          // declares for the code, or the time the target gave): pause this worker and put the
+          // job back as it was (no attempt is used up), rather than burning retries against it.
+          await worker.rateLimit(hold);
           throw Worker.RateLimitError();
         }
         const reason = formatFailure(err.code, err.message);
