@@ -1,7 +1,8 @@
 // One closed set of error codes. Every failure the worker reports carries one of these,
 // so an admin (and `status`, `--json`, /metrics) can tell a bad file from a flaky CRM.
 // Adapters translate vendor errors into these at their edge and keep the original as `cause`:
-// one pure table per edge (targets/salesforce/errors.ts, targets/email/smtp-errors.ts).
+// one pure table per edge (targets/salesforce/errors.ts, targets/email/smtp-errors.ts,
+// store/redis-errors.ts).
 //
 // `holdMs`: the failure is the whole target's, not the job's (our credentials refused, the
 // org over its API limit), so the worker holds the queue for this long instead of running

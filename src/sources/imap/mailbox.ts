@@ -20,6 +20,7 @@ import type { Logger } from '../../logger.ts';
 import type { MailDisposition } from '../../pipeline/mail-intake.ts';
 import type { ImapSettings } from './imap-url.ts';
 import { staleAfterMs } from '../../store/mailbox-state.ts';
+import { redisErrorCode } from '../../store/redis-errors.ts';
 import type { FolderHealth, MailboxStateStore } from '../../store/mailbox-state.ts';
 
 export const DONE_KEYWORD = '$CcaiDone';
@@ -66,11 +67,15 @@ const MAX_PER_PASS = 500;
 /** tries of a message that fails for a reason that will not pass, before it is kept aside */
 const MAX_TRIES = 3;
 
+/** A full disk, a read-only one, too many open files: words anywhere in the code and message, any case. */
+const DISK_PASSES = ['ENOSPC', 'EROFS', 'EMFILE'];
+
 /** Failures that pass by themselves (Redis, disk): the message waits for the next read, however long. */
 export function isTransient(err: unknown): boolean {
   if ((err as { retryable?: unknown }).retryable === true) return true;
-  const text = `${(err as { code?: unknown }).code ?? ''} ${(err as Error).message ?? ''}`;
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOSPC|EROFS|EMFILE|Connection is closed|max retries per request|Stream isn't writeable|READONLY|LOADING|MASTERDOWN/i.test(text);
+  if (redisErrorCode(err) === 'QUEUE_UNAVAILABLE') return true;
+  const text = `${(err as { code?: unknown }).code ?? ''} ${(err as Error).message ?? ''}`.toLowerCase();
+  return DISK_PASSES.some((words) => text.includes(words.toLowerCase()));
 }
 
 export function startMailbox(deps: MailboxDeps): MailboxReader {
