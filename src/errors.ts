@@ -2,7 +2,7 @@
 // so an admin (and `status`, `--json`, /metrics) can tell a bad file from a flaky CRM.
 // Adapters translate vendor errors into these at their edge and keep the original as `cause`:
 // one pure table per edge (targets/salesforce/errors.ts, targets/email/smtp-errors.ts,
-// store/redis-errors.ts).
+// sources/imap/imap-errors.ts, store/redis-errors.ts).
 //
 // `holdMs`: the failure is the whole target's, not the job's (our credentials refused, the
 // org over its API limit), so the worker holds the queue for this long instead of running
@@ -56,11 +56,19 @@ export const ERROR_CODES = {
   TARGET_RATE_LIMITED: { retryable: true, summary: 'the CRM API limit is reached', holdMs: 15 * 60_000 },
   STORAGE_BUSY: { retryable: true, summary: 'local storage is busy' },
   QUEUE_UNAVAILABLE: { retryable: true, summary: 'Redis is unreachable' },
+  // The mailbox we read (IMAP_URL) is down, busy or throttling us: neither the CRM
+  // (TARGET_UNAVAILABLE) nor Redis (QUEUE_UNAVAILABLE), and an admin must tell them apart.
+  SOURCE_UNAVAILABLE: { retryable: true, summary: 'the mailbox (IMAP server) is unavailable' },
   CONFIG_INVALID: { retryable: false, summary: 'the configuration is invalid' },
   INTERNAL: { retryable: true, summary: 'an unexpected error' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** A translator table's code for a vendor's key, if it has one (own keys only: `constructor` is no code). */
+export function codeIn(table: Readonly<Record<string, ErrorCode>>, key: string | undefined): ErrorCode | undefined {
+  return key !== undefined && Object.hasOwn(table, key) ? table[key] : undefined;
+}
 
 export class SyncError extends Error {
   readonly code: ErrorCode;

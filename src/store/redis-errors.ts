@@ -1,6 +1,7 @@
 // Redis errors (ioredis's) in our closed set of codes: a password to fix (CONFIG_INVALID) or a
 // server that comes back by itself (QUEUE_UNAVAILABLE). ioredis hands over a server's reply
 // only as an error's text, so the table matches words. Pure: tables and a lookup.
+import { codeIn } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
 
 /** The server's reply, by its first word: no password given (NOAUTH), a wrong one (WRONGPASS, Redis 6+). */
@@ -45,7 +46,7 @@ const DEFAULT_CODE: ErrorCode = 'INTERNAL';
 export function redisErrorCode(err: unknown): ErrorCode {
   const e = (err ?? {}) as { code?: unknown; message?: unknown };
   const message = typeof e.message === 'string' ? e.message : '';
-  const reply = BY_REPLY[/^\w+/.exec(message)?.[0].toUpperCase() ?? ''];
+  const reply = codeIn(BY_REPLY, /^\w+/.exec(message)?.[0].toUpperCase());
   if (reply) return reply;
   const text = `${e.code ?? ''} ${message}`.toLowerCase();
   return BY_WORDS.find(([words]) => text.includes(words.toLowerCase()))?.[1] ?? DEFAULT_CODE;

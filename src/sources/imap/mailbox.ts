@@ -16,8 +16,10 @@
 //   next read; one that keeps failing otherwise is kept with its reason and passed, so one bad
 //   message never blocks the folder.
 import { ImapFlow } from 'imapflow';
+import type { SyncError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { MailDisposition } from '../../pipeline/mail-intake.ts';
+import { fromImapError } from './imap-errors.ts';
 import type { ImapSettings } from './imap-url.ts';
 import { staleAfterMs } from '../../store/mailbox-state.ts';
 import { redisErrorCode } from '../../store/redis-errors.ts';
@@ -185,16 +187,24 @@ class FolderReader {
       });
       let poll: NodeJS.Timeout | null = null;
       let watchdog: NodeJS.Timeout | null = null;
+      // Logging in and opening the folder, in our codes: the log says whose problem a failure
+      // is (the IMAP settings, or a server that comes back), in the server's words.
+      const refused: { err?: SyncError } = {};
+      const imap = <T>(step: Promise<T>): Promise<T> =>
+        step.catch((err: unknown) => {
+          refused.err = fromImapError(err);
+          throw err;
+        });
       try {
         this.h.state = 'connecting';
-        await client.connect();
+        await imap(client.connect());
         for (const f of [this.deps.processedFolder, this.deps.rejectedFolder]) {
           // ALREADYEXISTS is fine; anything else shows when a MOVE there fails
           if (f) await client.mailboxCreate(f).catch((err: Error & { serverResponseCode?: string }) => {
             if (err.serverResponseCode !== 'ALREADYEXISTS') this.log.debug({ folder: f, err: err.message }, 'could not create folder');
           });
         }
-        const box = await client.mailboxOpen(this.folder);
+        const box = await imap(client.mailboxOpen(this.folder));
         await this.checkUidValidity(String(box.uidValidity), client, Number(box.uidNext ?? 1));
         this.h.keywords = box.permanentFlags?.has('\\*') ?? false;
         if (!this.h.keywords && !this.warnedKeywords && !(this.deps.processedFolder && this.deps.rejectedFolder)) {
@@ -227,7 +237,8 @@ class FolderReader {
         await dropped;
       } catch (err) {
         this.h.lastError = (err as Error).message;
-        this.log.warn({ err: (err as Error).message }, 'mailbox connection failed');
+        const said = refused.err ? { code: refused.err.code, detail: refused.err.message } : {};
+        this.log.warn({ err: (err as Error).message, ...said }, 'mailbox connection failed');
       } finally {
         if (poll) clearInterval(poll);
         if (watchdog) clearInterval(watchdog);

@@ -2,7 +2,7 @@
 // what holds the queue. The message keeps the server's words (nodemailer puts its reply in the
 // error's message, e.g. `Can't send mail - all recipients were rejected: 550 no such mailbox`)
 // and the original stays as `cause`. Pure: a table and a lookup.
-import { SyncError } from '../../errors.ts';
+import { SyncError, codeIn } from '../../errors.ts';
 import type { ErrorCode } from '../../errors.ts';
 
 /**
@@ -24,9 +24,9 @@ const BY_NODEMAILER_CODE: Record<string, ErrorCode> = {
  * pass (421 going away, 450 busy, 451 local error, 452 out of room: TARGET_UNAVAILABLE, retried
  * with backoff; a 421 does not hold the queue).
  */
-const BY_REPLY_CLASS: Record<number, ErrorCode> = {
-  5: 'TARGET_REJECTED',
-  4: 'TARGET_UNAVAILABLE',
+const BY_REPLY_CLASS: Record<string, ErrorCode> = {
+  '5': 'TARGET_REJECTED',
+  '4': 'TARGET_UNAVAILABLE',
 };
 
 /**
@@ -45,11 +45,9 @@ export interface SmtpErrorLike {
 
 /** The code for an SMTP error: nodemailer's code if it decides, else the reply's class, else the default. */
 export function smtpErrorCode(e: SmtpErrorLike): ErrorCode {
-  const byCode = e.code === undefined ? undefined : BY_NODEMAILER_CODE[e.code];
-  if (byCode) return byCode;
   // SMTP has no 6xx: anything from 500 up is a refusal
-  const replyClass = typeof e.responseCode === 'number' ? Math.min(5, Math.floor(e.responseCode / 100)) : undefined;
-  return (replyClass === undefined ? undefined : BY_REPLY_CLASS[replyClass]) ?? DEFAULT_CODE;
+  const replyClass = typeof e.responseCode === 'number' ? String(Math.min(5, Math.floor(e.responseCode / 100))) : undefined;
+  return codeIn(BY_NODEMAILER_CODE, e.code) ?? codeIn(BY_REPLY_CLASS, replyClass) ?? DEFAULT_CODE;
 }
 
 /** An error thrown by nodemailer's sendMail as a SyncError, in the server's words. */
