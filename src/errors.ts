@@ -65,6 +65,11 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** A string read back from storage (a job's data, a status record) as one of our codes, if it is one. */
+export function isErrorCode(s: unknown): s is ErrorCode {
+  return typeof s === 'string' && Object.hasOwn(ERROR_CODES, s);
+}
+
 /** A translator table's code for a vendor's key, if it has one (own keys only: `constructor` is no code). */
 export function codeIn(table: Readonly<Record<string, ErrorCode>>, key: string | undefined): ErrorCode | undefined {
   return key !== undefined && Object.hasOwn(table, key) ? table[key] : undefined;

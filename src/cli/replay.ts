@@ -3,6 +3,8 @@
 // their jobs completed, so they are found through the e-mail target's memory.
 import type { Config } from '../config.ts';
 import { parseOurMessageId } from '../domain/mail/message-id.ts';
+import { isErrorCode } from '../errors.ts';
+import type { ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createApp } from '../main.ts';
 import type { App } from '../main.ts';
@@ -44,15 +46,20 @@ export async function replayCommand(config: Config, log: Logger, keys: string[],
   }
 }
 
-/** E-mails that came back (their jobs completed), with the reason `status` shows for their session. */
+/** E-mails that came back (their jobs completed), with the code and reason `status` shows for their session. */
 async function returnedEmails(app: App) {
   const store = new MailStore(app.connection, app.config.QUEUE_PREFIX);
   const entries = await store.returned();
-  const reasons = new Map<string, string>();
+  const reasons = new Map<string, { code: ErrorCode | null; reason: string }>();
   for (const [jobId, r] of entries) {
     const key = parseOurMessageId(r.baseId)?.sessionKey;
     const latest = key ? (await app.status.get(key))?.latest : null;
-    reasons.set(jobId, latest?.code && latest.jobId === jobId ? `${latest.code}: ${latest.reason}` : 'the e-mail came back (bounce or new ticket)');
+    reasons.set(
+      jobId,
+      latest?.code && latest.jobId === jobId
+        ? { code: isErrorCode(latest.code) ? latest.code : null, reason: `${latest.code}: ${latest.reason}` }
+        : { code: null, reason: 'the e-mail came back (bounce or new ticket)' },
+    );
   }
   const { jobs, gone } = await app.queue.completedJobs(reasons);
   // a job removed after KEEP_COMPLETED_DAYS cannot run again: forget it, and say so

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
 import type { ErrorCode } from '../../src/errors.ts';
+import { JobFailedError } from '../../src/queue/jobs.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createApp } from '../../src/main.ts';
 import type { App } from '../../src/main.ts';
@@ -98,10 +99,14 @@ describe('queue and local CRM', () => {
     });
     const s = await app.submit(CALL_1418, 'a.json');
     await assert.rejects(app.queue.waitFor(s.jobId!), /TARGET_DELETED/);
+    // the code travels as a typed field (the job's data), the failed reason stays text for people
+    await assert.rejects(app.queue.waitFor(s.jobId!), (err: JobFailedError) => err instanceof JobFailedError && err.failure.code === 'TARGET_DELETED' && /^injected/.test(err.failure.message));
+    assert.deepEqual((await app.queue.getJob(s.jobId!))?.data.failure, { code: 'TARGET_DELETED', message: `injected: the CRM answered TARGET_DELETED for ${TICKET}` });
     assert.equal(faulty!.calls, 1, 'not retried');
     const failed = await app.queue.failed();
     assert.equal(failed.length, 1);
     assert.equal(failed[0]!.sessionKey, 'call-1418');
+    assert.equal(failed[0]!.code, 'TARGET_DELETED');
     assert.match(failed[0]!.reason, /^TARGET_DELETED: injected/);
     const st = await app.status.get('call-1418');
     assert.equal(st?.latest.state, 'failed');
