@@ -3,6 +3,8 @@
 // their jobs completed, so they are found through the e-mail target's memory.
 import type { Config } from '../config.ts';
 import { parseOurMessageId } from '../domain/mail/message-id.ts';
+import { isErrorCode } from '../errors.ts';
+import type { ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createApp } from '../app/app.ts';
 import type { App } from '../app/app.ts';
@@ -43,15 +45,20 @@ export async function replayCommand(config: Config, log: Logger, keys: string[],
   }
 }
 
-/** E-mails that came back (their jobs completed), with the reason `status` shows for their session. */
+/** E-mails that came back (their jobs completed), with the code and reason `status` shows for their session. */
 async function returnedEmails(app: App) {
   const store = app.mailStore;
   const entries = await store.returned();
-  const reasons = new Map<string, string>();
+  const reasons = new Map<string, { code: ErrorCode | null; reason: string }>();
   for (const [jobId, r] of entries) {
     const key = parseOurMessageId(r.baseId)?.sessionKey;
     const latest = key ? (await app.status.get(key))?.latest : null;
-    reasons.set(jobId, latest?.code && latest.jobId === jobId ? `${latest.code}: ${latest.reason}` : 'the e-mail came back (bounce or new ticket)');
+    reasons.set(
+      jobId,
+      latest?.code && latest.jobId === jobId
+        ? { code: isErrorCode(latest.code) ? latest.code : null, reason: `${latest.code}: ${latest.reason}` }
+        : { code: null, reason: 'the e-mail came back (bounce or new ticket)' },
+    );
   }
   const { jobs, gone } = await app.queue.completedJobs(reasons);
   // a job removed after KEEP_COMPLETED_DAYS cannot run again: forget it, and say so

@@ -9,7 +9,8 @@ import type { Logger } from '../logger.ts';
 import { createApp, enrichOptionsOf, intakeOptionsOf } from '../app/app.ts';
 import type { App } from '../app/app.ts';
 import type { SubmitResult } from '../pipeline/submit.ts';
-import { jobIdFor, mergeWarnings, parseFailure } from '../queue/jobs.ts';
+import { JobFailedError, formatFailure, jobIdFor, mergeWarnings } from '../queue/jobs.ts';
+import type { JobFailure } from '../queue/jobs.ts';
 import { prepareJob } from '../pipeline/prepare.ts';
 import { loadTemplates } from '../render/templates.ts';
 import { listInputs, readDocument } from '../sources/files.ts';
@@ -247,10 +248,11 @@ async function settle(app: App, r: RunResult, jobId: string, duplicateOf: string
     // what the job cut or corrected besides intake's (a field or the note over its limit)
     if (outcome.warnings) r.warnings = mergeWarnings(r.warnings, outcome.warnings);
   } catch (err) {
-    const f = parseFailure(err instanceof Error ? err.message : String(err));
+    // the job's typed failure; anything else (Redis while waiting) is INTERNAL in its own words
+    const f: JobFailure = err instanceof JobFailedError ? err.failure : { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
     r.status = 'failed';
     r.code = f.code;
-    r.reason = `${f.code}: ${f.message}`;
+    r.reason = formatFailure(f);
   }
 }
 

@@ -4,6 +4,7 @@ import { parseSessionKey } from '../domain/session/parse.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createApp } from '../app/app.ts';
+import { failureOf } from '../queue/jobs.ts';
 import { staleAfterMs } from '../store/mailbox-state.ts';
 import { EXIT, printJson, warningText } from './context.ts';
 
@@ -16,8 +17,15 @@ export async function statusCommand(config: Config, log: Logger, key: string | u
   try {
     const st = await app.status.get(sessionKey);
     const job = st?.latest.jobId ? await app.queue.getJob(st.latest.jobId) : undefined;
+    // the last failure: its text for people, and its code as the job's typed record has it
     const jobInfo = job
-      ? { id: job.id, state: await job.getState(), attemptsMade: job.attemptsMade, failedReason: job.failedReason || null }
+      ? {
+          id: job.id,
+          state: await job.getState(),
+          attemptsMade: job.attemptsMade,
+          failedReason: job.failedReason || null,
+          failure: job.failedReason ? failureOf(job.data, job.failedReason) : null,
+        }
       : null;
     if (opts.json) {
       printJson({ session: sessionKey, found: Boolean(st), latest: st?.latest ?? null, job: jobInfo, history: st?.history ?? [] });

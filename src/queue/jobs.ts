@@ -1,6 +1,8 @@
 // What a queued job carries and how its id is derived from the business key, so the same
 // file twice is one job: (kind, id, updated_at) -> `call-1418-1774297018000`.
 import type { InputWarning, Session } from '../domain/types.ts';
+import { isErrorCode } from '../errors.ts';
+import type { ErrorCode } from '../errors.ts';
 
 /** One queue per target: a `run --crm local` never takes jobs meant for a Salesforce worker. */
 export function queueName(target: string): string {
@@ -22,6 +24,17 @@ export interface SessionJobData {
    * which no longer shows how the file was decoded (UTF-16), so these travel with it
    */
   warnings?: InputWarning[];
+  /**
+   * why the last attempt failed, written by the worker (worker.ts) before the job fails or is
+   * retried: the code as a typed field, read with failureOf()
+   */
+  failure?: JobFailure;
+}
+
+/** Why a job failed: one of our codes and its message. */
+export interface JobFailure {
+  code: ErrorCode;
+  message: string;
 }
 
 export type JobStatus = 'delivered' | 'skipped';
@@ -58,12 +71,34 @@ export function jobIdFor(session: Pick<Session, 'key' | 'versionMs'>): string {
   return `${session.key}-${session.versionMs}`;
 }
 
-/** `CODE: message`, the form failed jobs keep their reason in. */
-export function formatFailure(code: string, message: string): string {
-  return `${code}: ${message}`;
+/**
+ * `CODE: message`: the failed reason BullMQ keeps for a failure of ours, for people (`status`,
+ * bull-board). Programs read the typed record instead (failureOf).
+ */
+export function formatFailure(f: JobFailure): string {
+  return `${f.code}: ${f.message}`;
 }
 
-export function parseFailure(reason: string | undefined): { code: string; message: string } {
-  const m = /^([A-Z][A-Z_]+): ([\s\S]*)$/.exec(reason ?? '');
-  return m ? { code: m[1]!, message: m[2]! } : { code: 'INTERNAL', message: reason ?? 'unknown failure' };
+/**
+ * A job's failure, from the typed record the worker wrote into its data. The record counts only
+ * when it is the one behind the job's failed reason: a job failed by a version before the record
+ * (none), or by BullMQ itself (stalled too often; a record, if any, is an earlier attempt's),
+ * reads as INTERNAL with its failed reason, as it is, as the message. No code is parsed back out
+ * of the text. `fallback`: the message when there is no failed reason either.
+ */
+export function failureOf(data: Pick<SessionJobData, 'failure'> | undefined, failedReason: string | undefined, fallback = 'unknown failure'): JobFailure {
+  const f = data?.failure;
+  if (f && isErrorCode(f.code) && typeof f.message === 'string' && formatFailure(f) === failedReason) return { code: f.code, message: f.message };
+  return { code: 'INTERNAL', message: failedReason ?? fallback };
+}
+
+/** A job's failure as an Error: its message is the failed reason (`CODE: message`), `failure` the typed record. */
+export class JobFailedError extends Error {
+  readonly failure: JobFailure;
+
+  constructor(failure: JobFailure, options?: ErrorOptions) {
+    super(formatFailure(failure), options);
+    this.name = 'JobFailedError';
+    this.failure = failure;
+  }
 }

@@ -2,9 +2,10 @@
 import { Queue, QueueEvents } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { JOB_NAME, jobIdFor } from './jobs.ts';
-import type { JobOutcome, SessionJobData } from './jobs.ts';
+import { JOB_NAME, JobFailedError, failureOf, jobIdFor } from './jobs.ts';
+import type { JobFailure, JobOutcome, SessionJobData } from './jobs.ts';
 import type { Session } from '../domain/types.ts';
+import type { ErrorCode } from '../errors.ts';
 
 export interface QueueOptions {
   prefix: string;
@@ -28,6 +29,9 @@ export interface FailedJob {
   version: string;
   ticketId: string;
   source: string;
+  /** why, as a code: the job's typed failure (failureOf); null for an e-mail that came back and whose status no longer says why */
+  code: ErrorCode | null;
+  /** why, for people: the failed reason (`CODE: message`), or what came back */
   reason: string;
   attempts: number;
   failedAt: string | null;
@@ -94,8 +98,9 @@ export class SessionQueue {
   }
 
   /**
-   * Resolves with the job's outcome when it completes; rejects with its failed reason
-   * (`CODE: message`). Listens to queue events without holding the job (memory stays flat).
+   * Resolves with the job's outcome when it completes; rejects with a JobFailedError (its
+   * typed failure; the message is the failed reason, `CODE: message`). Listens to queue events
+   * without holding the job (memory stays flat).
    */
   async waitFor(jobId: string): Promise<JobOutcome> {
     await this.ensureEvents();
@@ -117,9 +122,9 @@ export class SessionQueue {
     if (state === 'completed' || state === 'failed') {
       const job = await this.getJob(jobId);
       if (state === 'completed') this.settle(jobId, { ok: true, value: job?.returnvalue as JobOutcome });
-      else this.settle(jobId, { ok: false, reason: job?.failedReason ?? 'failed' });
+      else this.settle(jobId, { ok: false, failure: failureOf(job?.data, job?.failedReason, 'failed') });
     } else if (state === 'unknown') {
-      this.settle(jobId, { ok: false, reason: `INTERNAL: job ${jobId} is gone from the queue` });
+      this.settle(jobId, { ok: false, failure: { code: 'INTERNAL', message: `job ${jobId} is gone from the queue` } });
     }
   }
 
@@ -130,9 +135,12 @@ export class SessionQueue {
     this.events.on('error', () => undefined);
     this.events.on('completed', ({ jobId, returnvalue }) => this.settle(jobId, { ok: true, value: returnvalue as JobOutcome }));
     this.events.on('failed', ({ jobId, failedReason }) => {
-      // A failed attempt that will be retried is not the end: only settle when it stays failed.
-      void this.queue.getJobState(jobId).then((s) => {
-        if (s === 'failed') this.settle(jobId, { ok: false, reason: failedReason });
+      // A failed attempt that will be retried is not the end: only settle when it stays failed
+      // (its typed failure is in the job: read it there).
+      void this.queue.getJobState(jobId).then(async (s) => {
+        if (s !== 'failed') return;
+        const job = await this.getJob(jobId).catch(() => undefined);
+        this.settle(jobId, { ok: false, failure: failureOf(job?.data, failedReason) });
       });
     });
     await this.events.waitUntilReady();
@@ -149,13 +157,13 @@ export class SessionQueue {
     }, 1_000);
   }
 
-  private settle(jobId: string, r: { ok: true; value: JobOutcome } | { ok: false; reason: string }): void {
+  private settle(jobId: string, r: { ok: true; value: JobOutcome } | { ok: false; failure: JobFailure }): void {
     const list = this.waiters.get(jobId);
     if (!list) return;
     this.waiters.delete(jobId);
     for (const w of list) {
       if (r.ok) w.resolve(r.value);
-      else w.reject(new Error(r.reason));
+      else w.reject(new JobFailedError(r.failure));
     }
   }
 
@@ -197,16 +205,17 @@ export class SessionQueue {
   }
 
   /**
-   * Completed jobs by id, described as replay candidates with the given reasons (e-mails that
-   * came back after they were sent), and the ids whose job is gone (removed after KEEP_COMPLETED_DAYS).
+   * Completed jobs by id, described as replay candidates with the given codes and reasons
+   * (e-mails that came back after they were sent), and the ids whose job is gone (removed after
+   * KEEP_COMPLETED_DAYS).
    */
-  async completedJobs(reasons: Map<string, string>): Promise<{ jobs: FailedJob[]; gone: string[] }> {
+  async completedJobs(reasons: Map<string, { code: ErrorCode | null; reason: string }>): Promise<{ jobs: FailedJob[]; gone: string[] }> {
     const jobs: FailedJob[] = [];
     const gone: string[] = [];
-    for (const [jobId, reason] of reasons) {
+    for (const [jobId, why] of reasons) {
       const job = await this.getJob(jobId);
       if (!job) gone.push(jobId);
-      else if ((await job.getState()) === 'completed') jobs.push({ ...describeFailed(job), reason });
+      else if ((await job.getState()) === 'completed') jobs.push({ ...describeFailed(job), code: why.code, reason: why.reason });
     }
     return { jobs, gone };
   }
@@ -231,7 +240,7 @@ export class SessionQueue {
 
   async close(): Promise<void> {
     if (this.poller) clearInterval(this.poller);
-    for (const [jobId] of this.waiters) this.settle(jobId, { ok: false, reason: 'INTERNAL: stopped before the job finished' });
+    for (const [jobId] of this.waiters) this.settle(jobId, { ok: false, failure: { code: 'INTERNAL', message: 'stopped before the job finished' } });
     await this.events?.close();
     this.eventsConnection?.disconnect();
     await this.queue.close();
@@ -245,6 +254,7 @@ function describeFailed(j: Job<SessionJobData, JobOutcome>): FailedJob {
     version: j.data.version,
     ticketId: j.data.ticketId,
     source: j.data.source,
+    code: failureOf(j.data, j.failedReason).code,
     reason: j.failedReason,
     attempts: j.attemptsMade,
     failedAt: j.finishedOn ? new Date(j.finishedOn).toISOString() : null,

@@ -1,13 +1,15 @@
 // The BullMQ worker loop: runs a processor for each job, turns permanent SyncErrors into
 // UnrecoverableError (no retry) and retryable ones into retries with jittered exponential
-// backoff (longer for rate limits), keeping `CODE: message` as the failed reason.
+// backoff (longer for rate limits). A failure is written into the job's data as a typed record
+// (`failure`, read with failureOf) and kept as `CODE: message` in the failed reason for people.
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { toSyncError } from '../errors.ts';
+import { holdMs, toSyncError } from '../errors.ts';
 import type { SyncError } from '../errors.ts';
-import { formatFailure, parseFailure } from './jobs.ts';
-import type { JobOutcome, SessionJobData } from './jobs.ts';
+import { JobFailedError, formatFailure } from './jobs.ts';
+import type { JobFailure, JobOutcome, SessionJobData } from './jobs.ts';
+import type { ErrorCode } from '../errors.ts';
 
 export interface JobMeta {
   jobId: string;
@@ -32,8 +34,8 @@ export interface WorkerOptions {
 
 const RATE_LIMIT_MIN_MS = 60_000;
 
-export function backoffDelay(attemptsMade: number, baseMs: number, reason: string | undefined): number {
-  const { code } = parseFailure(reason);
+/** `code`: the failed attempt's (undefined when BullMQ failed it, not us). */
+export function backoffDelay(attemptsMade: number, baseMs: number, code: ErrorCode | undefined): number {
   const base = code === 'TARGET_RATE_LIMITED' ? Math.max(baseMs, RATE_LIMIT_MIN_MS) : baseMs;
   const exp = Math.min(base * 2 ** Math.max(0, attemptsMade - 1), 6 * 3_600_000);
   // full jitter in [exp/2, exp]: retries of many jobs do not arrive together
@@ -49,24 +51,31 @@ export function startWorker(connection: Redis, name: string, processor: Processo
         return await processor(job.data, meta);
       } catch (raw) {
         const err = toSyncError(raw);
-        if (err.retryAfterMs) {
-          // The CRM asked us to hold off: pause this worker and put the job back as it was
-          // (no attempt is used up), rather than burning retries against the limit.
-          await worker.rateLimit(err.retryAfterMs);
+        const hold = holdMs(err);
+        if (hold !== undefined) {
+          // The whole target refused us (its API limit, our credentials; the hold the registry
+          // declares for the code, or the time the target gave): pause this worker and put the
+          // job back as it was (no attempt is used up), rather than burning retries against it.
+          await worker.rateLimit(hold);
           throw Worker.RateLimitError();
         }
-        const reason = formatFailure(err.code, err.message);
+        const failure: JobFailure = { code: err.code, message: err.message };
         const last = !err.retryable || meta.attempt >= meta.maxAttempts;
-        // Status hooks must never change how the job ends (a Redis hiccup here would
-        // otherwise turn a permanent failure into a retry).
+        // Neither the typed record nor the status hooks may change how the job ends (a Redis
+        // hiccup here would otherwise turn a permanent failure into a retry).
+        try {
+          await job.updateData({ ...job.data, failure });
+        } catch {
+          /* without it the job reads as INTERNAL with its failed reason (failureOf) */
+        }
         try {
           if (last) await opts.onFinalFailure?.(job.data, err, meta);
           else await opts.onRetry?.(job.data, err, meta);
         } catch {
           /* the job's own failed reason still records it */
         }
-        if (!err.retryable) throw new UnrecoverableError(reason);
-        throw new Error(reason, { cause: err });
+        if (!err.retryable) throw new UnrecoverableError(formatFailure(failure));
+        throw new JobFailedError(failure, { cause: err });
       }
     },
     {
@@ -81,7 +90,9 @@ export function startWorker(connection: Redis, name: string, processor: Processo
       // (worker.rateLimit, used when the CRM tells us to hold off) to put jobs back.
       limiter: { max: 1_000_000, duration: 1_000 },
       settings: {
-        backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => backoffDelay(attemptsMade, opts.backoffMs, err?.message),
+        // BullMQ hands over the error the processor threw: ours carries its failure
+        backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
+          backoffDelay(attemptsMade, opts.backoffMs, err instanceof JobFailedError ? err.failure.code : undefined),
       },
     },
   );

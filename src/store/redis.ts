@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { safeUrl } from '../logger.ts';
+import { redisErrorCode } from './redis-errors.ts';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -39,9 +40,6 @@ export async function connectClient(url: string): Promise<Redis> {
 /** What one connection attempt found: it answered, it wants a (different) password, or neither. */
 export type RedisProbe = { ok: true } | { ok: false; auth: 'refused' | 'required' | null; reason: string };
 
-// NOAUTH: no password given; WRONGPASS (Redis 6+) and "invalid password" (older): a wrong one
-const AUTH_ERROR = /^(NOAUTH|WRONGPASS)\b|invalid password|invalid username-password pair/i;
-
 export async function probe(url: string, timeoutMs = 1500): Promise<RedisProbe> {
   const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: timeoutMs, retryStrategy: () => null });
   // ioredis rejects connect() with a bare "Connection is closed."; the server's answer
@@ -56,7 +54,8 @@ export async function probe(url: string, timeoutMs = 1500): Promise<RedisProbe> 
     return { ok: false, auth: null, reason: 'no PONG' };
   } catch (err) {
     const seen = (last ?? err) as Error;
-    if (AUTH_ERROR.test(seen.message)) {
+    // NOAUTH (none given), WRONGPASS and older Redis's wording (a wrong one): redis-errors.ts
+    if (redisErrorCode(seen) === 'CONFIG_INVALID') {
       return { ok: false, auth: hasCredentials(url) ? 'refused' : 'required', reason: seen.message };
     }
     return { ok: false, auth: null, reason: seen.message };

@@ -11,19 +11,22 @@ export class FaultyTarget implements Target {
   failures: number;
   private readonly inner: Target;
   private readonly code: ErrorCode;
+  private readonly options: { retryAfterMs?: number; hold?: boolean };
 
-  constructor(inner: Target, code: ErrorCode, failures: number) {
+  /** `options`: the injected error's own hold time, or `hold: false` (one record's error) */
+  constructor(inner: Target, code: ErrorCode, failures: number, options: { retryAfterMs?: number; hold?: boolean } = {}) {
     this.inner = inner;
     this.name = inner.name;
     this.code = code;
     this.failures = failures;
+    this.options = options;
   }
 
   async apply(e: TicketUpdate, note: RenderedNote): Promise<ApplyResult> {
     this.calls++;
     if (this.failures > 0) {
       this.failures--;
-      throw new SyncError(this.code, `injected: the CRM answered ${this.code} for ${e.ticket.id}`);
+      throw new SyncError(this.code, `injected: the CRM answered ${this.code} for ${e.ticket.id}`, this.options);
     }
     return this.inner.apply(e, note);
   }

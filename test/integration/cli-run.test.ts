@@ -11,6 +11,7 @@ import { expand } from '../../src/cli/run.ts';
 import { readDocument } from '../../src/sources/files.ts';
 import { fixture } from '../helpers/documents.ts';
 import { FIXTURES, TEST_REDIS_URL, dropPrefix, runCli, tempDir, uniquePrefix } from '../helpers/env.ts';
+import { emailSettings, startSmtpSink } from '../helpers/smtp-sink.ts';
 
 interface Result {
   source: string;
@@ -319,6 +320,34 @@ describe('ccai-crm-sync run: every entry of a folder accounted for', () => {
     assert.equal(outside.status, 'delivered', JSON.stringify(outside));
     assert.equal(outside.session, 'call-9002');
     assert.equal(r.code, 1);
+  });
+});
+
+describe('ccai-crm-sync run, a job that fails', () => {
+  it('reports the job’s code and reason, read from its typed failure; so do status and replay --list', async () => {
+    const sink = await startSmtpSink({ rejectRcpt: () => 'no such mailbox' });
+    const prefix = uniquePrefix('cli-fail');
+    const tmp = tempDir('ccai-cli-fail');
+    try {
+      const file = join(tmp.path, 'metadata_call-1418.json');
+      copyFileSync(join(FIXTURES, 'sessions', 'metadata_call-1418.json'), file);
+      const env = emailSettings(sink.url, prefix, join(tmp.path, 'data'), TEST_REDIS_URL);
+      const r = await runCli(['run', '--json', file], env, { timeoutMs: 90_000 });
+      const [result] = (JSON.parse(r.stdout) as { results: Array<Result & { code: string | null }> }).results;
+      assert.equal(result?.status, 'failed', r.stderr);
+      assert.equal(result?.code, 'TARGET_CONFIG');
+      assert.match(result?.reason ?? '', /^TARGET_CONFIG: SMTP: .*550 no such mailbox/);
+      const job = JSON.parse((await runCli(['status', 'call-1418', '--json'], env)).stdout).job as { failedReason: string; failure: { code: string; message: string } };
+      assert.equal(job.failure.code, 'TARGET_CONFIG');
+      assert.equal(job.failedReason, `TARGET_CONFIG: ${job.failure.message}`);
+      const [failed] = JSON.parse((await runCli(['replay', '--list', '--json'], env)).stdout).failed as Array<{ code: string; reason: string }>;
+      assert.equal(failed?.code, 'TARGET_CONFIG');
+      assert.equal(failed?.reason, job.failedReason);
+    } finally {
+      await sink.stop();
+      await dropPrefix(prefix);
+      tmp.cleanup();
+    }
   });
 });
 

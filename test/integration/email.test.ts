@@ -9,7 +9,7 @@ import { createLogger } from '../../src/logger.ts';
 import { createApp } from '../../src/app/app.ts';
 import type { App } from '../../src/app/app.ts';
 import { placeToken, tokenProblem } from '../../src/targets/email/token.ts';
-import { FIXTURES, TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix } from '../helpers/env.ts';
+import { FIXTURES, TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
 import { emailSettings, startSmtpSink } from '../helpers/smtp-sink.ts';
 import type { SmtpSink, SmtpSinkOptions } from '../helpers/smtp-sink.ts';
 
@@ -211,6 +211,30 @@ describe('e-mail target', () => {
     // the helpdesk's server refuses MAIL_TO: a configuration problem, in the server's words
     await assert.rejects(app.queue.waitFor(s.jobId!), /TARGET_CONFIG: SMTP: .*550 no such mailbox/);
     assert.equal((await app.queue.failed())[0]!.attempts, 1, 'not retried');
+  });
+
+  it('refused SMTP credentials (TARGET_AUTH) hold the queue for the 5 minutes the registry declares; the job waits, no attempt used', async () => {
+    const sink = await startSmtpSink({ auth: { user: 'ccai', pass: 'pw' } });
+    const prefix = uniquePrefix('mail');
+    const tmp = tempDir('ccai-mail');
+    const config = loadConfig({ ...emailSettings(sink.url.replace(':pw@', ':wrong@'), prefix, tmp.path, TEST_REDIS_URL), JOB_BACKOFF_MS: '50' });
+    const app = await createApp(config, createLogger('silent'), { worker: true, allowPrivateRedis: false });
+    cleanups.push(async () => {
+      await app.close();
+      await sink.stop();
+      await dropPrefix(prefix);
+      tmp.cleanup();
+    });
+    const s = await app.submit(doc('metadata_call-1418.json'), 'a.json');
+    // (the limiter BullMQ needs for the hold keeps a key of one second for every job: a minute tells them apart)
+    const ttl = await waitFor('the queue held and the job put back', async () => {
+      const left = await app.queue.queue.getRateLimitTtl();
+      return left > 60_000 && (await app.queue.getJob(s.jobId!))?.isWaiting() ? left : null;
+    });
+    assert.ok(ttl > 5 * 60_000 - 30_000 && ttl <= 5 * 60_000, `held for ${ttl} ms`);
+    const job = (await app.queue.getJob(s.jobId!))!;
+    assert.equal(job.attemptsMade, 0, 'no attempt used');
+    assert.equal(sink.messages.length, 0);
   });
 
   it('keeps CR/LF in a disposition code out of the subject, and secured data and link credentials out of the attachment', async () => {

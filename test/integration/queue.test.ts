@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
+import type { ErrorCode } from '../../src/errors.ts';
+import { JobFailedError } from '../../src/queue/jobs.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createApp } from '../../src/app/app.ts';
 import type { App } from '../../src/app/app.ts';
@@ -97,10 +99,14 @@ describe('queue and local CRM', () => {
     });
     const s = await app.submit(CALL_1418, 'a.json');
     await assert.rejects(app.queue.waitFor(s.jobId!), /TARGET_DELETED/);
+    // the code travels as a typed field (the job's data), the failed reason stays text for people
+    await assert.rejects(app.queue.waitFor(s.jobId!), (err: JobFailedError) => err instanceof JobFailedError && err.failure.code === 'TARGET_DELETED' && /^injected/.test(err.failure.message));
+    assert.deepEqual((await app.queue.getJob(s.jobId!))?.data.failure, { code: 'TARGET_DELETED', message: `injected: the CRM answered TARGET_DELETED for ${TICKET}` });
     assert.equal(faulty!.calls, 1, 'not retried');
     const failed = await app.queue.failed();
     assert.equal(failed.length, 1);
     assert.equal(failed[0]!.sessionKey, 'call-1418');
+    assert.equal(failed[0]!.code, 'TARGET_DELETED');
     assert.match(failed[0]!.reason, /^TARGET_DELETED: injected/);
     const st = await app.status.get('call-1418');
     assert.equal(st?.latest.state, 'failed');
@@ -118,6 +124,42 @@ describe('queue and local CRM', () => {
     assert.equal(replayed.length, 1);
     await waitFor('replayed job delivered', async () => crm.get(TICKET)?.notes.length === 1);
     assert.equal((await app.queue.failed()).length, 0);
+  });
+
+  /** Submits a job the target fails once as given; resolves when the worker holds the queue: its remaining hold, and the job. */
+  async function heldBy(code: ErrorCode, options: { retryAfterMs?: number; hold?: boolean } = {}) {
+    let faulty: FaultyTarget | undefined;
+    const { app } = await start({ target: (dir) => (faulty = new FaultyTarget(new LocalCrm(dir), code, 1, options)) });
+    const s = await app.submit(CALL_1418, 'a.json');
+    await waitFor('the job tried and put back', async () => faulty!.calls > 0 && (await app.queue.getJob(s.jobId!))?.isWaiting());
+    const job = (await app.queue.getJob(s.jobId!))!;
+    return { ttl: await app.queue.queue.getRateLimitTtl(), job, calls: faulty!.calls };
+  }
+
+  for (const [code, ms] of [
+    ['TARGET_AUTH', 5 * 60_000],
+    ['TARGET_RATE_LIMITED', 15 * 60_000],
+  ] as const) {
+    it(`${code} holds the queue for the time the registry declares, and puts the job back without using an attempt`, async () => {
+      const { ttl, job, calls } = await heldBy(code);
+      assert.ok(ttl > ms - 30_000 && ttl <= ms, `held for ${ttl} ms`);
+      assert.equal(calls, 1);
+      assert.equal(job.attemptsMade, 0, 'no attempt used');
+      assert.equal(job.failedReason, undefined);
+    });
+  }
+
+  it('the time the target gives wins over the declared hold', async () => {
+    const { ttl } = await heldBy('TARGET_RATE_LIMITED', { retryAfterMs: 120_000 });
+    assert.ok(ttl > 90_000 && ttl <= 120_000, `held for ${ttl} ms`);
+  });
+
+  it('an error that does not hold by itself (one record’s) fails like any other: TARGET_AUTH at once', async () => {
+    const { app } = await start({ target: (dir) => new FaultyTarget(new LocalCrm(dir), 'TARGET_AUTH', 1, { hold: false }) });
+    const s = await app.submit(CALL_1418, 'a.json');
+    await assert.rejects(app.queue.waitFor(s.jobId!), /TARGET_AUTH: injected/);
+    // (the limiter BullMQ needs for the manual hold keeps a key of one second for every job)
+    assert.ok((await app.queue.queue.getRateLimitTtl()) <= 1_000, 'not held');
   });
 
   it('writes the same note when jobs are prepared on a job thread (JOB_THREADS)', async () => {

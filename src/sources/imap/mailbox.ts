@@ -16,10 +16,13 @@
 //   next read; one that keeps failing otherwise is kept with its reason and passed, so one bad
 //   message never blocks the folder.
 import { ImapFlow } from 'imapflow';
+import type { SyncError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { MailDisposition } from '../../pipeline/mail-intake.ts';
+import { fromImapError } from './imap-errors.ts';
 import type { ImapSettings } from './imap-url.ts';
 import { staleAfterMs } from '../../store/mailbox-state.ts';
+import { redisErrorCode } from '../../store/redis-errors.ts';
 import type { FolderHealth, MailboxStateStore } from '../../store/mailbox-state.ts';
 
 export const DONE_KEYWORD = '$CcaiDone';
@@ -66,11 +69,15 @@ const MAX_PER_PASS = 500;
 /** tries of a message that fails for a reason that will not pass, before it is kept aside */
 const MAX_TRIES = 3;
 
+/** A full disk, a read-only one, too many open files: words anywhere in the code and message, any case. */
+const DISK_PASSES = ['ENOSPC', 'EROFS', 'EMFILE'];
+
 /** Failures that pass by themselves (Redis, disk): the message waits for the next read, however long. */
 export function isTransient(err: unknown): boolean {
   if ((err as { retryable?: unknown }).retryable === true) return true;
-  const text = `${(err as { code?: unknown }).code ?? ''} ${(err as Error).message ?? ''}`;
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOSPC|EROFS|EMFILE|Connection is closed|max retries per request|Stream isn't writeable|READONLY|LOADING|MASTERDOWN/i.test(text);
+  if (redisErrorCode(err) === 'QUEUE_UNAVAILABLE') return true;
+  const text = `${(err as { code?: unknown }).code ?? ''} ${(err as Error).message ?? ''}`.toLowerCase();
+  return DISK_PASSES.some((words) => text.includes(words.toLowerCase()));
 }
 
 export function startMailbox(deps: MailboxDeps): MailboxReader {
@@ -180,16 +187,24 @@ class FolderReader {
       });
       let poll: NodeJS.Timeout | null = null;
       let watchdog: NodeJS.Timeout | null = null;
+      // Logging in and opening the folder, in our codes: the log says whose problem a failure
+      // is (the IMAP settings, or a server that comes back), in the server's words.
+      const refused: { err?: SyncError } = {};
+      const imap = <T>(step: Promise<T>): Promise<T> =>
+        step.catch((err: unknown) => {
+          refused.err = fromImapError(err);
+          throw err;
+        });
       try {
         this.h.state = 'connecting';
-        await client.connect();
+        await imap(client.connect());
         for (const f of [this.deps.processedFolder, this.deps.rejectedFolder]) {
           // ALREADYEXISTS is fine; anything else shows when a MOVE there fails
           if (f) await client.mailboxCreate(f).catch((err: Error & { serverResponseCode?: string }) => {
             if (err.serverResponseCode !== 'ALREADYEXISTS') this.log.debug({ folder: f, err: err.message }, 'could not create folder');
           });
         }
-        const box = await client.mailboxOpen(this.folder);
+        const box = await imap(client.mailboxOpen(this.folder));
         await this.checkUidValidity(String(box.uidValidity), client, Number(box.uidNext ?? 1));
         this.h.keywords = box.permanentFlags?.has('\\*') ?? false;
         if (!this.h.keywords && !this.warnedKeywords && !(this.deps.processedFolder && this.deps.rejectedFolder)) {
@@ -222,7 +237,8 @@ class FolderReader {
         await dropped;
       } catch (err) {
         this.h.lastError = (err as Error).message;
-        this.log.warn({ err: (err as Error).message }, 'mailbox connection failed');
+        const said = refused.err ? { code: refused.err.code, detail: refused.err.message } : {};
+        this.log.warn({ err: (err as Error).message, ...said }, 'mailbox connection failed');
       } finally {
         if (poll) clearInterval(poll);
         if (watchdog) clearInterval(watchdog);

@@ -16,6 +16,7 @@ import { withoutCredentials } from '../../domain/ticket/match.ts';
 import { messageDomain, singleAddress } from './address.ts';
 import type { MailStore } from '../../store/mail-store.ts';
 import { escapeHtml } from '../../render/sanitise.ts';
+import { fromSmtpError } from './smtp-errors.ts';
 import { placeToken, tokenProblem } from './token.ts';
 import type { TokenStyle } from './token.ts';
 
@@ -125,7 +126,7 @@ export class EmailTarget implements Target {
             : [],
       });
     } catch (err) {
-      throw smtpError(err);
+      throw fromSmtpError(err);
     }
     return known;
   }
@@ -146,20 +147,6 @@ export class EmailTarget implements Target {
   async close(): Promise<void> {
     this.o.transport.close();
   }
-}
-
-/**
- * SMTP errors: refused credentials hold the queue (like a CRM refusing us), a bad envelope or
- * setting is a configuration error, other 5xx are permanent (the server said no), 4xx and
- * connection problems retry.
- */
-function smtpError(err: unknown): SyncError {
-  const e = err as { responseCode?: number; code?: string; message?: string };
-  const msg = `SMTP: ${e.message ?? String(err)}`;
-  if (e.code === 'EAUTH') return new SyncError('TARGET_AUTH', msg, { cause: err, retryAfterMs: 5 * 60_000 });
-  if (e.code === 'EENVELOPE' || e.code === 'ECONFIG') return new SyncError('TARGET_CONFIG', msg, { cause: err });
-  if (typeof e.responseCode === 'number' && e.responseCode >= 500) return new SyncError('TARGET_REJECTED', msg, { cause: err });
-  return new SyncError('TARGET_UNAVAILABLE', msg, { cause: err });
 }
 
 /** What the composition root gives the e-mail target (the SMTP_* and MAIL_* settings). */

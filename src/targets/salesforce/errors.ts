@@ -1,5 +1,11 @@
 // Salesforce's errors in our closed set of codes (docs/crm-targets.md, "Error body"): what to
 // retry, how soon, and what is permanent. The message keeps Salesforce's own words.
+//
+// None of these errors holds the queue by itself (`hold: false`), although TARGET_AUTH and
+// TARGET_RATE_LIMITED declare a hold: the Salesforce target holds by pausing itself (its batch
+// too, not only the queue) and says for how long (retryAfterMs, from its own clock). One
+// record's REQUEST_LIMIT_EXCEEDED or INVALID_SESSION_ID inside a composite answer therefore
+// does not hold the queue: it retries, or fails, like that record's other errors.
 import { SyncError } from '../../errors.ts';
 import type { ErrorCode } from '../../errors.ts';
 
@@ -32,6 +38,11 @@ const BY_STATUS_CODE: Record<string, ErrorCode> = {
   INVALID_AUTH_HEADER: 'TARGET_AUTH',
 };
 
+/** Ours, in Salesforce's words, holding nothing by itself (see above). */
+function sfError(code: ErrorCode, message: string, cause?: unknown): SyncError {
+  return new SyncError(code, message, cause === undefined ? { hold: false } : { cause, hold: false });
+}
+
 export interface SalesforceErrorItem {
   statusCode?: string;
   errorCode?: string;
@@ -46,24 +57,25 @@ export function fromSalesforceError(e: SalesforceErrorItem, context: string): Sy
   // list in Salesforce's words): failing it for good on a guess would be worse.
   const code = BY_STATUS_CODE[sfCode] ?? 'TARGET_UNAVAILABLE';
   const fields = e.fields?.length ? ` (fields: ${e.fields.join(', ')})` : '';
-  return new SyncError(code, `Salesforce ${context}: ${sfCode}: ${e.message ?? 'no message'}${fields}`);
+  return sfError(code, `Salesforce ${context}: ${sfCode}: ${e.message ?? 'no message'}${fields}`);
 }
 
 /** An error thrown by jsforce (HTTP error, network error) as a SyncError. */
 export function fromJsforceError(err: unknown, context: string): SyncError {
+  // already ours: a login refused while renewing the session (connection.ts), kept as it is
   if (err instanceof SyncError) return err;
   const e = err as { errorCode?: string; name?: string; message?: string; code?: string; statusCode?: number; data?: unknown };
   const name = e.errorCode ?? e.name;
   // jsforce wraps a failed session refresh (our grant refused) in a plain Error
   if (/Unable to refresh session/i.test(e.message ?? '')) {
-    return new SyncError('TARGET_AUTH', `Salesforce ${context}: the login was refused when renewing the session: ${e.message}`, { cause: err });
+    return sfError('TARGET_AUTH', `Salesforce ${context}: the login was refused when renewing the session: ${e.message}`, err);
   }
-  if (name && BY_STATUS_CODE[name]) return new SyncError(BY_STATUS_CODE[name]!, `Salesforce ${context}: ${name}: ${e.message ?? ''}`, { cause: err });
+  if (name && BY_STATUS_CODE[name]) return sfError(BY_STATUS_CODE[name]!, `Salesforce ${context}: ${name}: ${e.message ?? ''}`, err);
   if (e.code && /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|UND_ERR/.test(e.code)) {
-    return new SyncError('TARGET_UNAVAILABLE', `Salesforce ${context}: cannot reach the org (${e.code})`, { cause: err });
+    return sfError('TARGET_UNAVAILABLE', `Salesforce ${context}: cannot reach the org (${e.code})`, err);
   }
   if (/^ERROR_HTTP_5\d\d$/.test(name ?? '') || /5\d\d/.test(String(e.statusCode ?? ''))) {
-    return new SyncError('TARGET_UNAVAILABLE', `Salesforce ${context}: ${name}: ${e.message ?? ''}`, { cause: err });
+    return sfError('TARGET_UNAVAILABLE', `Salesforce ${context}: ${name}: ${e.message ?? ''}`, err);
   }
-  return new SyncError('TARGET_UNAVAILABLE', `Salesforce ${context}: ${name ?? 'error'}: ${e.message ?? String(err)}`, { cause: err });
+  return sfError('TARGET_UNAVAILABLE', `Salesforce ${context}: ${name ?? 'error'}: ${e.message ?? String(err)}`, err);
 }

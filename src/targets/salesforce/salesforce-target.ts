@@ -6,7 +6,7 @@
 import type { Connection } from 'jsforce';
 
 import type { TicketUpdate, FieldValue, RenderedNote } from '../../domain/types.ts';
-import { SyncError } from '../../errors.ts';
+import { ERROR_CODES, SyncError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { ApplyResult, Target } from '../target.ts';
 import { Batcher } from './batcher.ts';
@@ -39,10 +39,12 @@ interface SaveResult {
   errors: SalesforceErrorItem[];
 }
 
-/** How long the worker holds off once the org's API usage passes the pause threshold. */
-const PAUSE_MS = 15 * 60_000;
-/** ... and after Salesforce refused our credentials. */
-const AUTH_PAUSE_MS = 5 * 60_000;
+// How long this target pauses (and the worker holds the queue, for what is left of the pause)
+// once the org's API usage passes the pause threshold, and after Salesforce refused our
+// credentials: the holds the registry declares for these codes. The target keeps its own clock
+// because one pause covers every request of this process, the batch under way included.
+const PAUSE_MS = ERROR_CODES.TARGET_RATE_LIMITED.holdMs;
+const AUTH_PAUSE_MS = ERROR_CODES.TARGET_AUTH.holdMs;
 
 export interface SalesforceTargetOptions {
   conn: Connection;
@@ -51,7 +53,7 @@ export interface SalesforceTargetOptions {
   batchWaitMs: number;
   slowdownAt: number;
   pauseAt: number;
-  /** how long to hold off once usage passes pauseAt or the limit is hit (default 15 minutes) */
+  /** how long to hold off once usage passes pauseAt or the limit is hit (default PAUSE_MS, 15 minutes) */
   pauseMs?: number;
   log: Logger;
 }
@@ -156,7 +158,7 @@ export class SalesforceTarget implements Target {
       // Refused credentials are the org's problem, not the jobs': hold the queue and say so
       // loudly, instead of draining every job into the failed list.
       if (se.code === 'TARGET_AUTH') {
-        this.opts.log.error({ err: se.message }, 'Salesforce refused our credentials; holding the queue for 5 minutes');
+        this.opts.log.error({ err: se.message }, `Salesforce refused our credentials; holding the queue for ${AUTH_PAUSE_MS / 60_000} minutes`);
         this.pause('authentication refused', AUTH_PAUSE_MS);
       }
       if ((se.code === 'TARGET_RATE_LIMITED' || se.code === 'TARGET_AUTH') && this.pausedUntil > Date.now()) {
