@@ -171,10 +171,8 @@ export async function createApp(
     );
     worker.onError((err) => wlog.error({ err: err.message }, 'worker error'));
     // A job that stalled too often (its workers kept dying) fails without reaching the processor.
-    worker.onFailed((_final, data, err, jobId) => {
-      if (data && /stalled/i.test(err.message)) {
-        void failed(data, 'INTERNAL', `the job stalled too many times (workers stopped while running it): ${err.message}`, jobId).catch(() => undefined);
-      }
+    worker.onStalledTooOften((data, jobId, message) => {
+      void failed(data, 'INTERNAL', `the job stalled too many times (workers stopped while running it): ${message}`, jobId).catch(() => undefined);
     });
   }
 

@@ -12,7 +12,7 @@
 import { Worker } from 'node:worker_threads';
 import type { EnrichOptions } from '../domain/enrich/options.ts';
 import type { IntakeOptions } from '../domain/intake.ts';
-import { SyncError } from '../errors.ts';
+import { isErrorCode, SyncError } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { NoteTemplates, TemplateSources } from '../render/templates.ts';
@@ -148,7 +148,7 @@ export class JobThreads {
           ready = true;
           resolve();
         } else if ('failed' in m) {
-          failure = new SyncError(m.failed.code as ErrorCode, m.failed.message);
+          failure = new SyncError(codeOf(m.failed.code), m.failed.message);
         } else {
           const p = slot.pending.get(m.id);
           if (!p) return;
@@ -156,7 +156,7 @@ export class JobThreads {
           slot.progressAt = Date.now();
           this.holdOpen(slot);
           if ('prepared' in m) p.resolve(m.prepared);
-          else p.reject(new SyncError(m.error.code as ErrorCode, m.error.message, m.error.field ? { field: m.error.field } : {}));
+          else p.reject(new SyncError(codeOf(m.error.code), m.error.message, m.error.field ? { field: m.error.field } : {}));
         }
       });
       // an answer that cannot be read back: its request would never settle, so the thread is
@@ -230,4 +230,9 @@ export class JobThreads {
       s.pending.clear();
     }
   }
+}
+
+/** A code that came back from a thread as text: one of ours, else INTERNAL (never a cast). */
+function codeOf(code: string): ErrorCode {
+  return isErrorCode(code) ? code : 'INTERNAL';
 }

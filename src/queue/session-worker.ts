@@ -15,6 +15,11 @@ export interface SessionWorker {
   /** each failed attempt; `final` when the job has ended for good */
   onFailed(fn: (final: boolean, data: SessionJobData | undefined, error: Error, jobId: string) => void): void;
   onError(fn: (err: Error) => void): void;
+  /**
+   * a job that stalled too often (the workers running it kept dying): BullMQ fails it without
+   * it reaching the processor, so no SyncError says so
+   */
+  onStalledTooOften(fn: (data: SessionJobData, jobId: string, message: string) => void): void;
 }
 
 export function sessionWorker(worker: Worker<SessionJobData, JobOutcome>): SessionWorker {
@@ -27,5 +32,11 @@ export function sessionWorker(worker: Worker<SessionJobData, JobOutcome>): Sessi
     // finishedOn is set only when the job has ended for good (permanent error or last attempt)
     onFailed: (fn) => void worker.on('failed', (job, err) => fn(!job || Boolean(job.finishedOn), job?.data, err, job?.id ?? '')),
     onError: (fn) => void worker.on('error', fn),
+    // BullMQ says so only in words ("job stalled more than allowable limit"); this is the one
+    // place that reads them
+    onStalledTooOften: (fn) =>
+      void worker.on('failed', (job, err) => {
+        if (job && /stalled/i.test(err.message)) fn(job.data, job.id ?? '', err.message);
+      }),
   };
 }
