@@ -26,6 +26,7 @@ import type { RedisConnections } from '../store/connections.ts';
 import { MailStore } from '../store/mail-store.ts';
 import { RedisMailboxState } from '../store/mailbox-state.ts';
 import { ensureRedis } from '../store/redis.ts';
+import { RedisRemoteState } from '../store/remote-state.ts';
 import type { RedisHandle } from '../store/redis.ts';
 import { StatusStore } from '../store/status-store.ts';
 import type { Target } from '../targets/target.ts';
@@ -45,6 +46,8 @@ export interface App {
   mailboxState: RedisMailboxState;
   /** what the e-mail target sent and claimed (read by the mailbox reader and `replay` too) */
   mailStore: MailStore;
+  /** what the remote sources (bucket, SFTP folder) took, their sweep lease and health */
+  remoteState: RedisRemoteState;
   intakeOptions: IntakeOptions;
   submit(bytes: Uint8Array, source: string, opts?: SubmitOptions): Promise<SubmitResult>;
   /** present when started with a worker */
@@ -103,6 +106,7 @@ export async function createApp(
   const status = new StatusStore(connections.client, config.QUEUE_PREFIX);
   const mailboxState = new RedisMailboxState(connections.client, config.QUEUE_PREFIX);
   const mailStore = new MailStore(connections.client, config.QUEUE_PREFIX);
+  const remoteState = new RedisRemoteState(connections.client, config.QUEUE_PREFIX);
   let target: Target | null = opts.worker ? (opts.target ?? null) : null;
   if (opts.worker && !target) {
     try {
@@ -186,6 +190,7 @@ export async function createApp(
     status,
     mailboxState,
     mailStore,
+    remoteState,
     intakeOptions,
     worker,
     threads,

@@ -104,6 +104,36 @@ export function notMetadata(head: Uint8Array): string | null {
   return what ? `not a metadata document: ${what}` : null;
 }
 
+const MEDIA_BY_EXTENSION: Array<[RegExp, string]> = [
+  [/\.(mp3|wav|ogg|oga|opus|flac|m4a|aac|amr|wma)$/i, 'a recording'],
+  [/\.(mp4|mov|webm|mkv|avi|m4v|3gp)$/i, 'a video'],
+  [/\.(jpe?g|png|gif|webp|heic|heif|bmp|tiff?)$/i, 'a photo'],
+  [/\.pdf$/i, 'a PDF document'],
+  [/\.(zip|gz|tgz|7z|bz2|xz|zst)$/i, 'an archive'],
+];
+const MEDIA_BY_TYPE: Array<[RegExp, string]> = [
+  [/^audio\//i, 'a recording'],
+  [/^video\//i, 'a video'],
+  [/^image\//i, 'a photo'],
+  [/^application\/pdf\b/i, 'a PDF document'],
+];
+
+/**
+ * For an object in a bucket or an SFTP folder, where CCAI Platform writes recordings
+ * (`call-{id}.mp3|wav`), transcripts (`chat-{id}.txt`), photos, videos and `email-{id}.pdf`
+ * beside the metadata (`metadata-{id}.json|txt`): why its name or content type alone shows
+ * it is not a metadata document, so that it is skipped without being downloaded; else null
+ * (the content decides, as for a folder).
+ */
+export function notMetadataByName(name: string, contentType?: string | null): string | null {
+  const base = name.slice(name.lastIndexOf('/') + 1);
+  if (/^metadata[-_]/i.test(base)) return null;
+  const byName = MEDIA_BY_EXTENSION.find(([re]) => re.test(base))?.[1] ?? (/^chat-\d+\.txt$/i.test(base) ? 'a chat transcript' : null);
+  if (byName) return `not a metadata document: ${byName} (${base}), by its name; not downloaded`;
+  const byType = MEDIA_BY_TYPE.find(([re]) => re.test(contentType ?? ''))?.[1];
+  return byType ? `not a metadata document: ${byType} (${base}, ${contentType}), by its content type; not downloaded` : null;
+}
+
 export function intake(bytes: Uint8Array, opts: IntakeOptions): IntakeResult {
   if (opts.discovered) {
     const other = notMetadata(bytes);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { intake, recogniseMedia } from '../../src/domain/intake.ts';
+import { intake, notMetadataByName, recogniseMedia } from '../../src/domain/intake.ts';
 import { FIXTURES } from '../helpers/env.ts';
 
 const opts = { maxBytes: 5 * 1024 * 1024, allowedHosts: [] as string[] };
@@ -112,5 +112,20 @@ describe('intake', () => {
     // plain text that happens to start like bzip2's "BZh" is still text
     const text = intake(Buffer.from('BZh is how bzip2 files start\n'), { ...opts, discovered: true });
     assert.match(text.status === 'ignored' ? text.reason : '', /plain text, not JSON/);
+  });
+});
+
+describe('remote objects: what the name or the content type says, before any download', () => {
+  it('skips the files CCAI Platform writes beside the metadata', () => {
+    for (const name of ['call-987.mp3', 'p/call-987.WAV', 'chat-135.txt', 'email-5.pdf', 'photo.jpeg', 'video-3.mp4', 'x.zip']) {
+      assert.match(notMetadataByName(name) ?? '', /^not a metadata document: .* by its name; not downloaded$/, name);
+    }
+    assert.match(notMetadataByName('upload-7', 'audio/wav') ?? '', /a recording \(upload-7, audio\/wav\), by its content type/);
+  });
+
+  it('reads what may be metadata: metadata-{id}.json or .txt, anything unnamed as media', () => {
+    for (const name of ['metadata-1418.json', 'metadata-1418.txt', 'folder/metadata_9.json', 'export.json', 'notes.txt', 'metadata-1.mp3']) {
+      assert.equal(notMetadataByName(name, 'text/plain'), null, name);
+    }
   });
 });
