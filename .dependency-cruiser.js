@@ -112,6 +112,13 @@ export default {
       'imapflow and mailparser (types too) belong in src/sources/imap/: the rest of the code sees parsed ' +
         'mail as our own types.',
     ),
+    sdkOnlyIn(
+      'sdk-gcs-only-in-gcs-source',
+      ['@google-cloud/storage', '@google-cloud/pubsub'],
+      ['sources/gcs'],
+      '@google-cloud/storage and @google-cloud/pubsub (types too) belong in src/sources/gcs/: the rest of the ' +
+        'code sees a RemoteStorage and object notices, and a worker without a bucket never loads them.',
+    ),
     {
       name: 'sdk-sqlite-only-in-local',
       severity: 'error',
