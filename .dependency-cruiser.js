@@ -112,6 +112,13 @@ export default {
       'imapflow and mailparser (types too) belong in src/sources/imap/: the rest of the code sees parsed ' +
         'mail as our own types.',
     ),
+    sdkOnlyIn(
+      'sdk-sftp-only-in-sftp-source',
+      ['ssh2-sftp-client', 'ssh2'],
+      ['sources/sftp'],
+      'ssh2-sftp-client and ssh2 (types too) belong in src/sources/sftp/: the rest of the code sees a ' +
+        'RemoteStorage (src/sources/remote/storage.ts), and a worker that reads no SFTP folder never loads them.',
+    ),
     {
       name: 'sdk-sqlite-only-in-local',
       severity: 'error',

@@ -1,8 +1,9 @@
 // The dependency rules themselves (.dependency-cruiser.js, checked over src/ by `npm run deps`):
 // on the small tree in test/fixtures/deps/ (laid out like src/), each rule fires where the tree
 // breaks it, with the comment that says why, and stays quiet where the tree keeps it (zod and
-// node:crypto in domain/, bullmq in queue/, node:sqlite in targets/local/, a package whose
-// entry point is in dist/, jsforce's internals in jsforce-internals.ts).
+// node:crypto in domain/, bullmq in queue/, node:sqlite in targets/local/, ssh2-sftp-client in
+// sources/sftp/, a package whose entry point is in dist/, jsforce's internals in
+// jsforce-internals.ts).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ const EXPECTED: Array<[string, string, string]> = [
   ['sdk-jsforce-only-in-salesforce', 'src/targets/email/nodemailer-internals.ts', 'jsforce/lib/request.js'],
   ['sdk-nodemailer-only-in-email', 'src/sources/sends-mail.ts', 'nodemailer'],
   ['sdk-imap-only-in-imap-source', 'src/sources/reads-mail.ts', 'mailparser'],
+  ['sdk-sftp-only-in-sftp-source', 'src/sources/remote/reads-sftp.ts', 'ssh2-sftp-client'],
   ['sdk-sqlite-only-in-local', 'src/pipeline/uses-sqlite.ts', 'node:sqlite'],
   ['no-smtp-server-in-src', 'src/pipeline/uses-smtp-server.ts', 'smtp-server'],
   ['no-deep-imports', 'src/targets/salesforce/connection.ts', 'jsforce/lib/request.js'],
