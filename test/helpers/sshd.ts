@@ -56,6 +56,8 @@ export interface Sshd {
   halt(): Promise<void>;
   /** Starts it again on the same port, with the same keys and files. */
   resume(): Promise<void>;
+  /** What sshd has logged since it (last) started (`-e`: its stderr; LogLevel VERBOSE). */
+  log(): string;
   /** Stops it and removes its temp dir. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -219,6 +221,7 @@ export async function startSshd(): Promise<Sshd> {
     async resume() {
       await launch();
     },
+    log: () => stderr,
     stop: () =>
       (stopping ??= (async () => {
         await halt();

@@ -101,7 +101,10 @@ describe('SFTP storage (real OpenSSH)', () => {
     await open(dir);
     await open(dir, { hostKey: `${OTHER_FINGERPRINT}, ${sshd.fingerprint}` });
 
+    const logins = () => sshd.log().split('Accepted publickey').length;
+    const before = logins();
     const err = await rejectsWith(open(dir, { hostKey: OTHER_FINGERPRINT }), 'CONFIG_INVALID', /^SFTP: host key refused/);
+    assert.equal(logins(), before, 'refused before logging in');
     assert.ok(err.message.includes(`presented its ED25519 key, fingerprint ${sshd.fingerprint}`), err.message);
     assert.ok(err.message.includes(`SFTP_HOST_KEY says ${OTHER_FINGERPRINT}`), err.message);
     assert.ok(err.message.includes(`ssh-keyscan -p ${sshd.port} 127.0.0.1 | ssh-keygen -lf -`), err.message);
@@ -334,26 +337,31 @@ describe('SFTP storage (real OpenSSH)', () => {
     assert.ok('bytes' in read);
   });
 
-  it('requests at once go one after another over the one connection', async () => {
+  it('requests made at once (reads, stats, a listing) are all answered, over the one connection', async () => {
     const dir = folder('serial');
     for (let i = 0; i < 30; i++) sshd.write(join(dir, `metadata-${i}.json`), `{"id":${i}}`);
-    const before = sshd.sessions().length;
-    const { storage } = await open(dir);
+    const proxy = await startCuttingProxy(sshd.host, sshd.port);
+    proxies.push(proxy);
+    const { storage } = await open(dir, { port: proxy.port });
     const entries = await listAll(storage);
     const [reads] = await Promise.all([Promise.all(entries.map((e) => storage.read(e, 1024))), listAll(storage), ...entries.map((e) => storage.stat!(e.name))]);
     for (const [i, r] of reads.entries()) {
       assert.ok('bytes' in r);
       assert.equal(Buffer.from(r.bytes).toString(), readFileSync(join(dir, entries[i]!.name), 'utf8'));
     }
-    assert.equal(sshd.sessions().length, before + 1, 'one connection');
+    assert.equal(proxy.connections, 1, 'one connection');
   });
 
   it('a login refused is CONFIG_INVALID, naming the settings: a key not authorized, a wrong password, not a key, nothing to log in with; an RSA key in PEM works', async () => {
     const dir = folder('auth');
     const stranger = sshd.newClientKey('ed25519', { authorize: false });
     await rejectsWith(open(dir, { privateKey: stranger }), 'CONFIG_INVALID', /All configured authentication methods failed \(the server refused the account of SFTP_URL with SFTP_PRIVATE_KEY_FILE \/ SFTP_PASSWORD/);
-    // nobody has no password: any is refused (a password login cannot be made to work here)
+    // the server's account has no password we know (nobody's is locked): any is refused, so a
+    // password login cannot be made to work here; the password was offered both ways, as a
+    // password and at the keyboard-interactive prompt
     await rejectsWith(open(dir, { privateKey: null, password: 'not-the-password' }), 'CONFIG_INVALID', /authentication methods failed/);
+    assert.ok(sshd.log().includes(`Failed password for ${sshd.user} `), sshd.log());
+    assert.ok(sshd.log().includes(`Failed keyboard-interactive/pam for ${sshd.user} `), sshd.log());
     await rejectsWith(open(dir, { privateKey: 'not a key' }), 'CONFIG_INVALID', /privateKey/);
     await rejectsWith(open(dir, { privateKey: null, password: null }), 'CONFIG_INVALID', /SFTP_PRIVATE_KEY_FILE or SFTP_PASSWORD_FILE/);
     const pem = sshd.newClientKey('rsa', { pem: true });
