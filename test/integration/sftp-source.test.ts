@@ -17,7 +17,7 @@ import type { SftpSettings } from '../../src/sources/sftp/sftp-storage.ts';
 import { parseSftpUrl } from '../../src/sources/sftp/sftp-url.ts';
 import { startCuttingProxy } from '../helpers/cutting-proxy.ts';
 import type { CuttingProxy } from '../helpers/cutting-proxy.ts';
-import { FIXTURES } from '../helpers/env.ts';
+import { FIXTURES, waitFor } from '../helpers/env.ts';
 import { startSshd } from '../helpers/sshd.ts';
 import type { Sshd } from '../helpers/sshd.ts';
 
@@ -101,10 +101,14 @@ describe('SFTP storage (real OpenSSH)', () => {
     await open(dir);
     await open(dir, { hostKey: `${OTHER_FINGERPRINT}, ${sshd.fingerprint}` });
 
-    const logins = () => sshd.log().split('Accepted publickey').length;
-    const before = logins();
+    const ports = () => [...sshd.log().matchAll(/Connection from 127\.0\.0\.1 port (\d+)/g)].map((m) => m[1]!);
+    const known = new Set(ports());
     const err = await rejectsWith(open(dir, { hostKey: OTHER_FINGERPRINT }), 'CONFIG_INVALID', /^SFTP: host key refused/);
-    assert.equal(logins(), before, 'refused before logging in');
+    // sshd saw that connection end in the key exchange, before any login (`Disconnected from
+    // authenticating user …` once one was tried); it logs just after, so wait for it
+    const port = await waitFor('sshd to log the refused connection', async () => ports().find((p) => !known.has(p)), 5_000, 20);
+    await waitFor('sshd to log its end', async () => sshd.log().includes(`Disconnected from 127.0.0.1 port ${port} [preauth]`), 5_000, 20);
+    assert.doesNotMatch(sshd.log(), new RegExp(`for ${sshd.user} from 127\\.0\\.0\\.1 port ${port} `), 'no login tried');
     assert.ok(err.message.includes(`presented its ED25519 key, fingerprint ${sshd.fingerprint}`), err.message);
     assert.ok(err.message.includes(`SFTP_HOST_KEY says ${OTHER_FINGERPRINT}`), err.message);
     assert.ok(err.message.includes(`ssh-keyscan -p ${sshd.port} 127.0.0.1 | ssh-keygen -lf -`), err.message);
@@ -360,8 +364,9 @@ describe('SFTP storage (real OpenSSH)', () => {
     // password login cannot be made to work here; the password was offered both ways, as a
     // password and at the keyboard-interactive prompt
     await rejectsWith(open(dir, { privateKey: null, password: 'not-the-password' }), 'CONFIG_INVALID', /authentication methods failed/);
+    // (sshd logs a failure just after it answers it)
+    await waitFor('sshd to log the refused password', async () => sshd.log().includes(`Failed keyboard-interactive/pam for ${sshd.user} `), 5_000, 20);
     assert.ok(sshd.log().includes(`Failed password for ${sshd.user} `), sshd.log());
-    assert.ok(sshd.log().includes(`Failed keyboard-interactive/pam for ${sshd.user} `), sshd.log());
     await rejectsWith(open(dir, { privateKey: 'not a key' }), 'CONFIG_INVALID', /privateKey/);
     await rejectsWith(open(dir, { privateKey: null, password: null }), 'CONFIG_INVALID', /SFTP_PRIVATE_KEY_FILE or SFTP_PASSWORD_FILE/);
     const pem = sshd.newClientKey('rsa', { pem: true });
