@@ -119,6 +119,13 @@ export default {
       '@google-cloud/storage and @google-cloud/pubsub (types too) belong in src/sources/gcs/: the rest of the ' +
         'code sees a RemoteStorage and object notices, and a worker without a bucket never loads them.',
     ),
+    sdkOnlyIn(
+      'sdk-sftp-only-in-sftp-source',
+      ['ssh2-sftp-client', 'ssh2'],
+      ['sources/sftp'],
+      'ssh2-sftp-client and ssh2 (types too) belong in src/sources/sftp/: the rest of the code sees a ' +
+        'RemoteStorage (src/sources/remote/storage.ts), and a worker that reads no SFTP folder never loads them.',
+    ),
     {
       name: 'sdk-sqlite-only-in-local',
       severity: 'error',

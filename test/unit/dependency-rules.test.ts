@@ -2,7 +2,8 @@
 // on the small tree in test/fixtures/deps/ (laid out like src/), each rule fires where the tree
 // breaks it, with the comment that says why, and stays quiet where the tree keeps it (zod and
 // node:crypto in domain/, bullmq in queue/, node:sqlite in targets/local/, the Google Cloud
-// clients in sources/gcs/, a package whose entry point is in dist/, jsforce's internals in
+// clients in sources/gcs/, ssh2-sftp-client in sources/sftp/, a package whose entry point is
+// in dist/, jsforce's internals in
 // jsforce-internals.ts).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -30,6 +31,7 @@ const EXPECTED: Array<[string, string, string]> = [
   ['sdk-imap-only-in-imap-source', 'src/sources/reads-mail.ts', 'mailparser'],
   ['sdk-gcs-only-in-gcs-source', 'src/sources/reads-bucket.ts', '@google-cloud/storage'],
   ['sdk-gcs-only-in-gcs-source', 'src/sources/reads-bucket.ts', '@google-cloud/pubsub'],
+  ['sdk-sftp-only-in-sftp-source', 'src/sources/remote/reads-sftp.ts', 'ssh2-sftp-client'],
   ['sdk-sqlite-only-in-local', 'src/pipeline/uses-sqlite.ts', 'node:sqlite'],
   ['no-smtp-server-in-src', 'src/pipeline/uses-smtp-server.ts', 'smtp-server'],
   ['no-deep-imports', 'src/targets/salesforce/connection.ts', 'jsforce/lib/request.js'],
