@@ -11,6 +11,8 @@ import { DEFAULT_TEMPLATES_DIR } from './render/templates.ts';
 import { TOKEN_STYLES } from './targets/email/token.ts';
 import { DEFAULT_HTTP_TIMEOUTS } from './sources/http.ts';
 import { parseImapUrl } from './sources/imap/imap-url.ts';
+import { keyscanHint, parseHostKeys } from './sources/sftp/host-key.ts';
+import { parseSftpUrl } from './sources/sftp/sftp-url.ts';
 import { DEFAULT_INCOMPLETE_GRACE_MS } from './sources/inbox.ts';
 import type { ImapSettings } from './sources/imap/imap-url.ts';
 
@@ -117,6 +119,27 @@ const schema = z.object({
   SF_BATCH_WAIT_MS: int(0, 60_000).default(500),
   SF_API_USAGE_SLOWDOWN: z.coerce.number().min(0).max(1).default(0.8),
   SF_API_USAGE_PAUSE: z.coerce.number().min(0).max(1).default(0.95),
+  // A Cloud Storage bucket (CCAI Platform's external storage): swept, and notified through Pub/Sub
+  GCS_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, 'must be a bucket name such as ccai-exports (no gs://, no folder: that is GCS_PREFIX)').optional(),
+  GCS_PREFIX: z.string().regex(/^[^\r\n]*$/, 'one line').default(''),
+  /** projects/P/subscriptions/S, or S with GCP_PROJECT */
+  GCS_SUBSCRIPTION: z.string().regex(/^(projects\/[^/\s]+\/subscriptions\/[^/\s]+|[A-Za-z][\w.~+%-]{2,254})$/, 'must be projects/PROJECT/subscriptions/NAME, or NAME with GCP_PROJECT').optional(),
+  GCP_PROJECT: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$|^[\w.:-]+$/, 'a project id').optional(),
+  GCS_SWEEP_MS: int(1_000, 86_400_000).default(60_000),
+  GCS_AFTER: z.enum(['leave', 'move', 'delete']).default('leave'),
+  GCS_PROCESSED_PREFIX: z.string().min(1).optional(),
+  GCS_REJECTED_PREFIX: z.string().min(1).optional(),
+  // An SFTP folder (CCAI Platform's other external storage): polled
+  SFTP_URL: z.string().regex(/^sftp:\/\/[^/@:]+@[^/]+(\/.*)?$/, 'must look like sftp://user@host:22/path (the password goes in SFTP_PASSWORD)').optional(),
+  SFTP_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+  SFTP_PASSWORD: z.string().min(1).optional(),
+  /** `SHA256:…`, or several comma-separated (a key rotation); checked by parseHostKeys below */
+  SFTP_HOST_KEY: z.string().min(1).optional(),
+  SFTP_POLL_MS: int(1_000, 86_400_000).default(30_000),
+  SFTP_SETTLE_MS: int(2_000, 3_600_000).default(5_000),
+  SFTP_AFTER: z.enum(['leave', 'move', 'delete']).default('leave'),
+  /** with SFTP_AFTER=move: how long a file claimed by a worker that died stays claimed before it is read again */
+  SFTP_CLAIM_STALE_MS: int(1_000, 86_400_000).default(600_000),
 });
 
 export type RawConfig = z.infer<typeof schema>;
@@ -133,8 +156,14 @@ export interface Config extends Omit<RawConfig, 'WORKER_CONCURRENCY' | 'JOB_THRE
   imap: ImapSettings | null;
 }
 
+/** A folder path as `a/b/` (no leading slash, one trailing slash; '' stays ''). */
+function folderOf(p: string): string {
+  const t = p.replace(/^\/+/, '');
+  return t === '' || t.endsWith('/') ? t : `${t}/`;
+}
+
 /** Variables whose value may instead come from a file named by `NAME_FILE` (Docker/K8s secrets). */
-export const SECRET_VARS = ['HTTP_TOKEN', 'REDIS_URL', 'SF_CLIENT_SECRET', 'SF_ACCESS_TOKEN', 'SF_PRIVATE_KEY', 'SMTP_URL', 'IMAP_URL', 'MAIL_ID_SECRET'] as const;
+export const SECRET_VARS = ['HTTP_TOKEN', 'REDIS_URL', 'SF_CLIENT_SECRET', 'SF_ACCESS_TOKEN', 'SF_PRIVATE_KEY', 'SMTP_URL', 'IMAP_URL', 'MAIL_ID_SECRET', 'SFTP_PASSWORD'] as const;
 
 function readSecretFiles(env: Record<string, string | undefined>, problems: string[]) {
   const out: Record<string, string | undefined> = {};
@@ -219,6 +248,22 @@ export function loadConfig(
     // the headers are part of the request (Node refuses the reverse too)
     throw new SyncError('CONFIG_INVALID', 'invalid configuration:\n  - HTTP_HEADERS_TIMEOUT_MS must not be longer than HTTP_REQUEST_TIMEOUT_MS');
   }
+  const remote: string[] = [];
+  if (c.GCS_SUBSCRIPTION && !c.GCS_BUCKET) remote.push('GCS_SUBSCRIPTION needs GCS_BUCKET (the bucket its notifications are about)');
+  if (c.GCS_SUBSCRIPTION && !c.GCS_SUBSCRIPTION.startsWith('projects/') && !c.GCP_PROJECT) remote.push('GCS_SUBSCRIPTION: a bare subscription name needs GCP_PROJECT (or give projects/PROJECT/subscriptions/NAME)');
+  const sftpUrl = c.SFTP_URL ? parseSftpUrl(c.SFTP_URL) : null;
+  if (typeof sftpUrl === 'string') remote.push(`SFTP_URL: ${sftpUrl}`);
+  const where = sftpUrl && typeof sftpUrl !== 'string' ? { host: sftpUrl.host, port: sftpUrl.port } : undefined;
+  if (c.SFTP_URL && !c.SFTP_HOST_KEY) remote.push(`SFTP_URL needs SFTP_HOST_KEY, the server's host key fingerprint (read it with: ${where ? keyscanHint(where.host, where.port) : 'ssh-keyscan -p PORT HOST | ssh-keygen -lf -'})`);
+  if (c.SFTP_HOST_KEY) {
+    const keys = parseHostKeys(c.SFTP_HOST_KEY, where);
+    if (typeof keys === 'string') remote.push(`SFTP_HOST_KEY: ${keys}`);
+  }
+  if (c.GCS_AFTER === 'move' && c.GCS_PROCESSED_PREFIX && c.GCS_PREFIX && folderOf(c.GCS_PREFIX).startsWith(folderOf(c.GCS_PROCESSED_PREFIX))) {
+    remote.push('GCS_PROCESSED_PREFIX must not be GCS_PREFIX nor a folder around it: moved objects would be listed again');
+  }
+  if (c.SFTP_URL && !c.SFTP_PRIVATE_KEY_FILE && !c.SFTP_PASSWORD) remote.push('SFTP_URL needs SFTP_PRIVATE_KEY_FILE or SFTP_PASSWORD (or SFTP_PASSWORD_FILE)');
+  if (remote.length > 0) throw new SyncError('CONFIG_INVALID', `invalid configuration:\n  - ${remote.join('\n  - ')}`);
   const imap = c.IMAP_URL ? parseImapUrl(c.IMAP_URL) : null;
   // never echo the URL: it holds the mailbox password
   if (typeof imap === 'string') throw new SyncError('CONFIG_INVALID', `invalid configuration:\n  - IMAP_URL: ${imap}`);

@@ -58,7 +58,7 @@ export const ERROR_CODES = {
   QUEUE_UNAVAILABLE: { retryable: true, summary: 'Redis is unreachable' },
   // The mailbox we read (IMAP_URL) is down, busy or throttling us: neither the CRM
   // (TARGET_UNAVAILABLE) nor Redis (QUEUE_UNAVAILABLE), and an admin must tell them apart.
-  SOURCE_UNAVAILABLE: { retryable: true, summary: 'the mailbox (IMAP server) is unavailable' },
+  SOURCE_UNAVAILABLE: { retryable: true, summary: 'a source is unavailable (the mailbox, the bucket, the SFTP server)' },
   CONFIG_INVALID: { retryable: false, summary: 'the configuration is invalid' },
   INTERNAL: { retryable: true, summary: 'an unexpected error' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -7,12 +7,16 @@ export interface Metrics {
   jobs: Counter<'outcome'>;
   queue: Gauge<'state'>;
   mail: Counter<'kind' | 'action'>;
+  remote: Counter<'source' | 'outcome'>;
 }
+
+/** What the remote sources report (bucket, SFTP folder): their health as this worker sees it. */
+export type RemoteInfo = () => Array<{ source: string; lastOkAt: string | null; oldestPendingAt: string | null }>;
 
 /** What the job threads report (null without threads). */
 export type ThreadsInfo = () => { size: number; restarts: number } | null;
 
-export function createMetrics(queueCounts: () => Promise<Record<string, number>>, threads: ThreadsInfo = () => null): Metrics {
+export function createMetrics(queueCounts: () => Promise<Record<string, number>>, threads: ThreadsInfo = () => null, remoteInfo: RemoteInfo = () => []): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'ccai_' });
   const documents = new Counter({
@@ -62,5 +66,29 @@ export function createMetrics(queueCounts: () => Promise<Record<string, number>>
       restartsSeen = now;
     },
   });
-  return { registry, documents, jobs, queue, mail };
+  const remote = new Counter({
+    name: 'ccai_remote_objects_total',
+    help: 'Objects of a remote source (gs://…, sftp://…) this worker accounted for, by outcome (queued, duplicate, skipped, ignored, rejected, gone, elsewhere)',
+    labelNames: ['source', 'outcome'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'ccai_remote_lag_seconds',
+    help: 'Age of the oldest object a remote source still has to take (0: none), as of its last sweep on this worker',
+    labelNames: ['source'] as const,
+    registers: [registry],
+    collect() {
+      for (const r of remoteInfo()) this.set({ source: r.source }, r.oldestPendingAt ? Math.max(0, (Date.now() - Date.parse(r.oldestPendingAt)) / 1000) : 0);
+    },
+  });
+  new Gauge({
+    name: 'ccai_remote_last_ok_timestamp_seconds',
+    help: 'When a remote source was last read completely (a sweep or a notification), Unix time; 0: never on this worker',
+    labelNames: ['source'] as const,
+    registers: [registry],
+    collect() {
+      for (const r of remoteInfo()) this.set({ source: r.source }, r.lastOkAt ? Date.parse(r.lastOkAt) / 1000 : 0);
+    },
+  });
+  return { registry, documents, jobs, queue, mail, remote };
 }

@@ -9,6 +9,7 @@ import type { MailboxReader } from '../sources/imap/mailbox.ts';
 import { startInbox } from '../sources/inbox.ts';
 import type { InboxSource } from '../sources/inbox.ts';
 import type { App } from './app.ts';
+import type { RemoteSources } from './remote.ts';
 
 export interface Service {
   http: HttpSource;
@@ -18,7 +19,12 @@ export interface Service {
 
 export async function startService(app: App): Promise<Service> {
   const { config, log } = app;
-  const metrics = createMetrics(() => app.queue.counts(), () => (app.threads ? { size: app.threads.size, restarts: app.threads.restarts } : null));
+  let remote: RemoteSources | null = null;
+  const metrics = createMetrics(
+    () => app.queue.counts(),
+    () => (app.threads ? { size: app.threads.size, restarts: app.threads.restarts } : null),
+    () => remote?.pollers.map((p) => p.health()) ?? [],
+  );
   app.worker?.onCompleted((outcome) => metrics.jobs.inc({ outcome: outcome?.status ?? 'delivered' }));
   app.worker?.onFailed((final) => metrics.jobs.inc({ outcome: final ? 'failed' : 'retrying' }));
 
@@ -41,6 +47,17 @@ export async function startService(app: App): Promise<Service> {
     const { startMailReader } = await import('./mail-reader.ts');
     mailbox = startMailReader(app, (d) => metrics.mail.inc({ kind: d.kind, action: d.action }));
   }
+  if (config.GCS_BUCKET || config.SFTP_URL) {
+    // loaded only when configured (the Google Cloud and SSH libraries are not small)
+    const { startRemoteSources } = await import('./remote.ts');
+    try {
+      remote = await startRemoteSources(app, (source, t) => metrics.remote.inc({ source, outcome: t.status }));
+    } catch (err) {
+      await inbox?.close();
+      await mailbox?.close();
+      throw err;
+    }
+  }
   const startedAt = new Date().toISOString();
   const http = await startHttp(
     {
@@ -57,8 +74,10 @@ export async function startService(app: App): Promise<Service> {
         const counts = redisOk ? await app.queue.counts().catch(() => null) : null;
         // a mailbox the watchdog could not bring back for several polls makes the service unhealthy
         const mailboxOk = mailbox ? mailbox.healthy() : true;
+        // and so does a bucket or SFTP folder not read for several sweeps (standing by is fine)
+        const remoteOk = remote ? remote.pollers.every((p) => p.healthy()) : true;
         return {
-          ok: redisOk && workerOk && mailboxOk,
+          ok: redisOk && workerOk && mailboxOk && remoteOk,
           redis: redisOk ? 'up' : 'down',
           worker: workerOk ? 'running' : 'stopped',
           target: app.target?.name ?? null,
@@ -66,6 +85,7 @@ export async function startService(app: App): Promise<Service> {
           inbox: inbox ? { dir: config.INBOX_DIR, lastScanAt: inbox.lastScanAt() } : null,
           // the server only: the login is nobody's business on an HTTP endpoint
           mailbox: mailbox ? { ok: mailboxOk, server: `${config.imap!.host}:${config.imap!.port}`, folders: mailbox.health() } : null,
+          remote: remote ? remote.pollers.map((p) => ({ ok: p.healthy(), ...p.health() })) : null,
           queue: counts,
           startedAt,
         };
@@ -78,10 +98,11 @@ export async function startService(app: App): Promise<Service> {
     config.HTTP_PORT,
     config.HTTP_HOST,
   );
-  log.info({ target: app.target?.name, inbox: config.INBOX_DIR ?? null, mailbox: config.imap ? config.imap.folders : null, http: `${config.HTTP_HOST}:${http.port}` }, 'worker started');
+  log.info({ target: app.target?.name, inbox: config.INBOX_DIR ?? null, mailbox: config.imap ? config.imap.folders : null, remote: remote?.pollers.map((p) => p.label) ?? null, http: `${config.HTTP_HOST}:${http.port}` }, 'worker started');
   return {
     http,
     async close() {
+      await remote?.close();
       await inbox?.close();
       await mailbox?.close();
       await http.close();

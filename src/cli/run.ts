@@ -2,7 +2,7 @@
 // drained and report one result per input.
 import { relative, resolve } from 'node:path';
 import type { Config } from '../config.ts';
-import { intake, notMetadata } from '../domain/intake.ts';
+import { intake, notMetadata, notMetadataByName } from '../domain/intake.ts';
 import type { InputWarning, RenderedNote } from '../domain/types.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -14,6 +14,9 @@ import type { JobFailure } from '../queue/jobs.ts';
 import { prepareJob } from '../pipeline/prepare.ts';
 import { loadTemplates } from '../render/templates.ts';
 import { listInputs, readDocument } from '../sources/files.ts';
+import type { RemoteEntry, RemoteStorage } from '../sources/remote/storage.ts';
+import { remoteSource } from '../pipeline/remote-intake.ts';
+import { openRemoteStorage } from '../app/remote.ts';
 import type { ReadResult } from '../sources/files.ts';
 import { keepRejectedCopy, reasonFor } from '../sources/rejected.ts';
 import { EXIT, exitWhenFlushed, printJson, warningText } from './context.ts';
@@ -46,26 +49,61 @@ export interface RunOptions {
 
 interface Input {
   source: string;
-  /** the file to read (a link's target, resolved when it was listed) */
-  path: string;
-  /** found inside a folder given on the command line */
+  /** reads the document, refusing (without reading it) one over the size limit */
+  read(maxBytes: number): Promise<ReadResult>;
+  /** a local file's path (a link's target, resolved when it was listed): a rejected one is copied from there */
+  path: string | null;
+  /** found inside a folder (or a bucket, an SFTP folder) given on the command line */
   discovered: boolean;
 }
+
+/** Opens `gs://…` or `sftp://…` for reading (the composition root builds the adapter from the settings). */
+export type RemoteOpener = (url: string) => Promise<RemoteStorage>;
+
+const REMOTE_URL = /^(gs|sftp):\/\//i;
 
 /** Inputs in flight at once: bounds memory whatever the number of files. */
 const WINDOW = 200;
 
-/** One Input or ready result per entry: links, hidden and special files get their line too (see listInputs). Exported for tests. */
-export async function expand(paths: string[]): Promise<Array<Input | RunResult>> {
+/**
+ * One Input or ready result per entry: links, hidden and special files get their line too (see
+ * listInputs); a bucket or an SFTP folder is listed page by page, its recordings and other media
+ * skipped by name without download. Exported for tests.
+ */
+export async function expand(paths: string[], openRemote?: RemoteOpener, opened: RemoteStorage[] = []): Promise<Array<Input | RunResult>> {
   const out: Array<Input | RunResult> = [];
   for (const p of paths) {
+    if (REMOTE_URL.test(p)) {
+      if (!openRemote) throw new SyncError('CONFIG_INVALID', `${p}: reading a bucket or an SFTP folder needs the remote sources`);
+      const storage = await openRemote(p);
+      opened.push(storage);
+      for await (const page of storage.list()) {
+        for (const entry of page) {
+          const source = remoteSource(storage, entry);
+          const byName = notMetadataByName(entry.name, entry.contentType);
+          if (byName) out.push(blank(source, 'skipped', byName));
+          else out.push({ source, path: null, discovered: true, read: (max) => readRemote(storage, entry, max) });
+        }
+      }
+      continue;
+    }
     for (const e of await listInputs(p)) {
-      if (e.kind === 'file') out.push({ source: displayPath(e.path), path: e.read, discovered: e.discovered });
-      else if (e.kind === 'skip') out.push(blank(displayPath(e.path), 'skipped', e.reason));
+      if (e.kind === 'file') {
+        const file = e.read;
+        out.push({ source: displayPath(e.path), path: file, discovered: e.discovered, read: (max) => readDocument(file, max) });
+      } else if (e.kind === 'skip') out.push(blank(displayPath(e.path), 'skipped', e.reason));
       else out.push(blank(displayPath(e.path), 'rejected', `INPUT_UNREADABLE: ${e.reason}`, 'INPUT_UNREADABLE'));
     }
   }
   return out;
+}
+
+/** A remote object read as a file is: its bytes, or why not (over the limit: its head). */
+async function readRemote(storage: RemoteStorage, entry: RemoteEntry, maxBytes: number): Promise<ReadResult> {
+  const r = await storage.read(entry, maxBytes);
+  if ('bytes' in r) return { ok: true, bytes: r.bytes };
+  if ('tooLarge' in r) return { ok: false, problem: { code: 'INPUT_TOO_LARGE', message: `the object is ${entry.size} bytes, over the ${maxBytes}-byte limit (MAX_FILE_BYTES)` }, head: r.head };
+  return { ok: false, problem: { code: 'INPUT_UNREADABLE', message: 'the object is no longer there (rewritten or deleted since it was listed)' } };
 }
 
 function displayPath(p: string): string {
@@ -92,8 +130,14 @@ export async function runCommand(config: Config, log: Logger, inputs: string[], 
   if (!Number.isFinite(waitSeconds) || waitSeconds <= 0) {
     throw new SyncError('CONFIG_INVALID', `--wait must be a number of seconds above 0, not "${opts.wait}"`);
   }
-  const items = await expand(inputs);
-  const results = opts.dryRun ? await dryRun(config, items) : await realRun(config, log, items, waitSeconds * 1000);
+  const opened: RemoteStorage[] = [];
+  let results: RunResult[];
+  try {
+    const items = await expand(inputs, (url) => openRemoteStorage(config, log, url), opened);
+    results = opts.dryRun ? await dryRun(config, items) : await realRun(config, log, items, waitSeconds * 1000);
+  } finally {
+    for (const s of opened) await s.close().catch(() => undefined);
+  }
   if (opts.json) printJson({ results });
   else printHuman(results, Boolean(opts.dryRun));
   const code = results.some((r) => r.status === 'rejected' || r.status === 'failed') ? EXIT.problems : EXIT.ok;
@@ -108,11 +152,11 @@ async function dryRun(config: Config, items: Array<Input | RunResult>): Promise<
   // run: a link and its target, or two copies, say `duplicate` on the later line here too
   const firstSource = new Map<string, string>();
   for (const item of items) {
-    if (!('path' in item)) {
+    if (!('read' in item)) {
       results.push(item);
       continue;
     }
-    const read = await readDocument(item.path, config.MAX_FILE_BYTES);
+    const read = await item.read(config.MAX_FILE_BYTES);
     if (!read.ok) {
       results.push(tooLarge(item, read) ?? { ...blank(item.source, 'rejected', problemText(read.problem), read.problem.code) });
       continue;
@@ -173,7 +217,7 @@ async function realRun(config: Config, log: Logger, items: Array<Input | RunResu
       const waits: Array<Promise<void>> = [];
       for (const item of window) {
         if (stopping) break;
-        const result = 'path' in item ? await submitOne(app, config, item) : { result: item, jobId: null };
+        const result = 'read' in item ? await submitOne(app, config, item) : { result: item, jobId: null };
         results.push(result.result);
         if (result.jobId) {
           const duplicateOf = result.result.reason?.startsWith('the same session version') ? (firstSource.get(result.jobId) ?? null) : null;
@@ -193,11 +237,12 @@ async function realRun(config: Config, log: Logger, items: Array<Input | RunResu
 
 async function submitOne(app: App, config: Config, item: Input): Promise<{ result: RunResult; jobId: string | null }> {
   const rejectedDir = resolve(config.dataDir, 'rejected');
-  const read = await readDocument(item.path, config.MAX_FILE_BYTES);
+  const read = await item.read(config.MAX_FILE_BYTES);
   if (!read.ok) {
     const ignored = tooLarge(item, read);
     if (ignored) return { result: ignored, jobId: null };
-    const keptAt = read.problem.code === 'INPUT_UNREADABLE' ? null : await keepRejectedCopy(rejectedDir, reasonFor(item.source, read.problem, null), { path: item.path });
+    // a local file is copied whole; a remote object over the limit was not downloaded: its reason alone
+    const keptAt = read.problem.code === 'INPUT_UNREADABLE' ? null : await keepRejectedCopy(rejectedDir, reasonFor(item.source, read.problem, null), item.path ? { path: item.path } : null);
     return { result: { ...blank(item.source, 'rejected', problemText(read.problem), read.problem.code), keptAt }, jobId: null };
   }
   const s = await app.submit(read.bytes, item.source, { discovered: item.discovered });

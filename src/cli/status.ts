@@ -61,9 +61,13 @@ async function overview(config: Config, log: Logger, opts: { json?: boolean }): 
       // the reader's own limit (its IMAP_POLL_MS), as it saved it
       ok: f.state === 'stopped' || (f.lastOkAt !== null && Date.now() - Date.parse(f.lastOkAt) < (f.staleAfterMs ?? staleAfterMs(config.IMAP_POLL_MS))),
     }));
-    const ok = folders.every((f) => f.ok);
+    const remote = (await app.remoteState.health()).map((r) => ({
+      ...r,
+      ok: r.state === 'stopped' || (r.lastOkAt !== null && Date.now() - Date.parse(r.lastOkAt) < r.staleAfterMs),
+    }));
+    const ok = folders.every((f) => f.ok) && remote.every((r) => r.ok);
     if (opts.json) {
-      printJson({ queue: { name: app.queue.name, ...queue }, mailbox: folders, ok });
+      printJson({ queue: { name: app.queue.name, ...queue }, mailbox: folders, remote, ok });
       return ok ? EXIT.ok : EXIT.problems;
     }
     process.stdout.write(`queue ${app.queue.name}: ${Object.entries(queue).map(([k, v]) => `${v} ${k}`).join(', ')}\n`);
@@ -71,6 +75,12 @@ async function overview(config: Config, log: Logger, opts: { json?: boolean }): 
     for (const f of folders) {
       const state = f.ok ? f.state : 'NOT ANSWERING';
       process.stdout.write(`mailbox ${f.mailbox}: ${state}, last read ${f.lastOkAt ?? 'never'}, last UID ${f.lastUid}, ${f.handled} handled, ${f.reconnects} reconnect(s)${f.lastError ? `, last error: ${f.lastError}` : ''}\n`);
+    }
+    for (const r of remote) {
+      const state = r.ok ? r.state : 'NOT ANSWERING';
+      const lag = r.oldestPendingAt ? `, oldest waiting since ${r.oldestPendingAt}` : '';
+      process.stdout.write(`remote ${r.source}: ${state}, last read ${r.lastOkAt ?? 'never'}, ${r.taken} taken, ${r.skipped} skipped, ${r.rejected} rejected${lag}${r.lastError ? `, last error: ${r.lastError}` : ''}
+`);
     }
     return ok ? EXIT.ok : EXIT.problems;
   } finally {

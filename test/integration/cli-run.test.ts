@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { expand } from '../../src/cli/run.ts';
-import { readDocument } from '../../src/sources/files.ts';
 import { fixture } from '../helpers/documents.ts';
 import { FIXTURES, TEST_REDIS_URL, dropPrefix, runCli, tempDir, uniquePrefix } from '../helpers/env.ts';
 import { emailSettings, startSmtpSink } from '../helpers/smtp-sink.ts';
@@ -268,8 +267,8 @@ describe('ccai-crm-sync run: every entry of a folder accounted for', () => {
     rmSync(join(dir, 'link.json'));
     symlinkSync(join(elsewhere, 'secret.txt'), join(dir, 'link.json'));
     const item = items.find((x) => x.source.endsWith('/link.json'));
-    assert.ok(item && 'path' in item, `the link is an input: ${JSON.stringify(items)}`);
-    const read = await readDocument(item.path, 1_000_000); // as run reads it
+    assert.ok(item && 'read' in item, `the link is an input: ${JSON.stringify(items)}`);
+    const read = await item.read(1_000_000); // as run reads it
     assert.ok(read.ok);
     assert.equal(Buffer.from(read.bytes).toString('utf8'), call(9101), 'the file the link led to when listed');
     assert.equal(item.path, realpathSync(join(dir, 'good.json')));

@@ -81,7 +81,8 @@ export function startRemotePoller(deps: RemoteIntakeDeps, o: PollerOptions): Rem
       h.lastError = (err as Error).message;
       o.log.warn({ source: storage.label, err: h.lastError }, 'remote sweep failed; trying again at the next interval');
     } finally {
-      await save();
+      // the worker that sweeps speaks for the source; one standing by would hide what it saw
+      if (h.state !== 'standby') await save();
     }
   }
 
