@@ -15,6 +15,13 @@ import type { GcsSettings } from '../sources/gcs/gcs-storage.ts';
 import type { SftpSettings } from '../sources/sftp/sftp-storage.ts';
 import type { App } from './app.ts';
 
+/**
+ * Objects of a bucket a sweep takes at once: each is a download and a submission, mostly
+ * waiting on the network; eight keep a backlog moving without a burst the queue would feel.
+ * (An SFTP folder is taken one file at a time: one connection, one request at a time.)
+ */
+const GCS_CONCURRENCY = 8;
+
 /** GCS_PREFIX as a folder: '' or `folder/` (never a leading slash). */
 function folderPrefix(p: string): string {
   const t = p.replace(/^\/+/, '');
@@ -120,7 +127,7 @@ export async function startRemoteSources(app: App, onTaken: (source: string, t: 
       const { startGcsNotifications } = await import('../sources/gcs/notifications.ts');
       const settings = gcsSettingsOf(config);
       await patiently(`gs://${settings.bucket}/${settings.prefix}`, () => openGcsStorage(settings, log.child({ component: 'gcs' })), (storage) => {
-        const poller = startRemotePoller(intake(storage, 'gcs'), { intervalMs: config.GCS_SWEEP_MS, settleMs: 0, log: log.child({ component: 'gcs' }), onTaken: (t) => onTaken(storage.label, t) });
+        const poller = startRemotePoller(intake(storage, 'gcs'), { intervalMs: config.GCS_SWEEP_MS, settleMs: 0, concurrency: GCS_CONCURRENCY, log: log.child({ component: 'gcs' }), onTaken: (t) => onTaken(storage.label, t) });
         pollers.push(poller);
         closers.push(() => poller.close());
         if (config.GCS_SUBSCRIPTION) {

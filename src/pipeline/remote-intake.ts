@@ -142,6 +142,8 @@ export async function sweep(
     stopped?: () => boolean;
     /** before each page: false stops the sweep (the poller's lease was lost to another worker) */
     beforePage?: () => Promise<boolean>;
+    /** objects taken at once (default 1: an SFTP connection does one thing at a time) */
+    concurrency?: number;
   },
 ): Promise<SweepResult> {
   const { storage, state } = deps;
@@ -157,8 +159,18 @@ export async function sweep(
     const members = page.map((e) => ledgerMember(e.name, e.version));
     const known = await state.known(storage.label, members);
     await state.touch(storage.label, members.filter((m) => known.has(m)), sweepMs);
+    const ready: RemoteEntry[] = [];
+    const skippedByName: Taken[] = [];
+    const skippedMembers: string[] = [];
     for (const entry of page) {
       if (known.has(ledgerMember(entry.name, entry.version))) continue;
+      // media and transcripts: nothing to read, remembered for the whole page in one call
+      const byName = notMetadataByName(entry.name, entry.contentType);
+      if (byName) {
+        skippedByName.push({ status: 'ignored', submit: null, reason: byName, code: null, keptAt: null });
+        skippedMembers.push(ledgerMember(entry.name, entry.version));
+        continue;
+      }
       if (opts.settleMs > 0) {
         seenNames.add(entry.name);
         const first = opts.settle.get(entry.name);
@@ -172,20 +184,32 @@ export async function sweep(
           continue;
         }
       }
-      if (opts.stopped?.()) return result;
-      try {
-        const t = await takeEntry(deps, entry);
-        opts.settle.delete(entry.name);
-        opts.onTaken?.(t);
-        if (t.status === 'rejected') result.rejected++;
-        else if (t.status === 'ignored') result.skipped++;
-        else if (t.status !== 'gone' && t.status !== 'elsewhere') result.taken++;
-      } catch (err) {
-        result.error ??= `${entry.name}: ${(err as Error).message}`;
-        deps.log.warn({ source: remoteSource(storage, entry), err: (err as Error).message }, 'object not taken; the next sweep tries again');
-        pend(entry);
-      }
+      ready.push(entry);
     }
+    await state.remember(storage.label, skippedMembers);
+    result.skipped += skippedByName.length;
+    for (const t of skippedByName) opts.onTaken?.(t);
+    // the page's objects, `concurrency` at a time (a bucket takes several; an SFTP connection one)
+    let next = 0;
+    const lane = async () => {
+      while (next < ready.length && !opts.stopped?.()) {
+        const entry = ready[next++]!;
+        try {
+          const t = await takeEntry(deps, entry);
+          opts.settle.delete(entry.name);
+          opts.onTaken?.(t);
+          if (t.status === 'rejected') result.rejected++;
+          else if (t.status === 'ignored') result.skipped++;
+          else if (t.status !== 'gone' && t.status !== 'elsewhere') result.taken++;
+        } catch (err) {
+          result.error ??= `${entry.name}: ${(err as Error).message}`;
+          deps.log.warn({ source: remoteSource(storage, entry), err: (err as Error).message }, 'object not taken; the next sweep tries again');
+          pend(entry);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 1) }, lane));
+    if (opts.stopped?.()) return result;
   }
   result.complete = true;
   // what the listing no longer shows (deleted, moved, an older generation) leaves the ledger

@@ -14,6 +14,8 @@ export interface PollerOptions {
   intervalMs: number;
   /** an object is taken once it kept its version this long (SFTP uploads); 0: at once */
   settleMs: number;
+  /** objects a sweep takes at once (a bucket: several; an SFTP connection: one) */
+  concurrency?: number;
   log: Logger;
   /** each object accounted for (metrics) */
   onTaken?: (t: Taken) => void;
@@ -67,7 +69,7 @@ export function startRemotePoller(deps: RemoteIntakeDeps, o: PollerOptions): Rem
       }
       // a sweep of many pages renews the lease as it goes: nobody else sweeps meanwhile
       const renew = () => state.lease(storage.label, owner, leaseMs);
-      const r = await sweep(deps, { settleMs: o.settleMs, settle, onTaken: count, stopped: () => closed, beforePage: renew });
+      const r = await sweep(deps, { settleMs: o.settleMs, settle, onTaken: count, stopped: () => closed, beforePage: renew, concurrency: o.concurrency });
       if (closed) return;
       h.state = r.error ? 'retrying' : 'watching';
       h.oldestPendingAt = r.oldestPendingAt;
