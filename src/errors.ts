@@ -66,6 +66,17 @@ export const ERROR_CODES = {
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 /** A string read back from storage (a job's data, a status record) as one of our codes, if it is one. */
+/**
+ * Node's codes for a connection that could not be made or broke: the other side is not
+ * reachable, for now. Every translator of a networked source reads them the same way.
+ */
+export const SOCKET_ERRORS = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'] as const;
+
+/** A translation table entry for each of these codes. */
+export function allAs(codes: readonly string[], code: ErrorCode): Record<string, ErrorCode> {
+  return Object.fromEntries(codes.map((c) => [c, code]));
+}
+
 export function isErrorCode(s: unknown): s is ErrorCode {
   return typeof s === 'string' && Object.hasOwn(ERROR_CODES, s);
 }

@@ -147,3 +147,31 @@ async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
     clearTimeout(timer);
   }
 }
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** its HTTP port (/healthz, /metrics) */
+  port: number;
+  /** what it logged so far */
+  stderr(): string;
+  stop(signal?: NodeJS.Signals): Promise<Stopped>;
+}
+
+/** `ccai-crm-sync worker` as a real process on a free port, once /healthz answers `expect`. */
+export async function startWorkerProcess(env: Record<string, string>, opts: { expect?: number; home?: string } = {}): Promise<WorkerProcess> {
+  const port = await freePort();
+  let stderr = '';
+  const child = spawn(process.execPath, [CLI, 'worker'], {
+    env: { PATH: process.env.PATH ?? '', HOME: opts.home ?? process.env.HOME ?? '/tmp', LOG_LEVEL: 'info', ...env, HTTP_PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr!.on('data', (d) => (stderr += d));
+  const w: WorkerProcess = { child, port, stderr: () => stderr, stop: (signal = 'SIGTERM') => stopChild(child, signal) };
+  try {
+    await waitFor('the worker answers', async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status === (opts.expect ?? 200), 30_000);
+  } catch (err) {
+    await w.stop('SIGKILL');
+    throw new Error(`${(err as Error).message}\n${stderr}`);
+  }
+  return w;
+}

@@ -4,15 +4,14 @@
 // lost (the sweep finds the object), delivered twice, an object rewritten, deleted before it is
 // read, a recording notified, 503s from storage, the worker killed mid-way.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LocalCrm } from '../../src/targets/local/local-crm.ts';
 import { startGcsDouble } from '../gcs/double.ts';
 import type { GcsDouble } from '../gcs/double.ts';
-import { CLI, FIXTURES, TEST_REDIS_URL, dropPrefix, freePort, runCli, stopChild, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
+import { FIXTURES, TEST_REDIS_URL, dropPrefix, runCli, startWorkerProcess, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
+import type { WorkerProcess } from '../helpers/env.ts';
 import { startPubsubEmulator } from '../helpers/pubsub-emulator.ts';
 import type { PubsubEmulator } from '../helpers/pubsub-emulator.ts';
 
@@ -30,8 +29,7 @@ describe('a Cloud Storage bucket, end to end', () => {
   let pubsub: PubsubEmulator;
   const topic = 'ccai-objects'; // publish takes the short name
   let subscription = '';
-  let worker: ChildProcess | null = null;
-  let stderr = '';
+  let worker: WorkerProcess | null = null;
   let port = 0;
 
   const env = () => ({
@@ -50,17 +48,11 @@ describe('a Cloud Storage bucket, end to end', () => {
   });
 
   const startWorker = async () => {
-    port = await freePort();
-    stderr = '';
-    worker = spawn(process.execPath, [CLI, 'worker'], {
-      env: { PATH: process.env.PATH ?? '', HOME: tmp.path, ...env(), HTTP_PORT: String(port), LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    worker.stderr!.on('data', (d) => (stderr += d));
-    await waitFor('the worker answers', async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status === 200, 30_000);
+    worker = await startWorkerProcess(env(), { home: tmp.path });
+    port = worker.port;
   };
   const stopWorker = async (signal: NodeJS.Signals = 'SIGTERM') => {
-    if (worker) await stopChild(worker, signal);
+    await worker?.stop(signal);
     worker = null;
   };
   const notes = (sessionKey: string) => {

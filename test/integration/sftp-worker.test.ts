@@ -2,13 +2,12 @@
 // on a free port) into the local CRM; then `run sftp://…`. Faults: a file still being uploaded,
 // the connection dropped, a worker killed mid-way; `move` puts files in processed/ and rejected/.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LocalCrm } from '../../src/targets/local/local-crm.ts';
-import { CLI, FIXTURES, TEST_REDIS_URL, dropPrefix, freePort, runCli, stopChild, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
+import { FIXTURES, TEST_REDIS_URL, dropPrefix, runCli, startWorkerProcess, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
+import type { WorkerProcess } from '../helpers/env.ts';
 import { startSshd } from '../helpers/sshd.ts';
 import type { Sshd } from '../helpers/sshd.ts';
 
@@ -22,9 +21,8 @@ describe('an SFTP folder, end to end', () => {
   const dataDir = join(tmp.path, 'data');
   let sshd: Sshd;
   let folder = '';
-  let worker: ChildProcess | null = null;
+  let worker: WorkerProcess | null = null;
   let port = 0;
-  let stderr = '';
 
   const env = () => ({
     REDIS_URL: TEST_REDIS_URL,
@@ -40,17 +38,11 @@ describe('an SFTP folder, end to end', () => {
     JOB_LOCK_MS: '5000',
   });
   const startWorker = async (expect = 200) => {
-    port = await freePort();
-    stderr = '';
-    worker = spawn(process.execPath, [CLI, 'worker'], {
-      env: { PATH: process.env.PATH ?? '', HOME: tmp.path, ...env(), HTTP_PORT: String(port), LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    worker.stderr!.on('data', (d) => (stderr += d));
-    await waitFor('the worker answers', async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status === expect, 30_000);
+    worker = await startWorkerProcess(env(), { expect, home: tmp.path });
+    port = worker.port;
   };
   const stopWorker = async (signal: NodeJS.Signals = 'SIGTERM') => {
-    if (worker) await stopChild(worker, signal);
+    await worker?.stop(signal);
     worker = null;
   };
   const notes = (sessionKey: string) => {

@@ -7,7 +7,7 @@
 // An object's own 404 (deleted or rewritten since it was listed) and 412 (a generation
 // precondition: rewritten meanwhile) are not failures: gcs-storage.ts handles them before
 // anything comes here, so a 404 here is the bucket's and a 412 one we did not expect.
-import { SyncError, codeIn } from '../../errors.ts';
+import { allAs, codeIn, SOCKET_ERRORS, SyncError } from '../../errors.ts';
 import type { ErrorCode } from '../../errors.ts';
 
 /**
@@ -44,14 +44,7 @@ const BY_STATUS: Record<string, ErrorCode> = {
 
 /** Node's socket codes and the client's own: no usable answer, for now. */
 const BY_CODE: Record<string, ErrorCode> = {
-  ECONNREFUSED: 'SOURCE_UNAVAILABLE',
-  ECONNRESET: 'SOURCE_UNAVAILABLE',
-  ETIMEDOUT: 'SOURCE_UNAVAILABLE',
-  EPIPE: 'SOURCE_UNAVAILABLE',
-  ENOTFOUND: 'SOURCE_UNAVAILABLE',
-  EAI_AGAIN: 'SOURCE_UNAVAILABLE',
-  EHOSTUNREACH: 'SOURCE_UNAVAILABLE',
-  ENETUNREACH: 'SOURCE_UNAVAILABLE',
+  ...allAs(SOCKET_ERRORS, 'SOURCE_UNAVAILABLE'),
   ERR_STREAM_PREMATURE_CLOSE: 'SOURCE_UNAVAILABLE',
   // the bytes did not match the object's crc32c (x-goog-hash): a damaged transfer, read again
   CONTENT_DOWNLOAD_MISMATCH: 'SOURCE_UNAVAILABLE',

@@ -3,7 +3,7 @@
 // (SOURCE_UNAVAILABLE), or a command the server did not understand (INTERNAL, ours to fix).
 // The message keeps the server's words: imapflow says only "Command failed" and puts them in
 // responseText. Pure: tables and a lookup.
-import { SyncError, codeIn } from '../../errors.ts';
+import { allAs, codeIn, SOCKET_ERRORS, SyncError } from '../../errors.ts';
 import type { ErrorCode } from '../../errors.ts';
 
 /** The server's response code on a NO or BAD (RFC 5530): the most precise thing it says. */
@@ -42,14 +42,7 @@ const BY_CODE: Record<string, ErrorCode> = {
   ETIMEOUT: 'SOURCE_UNAVAILABLE',
   // the server throttles us (Microsoft 365)
   ETHROTTLE: 'SOURCE_UNAVAILABLE',
-  ECONNREFUSED: 'SOURCE_UNAVAILABLE',
-  ECONNRESET: 'SOURCE_UNAVAILABLE',
-  ETIMEDOUT: 'SOURCE_UNAVAILABLE',
-  EPIPE: 'SOURCE_UNAVAILABLE',
-  ENOTFOUND: 'SOURCE_UNAVAILABLE',
-  EAI_AGAIN: 'SOURCE_UNAVAILABLE',
-  EHOSTUNREACH: 'SOURCE_UNAVAILABLE',
-  ENETUNREACH: 'SOURCE_UNAVAILABLE',
+  ...allAs(SOCKET_ERRORS, 'SOURCE_UNAVAILABLE'),
 };
 
 /** Otherwise the answer's status: NO the server refused (as far as we know, for now), BAD it did not understand us. */

@@ -7,7 +7,7 @@
 //
 // A missing file is not translated: the storage answers `gone` for it (sftp-storage.ts). What
 // reaches these tables is a failure of the connection, of the folder itself, or of a rename.
-import { SyncError, codeIn } from '../../errors.ts';
+import { allAs, codeIn, SOCKET_ERRORS, SyncError } from '../../errors.ts';
 import type { ErrorCode } from '../../errors.ts';
 
 /** The SFTP status codes (draft-ietf-secsh-filexfer-02, the version OpenSSH speaks), as ssh2 puts them in `code`. */
@@ -58,15 +58,8 @@ const BY_LEVEL: Record<string, ErrorCode> = {
 
 /** Node's socket codes, which ssh2 passes on: no usable connection. */
 const BY_CODE: Record<string, ErrorCode> = {
-  ECONNREFUSED: 'SOURCE_UNAVAILABLE',
-  ECONNRESET: 'SOURCE_UNAVAILABLE',
+  ...allAs(SOCKET_ERRORS, 'SOURCE_UNAVAILABLE'),
   ECONNABORTED: 'SOURCE_UNAVAILABLE',
-  ETIMEDOUT: 'SOURCE_UNAVAILABLE',
-  EPIPE: 'SOURCE_UNAVAILABLE',
-  ENOTFOUND: 'SOURCE_UNAVAILABLE',
-  EAI_AGAIN: 'SOURCE_UNAVAILABLE',
-  EHOSTUNREACH: 'SOURCE_UNAVAILABLE',
-  ENETUNREACH: 'SOURCE_UNAVAILABLE',
   // ssh2-sftp-client's own codes: its connection ended or was never there
   ERR_NOT_CONNECTED: 'SOURCE_UNAVAILABLE',
   ERR_GENERIC_CLIENT: 'SOURCE_UNAVAILABLE',
