@@ -144,6 +144,8 @@ export async function sweep(
     beforePage?: () => Promise<boolean>;
     /** objects taken at once (default 1: an SFTP connection does one thing at a time) */
     concurrency?: number;
+    /** how one object is taken (default takeEntry; the poller's shares one download between a sweep and a notification) */
+    take?: (entry: RemoteEntry) => Promise<Taken>;
   },
 ): Promise<SweepResult> {
   const { storage, state } = deps;
@@ -195,7 +197,7 @@ export async function sweep(
       while (next < ready.length && !opts.stopped?.()) {
         const entry = ready[next++]!;
         try {
-          const t = await takeEntry(deps, entry);
+          const t = await (opts.take ?? ((e: RemoteEntry) => takeEntry(deps, e)))(entry);
           opts.settle.delete(entry.name);
           opts.onTaken?.(t);
           if (t.status === 'rejected') result.rejected++;

@@ -51,6 +51,22 @@ export function startRemotePoller(deps: RemoteIntakeDeps, o: PollerOptions): Rem
   };
   let closed = false;
   let timer: NodeJS.Timeout | null = null;
+  // One object version taken once in this process at a time: a notification delivered twice,
+  // or arriving while a sweep takes the same object, waits for that take instead of reading
+  // the object again.
+  const inFlight = new Map<string, Promise<Taken>>();
+  /** The take of this version; one that joined another's answers `elsewhere` (counted once, by the first). */
+  const takeOnce = async (entry: RemoteEntry): Promise<Taken> => {
+    const member = ledgerMember(entry.name, entry.version);
+    const running = inFlight.get(member);
+    if (running) {
+      await running;
+      return { status: 'elsewhere', submit: null, reason: 'taken meanwhile by another delivery of this object', code: null, keptAt: null };
+    }
+    const p = takeEntry(deps, entry).finally(() => inFlight.delete(member));
+    inFlight.set(member, p);
+    return p;
+  };
   let running: Promise<void> | null = null;
 
   const count = (t: Taken) => {
@@ -69,7 +85,7 @@ export function startRemotePoller(deps: RemoteIntakeDeps, o: PollerOptions): Rem
       }
       // a sweep of many pages renews the lease as it goes: nobody else sweeps meanwhile
       const renew = () => state.lease(storage.label, owner, leaseMs);
-      const r = await sweep(deps, { settleMs: o.settleMs, settle, onTaken: count, stopped: () => closed, beforePage: renew, concurrency: o.concurrency });
+      const r = await sweep(deps, { settleMs: o.settleMs, settle, onTaken: count, stopped: () => closed, beforePage: renew, concurrency: o.concurrency, take: takeOnce });
       if (closed) return;
       h.state = r.error ? 'retrying' : 'watching';
       h.oldestPendingAt = r.oldestPendingAt;
@@ -113,7 +129,7 @@ export function startRemotePoller(deps: RemoteIntakeDeps, o: PollerOptions): Rem
     async take(entry) {
       try {
         if ((await state.known(storage.label, [ledgerMember(entry.name, entry.version)])).size > 0) return 'ack';
-        count(await takeEntry(deps, entry));
+        count(await takeOnce(entry));
         h.lastOkAt = new Date().toISOString();
         return 'ack';
       } catch (err) {
