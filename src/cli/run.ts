@@ -4,7 +4,7 @@ import { relative, resolve } from 'node:path';
 import type { Config } from '../config.ts';
 import { intake, notMetadata, notMetadataByName } from '../domain/intake.ts';
 import type { InputWarning, RenderedNote } from '../domain/types.ts';
-import { SyncError } from '../errors.ts';
+import { isErrorCode, SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createApp, enrichOptionsOf, intakeOptionsOf } from '../app/app.ts';
 import type { App } from '../app/app.ts';
@@ -20,6 +20,7 @@ import { openRemoteStorage } from '../app/remote.ts';
 import type { ReadResult } from '../sources/files.ts';
 import { keepRejectedCopy, reasonFor } from '../sources/rejected.ts';
 import { EXIT, exitWhenFlushed, printJson, warningText } from './context.ts';
+import { redisErrorCode } from '../store/redis-errors.ts';
 import { ensureWritableDir } from './writable-dir.ts';
 
 export type ResultStatus = 'delivered' | 'skipped' | 'rejected' | 'failed';
@@ -61,9 +62,6 @@ interface Input {
 export type RemoteOpener = (url: string) => Promise<RemoteStorage>;
 
 const REMOTE_URL = /^(gs|sftp):\/\//i;
-
-/** Inputs in flight at once: bounds memory whatever the number of files. */
-const WINDOW = 200;
 
 /**
  * One Input or ready result per entry: links, hidden and special files get their line too (see
@@ -205,34 +203,89 @@ async function realRun(config: Config, log: Logger, items: Array<Input | RunResu
     if (stopping) return;
     stopping = true;
     process.stderr.write('ccai-crm-sync: stopping; queued jobs stay in the queue for the next run or a worker\n');
-    void app.close().finally(() => exitWhenFlushed(130));
+    void closeWithin(app, CLOSE_MS).finally(() => exitWhenFlushed(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
     const results: RunResult[] = [];
     const firstSource = new Map<string, string>();
-    for (let i = 0; i < items.length && !stopping; i += WINDOW) {
-      const window = items.slice(i, i + WINDOW);
-      const waits: Array<Promise<void>> = [];
-      for (const item of window) {
-        if (stopping) break;
-        const result = 'read' in item ? await submitOne(app, config, item) : { result: item, jobId: null };
-        results.push(result.result);
-        if (result.jobId) {
-          const duplicateOf = result.result.reason?.startsWith('the same session version') ? (firstSource.get(result.jobId) ?? null) : null;
-          if (!firstSource.has(result.jobId)) firstSource.set(result.jobId, result.result.source);
-          waits.push(settle(app, result.result, result.jobId, duplicateOf, waitMs));
-        }
+    // Documents go on being submitted while earlier ones are processed, up to IN_FLIGHT at a
+    // time: the queue stays fed (Salesforce batches fill) and one session that keeps retrying
+    // holds up nothing but its own line of the report.
+    const inFlight = new Set<Promise<void>>();
+    let redisGoneSince: number | null = null;
+    for (const item of items) {
+      if (stopping) break;
+      while (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+      if (!('read' in item)) {
+        results.push(item);
+        continue;
       }
-      await Promise.all(waits);
+      // Redis away (a restart): wait for it, up to --wait, then report what was not submitted
+      if (redisGoneSince !== null && Date.now() - redisGoneSince > waitMs) {
+        results.push(notSubmitted(item, waitMs));
+        continue;
+      }
+      let submitted: { result: RunResult; jobId: string | null };
+      try {
+        submitted = await whileRedisIsAway(() => submitOne(app, config, item), redisGoneSince === null ? Date.now() + waitMs : redisGoneSince + waitMs, (since) => {
+          redisGoneSince ??= since;
+        });
+        redisGoneSince = null;
+      } catch (err) {
+        if (redisErrorCode(err) !== 'QUEUE_UNAVAILABLE') throw err;
+        redisGoneSince ??= Date.now() - waitMs;
+        results.push(notSubmitted(item, waitMs));
+        continue;
+      }
+      const { result, jobId } = submitted;
+      results.push(result);
+      if (jobId) {
+        const duplicateOf = result.reason?.startsWith('the same session version') ? (firstSource.get(jobId) ?? null) : null;
+        if (!firstSource.has(jobId)) firstSource.set(jobId, result.source);
+        const p: Promise<void> = settle(app, result, jobId, duplicateOf, waitMs).finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
     }
+    await Promise.all(inFlight);
     return results;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    if (!stopping) await app.close();
+    if (!stopping) await closeWithin(app, CLOSE_MS);
   }
+}
+
+/**
+ * Documents submitted and not finished at once. The benchmark keeps up to 5,000 ahead of the
+ * worker, which is what fills Salesforce batches of 200; each costs a few hundred bytes here.
+ */
+const IN_FLIGHT = 5_000;
+/** How long closing may take once the report is made (a Redis that stays away cannot hold the exit). */
+const CLOSE_MS = 15_000;
+
+async function closeWithin(app: App, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([app.close().catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
+/** Runs `fn` again while Redis does not answer (QUEUE_UNAVAILABLE), with backoff, until `deadline`. */
+async function whileRedisIsAway<T>(fn: () => Promise<T>, deadline: number, away: (since: number) => void): Promise<T> {
+  for (let delay = 250; ; delay = Math.min(delay * 2, 5_000)) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (redisErrorCode(err) !== 'QUEUE_UNAVAILABLE' || Date.now() + delay > deadline) throw err;
+      away(Date.now());
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+function notSubmitted(item: Input, waitMs: number): RunResult {
+  return blank(item.source, 'failed', `QUEUE_UNAVAILABLE: Redis did not answer for ${waitMs / 1000} s (--wait); not submitted: run again once it is back`, 'QUEUE_UNAVAILABLE');
 }
 
 async function submitOne(app: App, config: Config, item: Input): Promise<{ result: RunResult; jobId: string | null }> {
@@ -271,12 +324,12 @@ function fromSubmit(s: SubmitResult): RunResult {
 /** Waits for a queued input's job and writes its outcome into the result. */
 async function settle(app: App, r: RunResult, jobId: string, duplicateOf: string | null, waitMs: number): Promise<void> {
   const wasDuplicate = r.reason !== null;
+  const deadline = Date.now() + waitMs;
   try {
-    const outcome = await withTimeout(app.queue.waitFor(jobId), waitMs);
+    // Redis away while waiting (a restart) is waited out, up to the same deadline
+    const outcome = await whileRedisIsAway(() => withTimeout(app.queue.waitFor(jobId), Math.max(0, deadline - Date.now())), deadline, () => undefined);
     if (outcome === 'timeout') {
-      r.status = 'failed';
-      r.code = 'TIMEOUT';
-      r.reason = `still not done after ${waitMs / 1000} s (job ${jobId} stays queued; a worker will continue it)`;
+      await unfinished(app, r, jobId, waitMs);
       return;
     }
     r.ticket = outcome.ticketId;
@@ -293,11 +346,50 @@ async function settle(app: App, r: RunResult, jobId: string, duplicateOf: string
     // what the job cut or corrected besides intake's (a field or the note over its limit)
     if (outcome.warnings) r.warnings = mergeWarnings(r.warnings, outcome.warnings);
   } catch (err) {
-    // the job's typed failure; anything else (Redis while waiting) is INTERNAL in its own words
+    // the job's typed failure; Redis still away at the deadline: what is known of the job
+    if (!(err instanceof JobFailedError) && redisErrorCode(err) === 'QUEUE_UNAVAILABLE') {
+      r.status = 'failed';
+      r.code = 'QUEUE_UNAVAILABLE';
+      r.reason = `QUEUE_UNAVAILABLE: Redis did not answer before the --wait of ${waitMs / 1000} s ran out (job ${jobId} stays queued; a worker or the next run continues it)`;
+      return;
+    }
     const f: JobFailure = err instanceof JobFailedError ? err.failure : { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
     r.status = 'failed';
     r.code = f.code;
     r.reason = formatFailure(f);
+  }
+}
+
+/**
+ * A job still not done at the deadline: its last error in the target's words (the job's typed
+ * failure of its last attempt, or the status store's), how far it got, and that it goes on.
+ * TIMEOUT only when nothing else is known.
+ */
+async function unfinished(app: App, r: RunResult, jobId: string, waitMs: number): Promise<void> {
+  let redisAway = false;
+  const away = <T>(fallback: T) => (err: unknown): T => {
+    if (redisErrorCode(err) === 'QUEUE_UNAVAILABLE') redisAway = true;
+    return fallback;
+  };
+  const job = await app.queue.getJob(jobId).catch(away(undefined));
+  const state = job ? await job.getState().catch(away('unknown')) : 'unknown';
+  const latest = r.session ? (await app.status.get(r.session).catch(away(null)))?.latest : null;
+  if (redisAway && !job) {
+    r.status = 'failed';
+    r.code = 'QUEUE_UNAVAILABLE';
+    r.reason = `QUEUE_UNAVAILABLE: Redis did not answer before the --wait of ${waitMs / 1000} s ran out (job ${jobId} stays queued; a worker or the next run continues it)`;
+    return;
+  }
+  const last = job?.data.failure ?? (latest?.code && latest.jobId === jobId ? { code: latest.code, message: latest.reason ?? '' } : null);
+  const attempts = job ? `attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1}` : null;
+  const goesOn = `job ${jobId} stays queued (${[state, attempts].filter(Boolean).join(', ')}); a worker or the next run continues it`;
+  r.status = 'failed';
+  if (last && isErrorCode(last.code)) {
+    r.code = last.code;
+    r.reason = `${last.code}: ${last.message} (still not done after ${waitMs / 1000} s: ${goesOn})`;
+  } else {
+    r.code = 'TIMEOUT';
+    r.reason = `still not done after ${waitMs / 1000} s (${goesOn})`;
   }
 }
 

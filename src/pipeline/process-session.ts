@@ -10,6 +10,7 @@ import type { Logger } from '../logger.ts';
 import { mergeWarnings } from '../queue/jobs.ts';
 import type { JobOutcome, SessionJobData } from '../queue/jobs.ts';
 import type { StatusStore } from '../store/status-store.ts';
+import { redisErrorCode } from '../store/redis-errors.ts';
 import type { JobMeta } from '../queue/worker.ts';
 import type { ApplyResult, Target } from '../targets/target.ts';
 
@@ -53,7 +54,7 @@ export function createSessionProcessor(deps: ProcessDeps) {
     const said = warnings.length > 0 ? { warnings } : {};
     if (started.skip !== null) {
       const outcome: JobOutcome = { ...base, status: 'skipped', reason: started.skip, ...said };
-      await deps.status.record(data.sessionKey, { state: 'skipped', version: data.version, ticket: null, reason: started.skip, code: null, source: data.source, jobId: meta.jobId, warnings });
+      await recordPatiently(deps, data.sessionKey, { state: 'skipped', version: data.version, ticket: null, reason: started.skip, code: null, source: data.source, jobId: meta.jobId, warnings });
       deps.onOutcome?.(outcome);
       return outcome;
     }
@@ -61,10 +62,34 @@ export function createSessionProcessor(deps: ProcessDeps) {
     const applied = await started.applied;
     const reason = applied.status === 'delivered' ? applied.detail : applied.reason;
     const outcome: JobOutcome = { ...base, ticketId, status: applied.status, reason, ...said };
-    await deps.status.record(data.sessionKey, { state: applied.status, version: data.version, ticket: ticketId, reason, code: null, source: data.source, jobId: meta.jobId, warnings });
+    await recordPatiently(deps, data.sessionKey, { state: applied.status, version: data.version, ticket: ticketId, reason, code: null, source: data.source, jobId: meta.jobId, warnings });
     // the same line a child logger with job, session and attempt would write, without making one per job
     deps.log.info({ job: meta.jobId, session: data.sessionKey, attempt: meta.attempt, ticket: ticketId, status: applied.status }, 'session processed');
     deps.onOutcome?.(outcome);
     return outcome;
   };
 }
+
+/**
+ * The job's outcome into the status store, riding out a short Redis outage (a restart): the
+ * write is tried again while Redis does not answer, for up to a minute, then given up with a
+ * warning. The ticket was written: failing the job now would only run it again to find that
+ * out, and a retry scheduled while Redis is away is what left jobs behind before.
+ */
+async function recordPatiently(deps: ProcessDeps, sessionKey: string, event: Parameters<StatusStore['record']>[1]): Promise<void> {
+  const until = Date.now() + STATUS_PATIENCE_MS;
+  for (let delay = 250; ; delay = Math.min(delay * 2, 5_000)) {
+    try {
+      await deps.status.record(sessionKey, event);
+      return;
+    } catch (err) {
+      if (redisErrorCode(err) !== 'QUEUE_UNAVAILABLE' || Date.now() + delay > until) {
+        deps.log.warn({ session: sessionKey, job: event.jobId, state: event.state, err: (err as Error).message }, 'status not recorded (the job itself is done)');
+        return;
+      }
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+const STATUS_PATIENCE_MS = 60_000;
