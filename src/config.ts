@@ -13,7 +13,7 @@ import { DEFAULT_HTTP_TIMEOUTS } from './sources/http.ts';
 import { parseImapUrl } from './sources/imap/imap-url.ts';
 import { keyscanHint, parseHostKeys } from './sources/sftp/host-key.ts';
 import { parseSftpUrl } from './sources/sftp/sftp-url.ts';
-import { DEFAULT_INCOMPLETE_GRACE_MS } from './sources/inbox.ts';
+import { DEFAULT_CLAIM_STALE_MS, DEFAULT_INCOMPLETE_GRACE_MS } from './sources/inbox.ts';
 import type { ImapSettings } from './sources/imap/imap-url.ts';
 
 const bool = z
@@ -57,6 +57,8 @@ const schema = z.object({
   INBOX_SETTLE_MS: int(0, 3_600_000).default(2_000),
   /** an inbox file that reads as empty or cut short is rejected only once unchanged this long */
   INBOX_INCOMPLETE_GRACE_MS: int(0, 86_400_000).default(DEFAULT_INCOMPLETE_GRACE_MS),
+  /** an inbox file claimed by a worker that died stays claimed this long before any worker reads it again */
+  INBOX_CLAIM_STALE_MS: int(1_000, 86_400_000).default(DEFAULT_CLAIM_STALE_MS),
   HTTP_PORT: int(0, 65535).default(8080),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),

@@ -35,6 +35,7 @@ export async function startService(app: App): Promise<Service> {
       pollMs: config.INBOX_POLL_MS,
       settleMs: config.INBOX_SETTLE_MS,
       incompleteGraceMs: config.INBOX_INCOMPLETE_GRACE_MS,
+      claimStaleMs: config.INBOX_CLAIM_STALE_MS,
       maxBytes: config.MAX_FILE_BYTES,
       submit: app.submit,
       onDocument: (outcome) => metrics.documents.inc({ source: 'inbox', outcome }),

@@ -48,10 +48,13 @@ export async function keepRejectedCopy(dir: string, reason: RejectionReason, byt
   return target;
 }
 
-/** Moves a rejected file into `dir` (same file system) with its sidecar; returns the new path. */
-export async function moveRejected(path: string, dir: string, reason: RejectionReason): Promise<string> {
+/**
+ * Moves a rejected file into `dir` (same file system) with its sidecar, as `name` (its own name
+ * when it is read under another, such as an inbox claim); returns the new path.
+ */
+export async function moveRejected(path: string, dir: string, reason: RejectionReason, name = basename(path)): Promise<string> {
   await mkdir(dir, { recursive: true });
-  const target = await freeName(dir, basename(path));
+  const target = await freeName(dir, name);
   await writeSidecar(target, reason);
   await rename(path, target);
   return target;
