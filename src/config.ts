@@ -82,6 +82,8 @@ const schema = z.object({
   MAIL_TOKEN_PREFIX: z.string().regex(/^[^\r\n\[\]]{1,40}$/, 'one line, no brackets').default('helpdesk'),
   MAIL_ATTACH_METADATA: bool.default(false),
   SMTP_MAX_PER_SECOND: int(1, 1000).default(5),
+  /** the lease on a version being sent: renewed while it is in flight, lapses this long after its process died */
+  MAIL_CLAIM_LEASE_MS: int(1_000, 3_600_000).default(30_000),
   // Mailbox (any CRM): metadata e-mails in, bounces and helpdesk replies back
   IMAP_URL: z.string().regex(/^imaps?:\/\/[^/]+/, 'must look like imaps://user:password@host/INBOX').optional(),
   IMAP_ALLOWED_SENDERS: z.string().optional(),

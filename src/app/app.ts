@@ -105,7 +105,7 @@ export async function createApp(
   }
   const status = new StatusStore(connections.client, config.QUEUE_PREFIX);
   const mailboxState = new RedisMailboxState(connections.client, config.QUEUE_PREFIX);
-  const mailStore = new MailStore(connections.client, config.QUEUE_PREFIX);
+  const mailStore = new MailStore(connections.client, config.QUEUE_PREFIX, { claimLeaseMs: config.MAIL_CLAIM_LEASE_MS });
   const remoteState = new RedisRemoteState(connections.client, config.QUEUE_PREFIX);
   let target: Target | null = opts.worker ? (opts.target ?? null) : null;
   if (opts.worker && !target) {

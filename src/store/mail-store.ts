@@ -7,34 +7,68 @@ import type { Redis } from 'ioredis';
 import { releaseLeaseIn } from './lease.ts';
 import { untaggedMessageId } from '../domain/mail/message-id.ts';
 
-/** how long a send may take before another attempt may claim the version */
-const SENDING_CLAIM_S = 15 * 60;
+/**
+ * The claim on a version being sent is a lease (MAIL_CLAIM_LEASE_MS, default 30 s): the sender
+ * renews it every third of that while the SMTP send is in flight (holdClaim), so a process that
+ * died stops renewing and its claim lapses within the lease, not after a fixed time.
+ */
+export const DEFAULT_CLAIM_LEASE_MS = 30_000;
+/**
+ * How long a 'sending' mark outlives its lease: the attempt that finds it, with the lease
+ * lapsed, knows an earlier attempt of the version was interrupted (and says so) rather than
+ * taking the version for one never tried. Nothing waits on it.
+ */
+const INTERRUPTED_KEPT_S = 7 * 86_400;
 /** sent records, thread ids and tokens are kept this long */
 const KEEP_S = 400 * 86_400;
 const THREAD_IDS_KEPT = 20;
 const TOKENS_KEPT = 5;
+const SENDING = 'sending';
 
 // KEYS: the Message-ID's mark, the newest version sent for the ticket and session, the
-// session's sending lock. ARGV: this version (ms; -1: no session checks), the claim's
-// lifetime (s), this attempt's lock token. A version already sent is said so first; then one
-// version of a session at a time (busy), and none older than the newest sent (superseded).
+// session's sending lock (the claim's lease). ARGV: this version (ms), the lease (ms), this
+// attempt's token, the tokens of this version begin with this, how long the mark is kept (s).
+//
+// A version already sent is said so first. Then the session's lock: held by another token, it
+// is a live claim (the lock lapses with its lease), of this version by another attempt
+// ('sending') or of another version ('busy'), with the lease's time left. Then no version
+// older than the newest sent (superseded). Else the claim is ours: the mark 'sending|<token>'
+// (kept long, to recognise an interrupted attempt later) and the lock, for the lease; an
+// earlier mark 'sending…' whose lock lapsed is returned: that attempt was interrupted.
 const CLAIM_SCRIPT = `
 local mark = redis.call('GET', KEYS[1])
-if mark and mark ~= 'sending' then return {'taken', mark} end
-local v = tonumber(ARGV[1])
-if v >= 0 then
-  local holder = redis.call('GET', KEYS[3])
-  if holder and holder ~= ARGV[3] then return {'busy'} end
-  local newest = redis.call('GET', KEYS[2])
-  if newest and tonumber(newest) > v then return {'superseded', newest} end
+if mark and string.sub(mark, 1, 7) ~= 'sending' then return {'taken', mark} end
+local holder = redis.call('GET', KEYS[3])
+if holder and holder ~= ARGV[3] then
+  local left = redis.call('PTTL', KEYS[3])
+  if left < 0 then left = tonumber(ARGV[2]) end
+  if string.sub(holder, 1, string.len(ARGV[4])) == ARGV[4] then return {'sending', tostring(left)} end
+  return {'busy', tostring(left)}
 end
-if redis.call('SET', KEYS[1], 'sending', 'EX', ARGV[2], 'NX') then
-  if v >= 0 then redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[2]) end
-  return {'claimed'}
+local newest = redis.call('GET', KEYS[2])
+if newest and tonumber(newest) > tonumber(ARGV[1]) then return {'superseded', newest} end
+redis.call('SET', KEYS[1], 'sending|' .. ARGV[3], 'EX', ARGV[5])
+redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[2])
+if mark then return {'claimed', mark} end
+return {'claimed'}`;
+
+// Renews the claim of token ARGV[1] for ARGV[2] ms (KEYS: the mark, the session's lock): while
+// the lock is its own, or lapsed with the mark still its own (a renewal missed, nobody took
+// over). 0: the claim went to another attempt, or the version was marked sent meanwhile.
+const RENEW_SCRIPT = `
+local lock = redis.call('GET', KEYS[2])
+if lock == ARGV[1] or (lock == false and redis.call('GET', KEYS[1]) == 'sending|' .. ARGV[1]) then
+  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+  return 1
 end
-mark = redis.call('GET', KEYS[1])
-if mark then return {'taken', mark} end
-return {'taken'}`;
+return 0`;
+
+// Gives up the claim of token ARGV[1] (KEYS: the mark, the session's lock): only what is still
+// its own (an attempt whose claim was taken over cannot drop the new holder's).
+const RELEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == 'sending|' .. ARGV[1] then redis.call('DEL', KEYS[1]) end
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 1`;
 
 // The newest version sent for a ticket and session only moves up.
 const NEWEST_SCRIPT = `
@@ -47,8 +81,8 @@ return 1`;
 export interface SessionVersion {
   ticketId: string;
   sessionKey: string;
-  ms?: number;
-  /** this attempt's hold on the session's lock (set by claim) */
+  ms: number;
+  /** this attempt's claim (its lease's owner token; set by claim) */
   token?: string;
 }
 
@@ -74,21 +108,37 @@ export interface Returned {
 }
 
 export type Claim =
-  | { state: 'claimed' }
-  | { state: 'sending' }
-  /** another version of the session is being sent to the ticket */
-  | { state: 'busy' }
+  /**
+   * the version is this attempt's to send; `interrupted`: an earlier attempt claimed it and
+   * stopped renewing its lease (its process died, or froze longer than the lease) before it
+   * was marked sent: it may or may not have reached the server
+   */
+  | { state: 'claimed'; interrupted: boolean }
+  /** another attempt of this version holds a live claim (its lease has `leaseLeftMs` to run) */
+  | { state: 'sending'; leaseLeftMs: number }
+  /** another version of the session is being sent to the ticket (a live claim, as above) */
+  | { state: 'busy'; leaseLeftMs: number }
   | { state: 'sent'; record: SentRecord | null; sentAt: string }
   /** a newer version of the session was already claimed (or sent) for the ticket */
   | { state: 'superseded'; newestMs: number };
+
+/** A claim kept alive while its e-mail is sent (see holdClaim). */
+export interface ClaimHold {
+  /** stops renewing (the claim is then marked sent or released) */
+  stop(): void;
+}
 
 export class MailStore {
   private readonly redis: Redis;
   private readonly prefix: string;
 
-  constructor(redis: Redis, prefix: string) {
+  /** the claim's lease (ms) */
+  readonly claimLeaseMs: number;
+
+  constructor(redis: Redis, prefix: string, opts: { claimLeaseMs?: number } = {}) {
     this.redis = redis;
     this.prefix = `${prefix}:email`;
+    this.claimLeaseMs = opts.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS;
   }
 
   private key(kind: 'sent' | 'thread' | 'tokens' | 'gen' | 'newest' | 'lock', id: string): string {
@@ -97,40 +147,74 @@ export class MailStore {
   }
 
   /**
-   * Claims a Message-ID before sending: a second worker (or a re-run while the first still
-   * sends) is told so. With the version's ticket and session, in the same step, one version of
-   * a session is sent to a ticket at a time (`busy` while another is being sent), and a version
-   * older than the newest one claimed is refused (`superseded`): two versions sent at once
-   * cannot leave the older one last in the thread.
+   * Claims a version before sending its e-mail: a second attempt (a worker that took over a
+   * stalled job, a re-run while the first still sends) is told so, with the time left on the
+   * holder's lease. In the same step, one version of a session is sent to a ticket at a time
+   * (`busy` while another is being sent), and a version older than the newest one claimed is
+   * refused (`superseded`): two versions sent at once cannot leave the older one last in the
+   * thread. A claim whose holder stopped renewing it lapses after the lease: the next attempt
+   * takes the version over (`interrupted`) and sends it again, under the same Message-ID.
    */
-  async claim(messageId: string, version?: SessionVersion): Promise<Claim> {
-    // this attempt's own token: an attempt that outlived its claim cannot free a later one's lock
-    if (version) version.token = `${untaggedMessageId(messageId)}|${randomUUID()}`;
+  async claim(messageId: string, version: SessionVersion): Promise<Claim> {
+    // this attempt's own token: an attempt that outlived its claim cannot renew or free a later one's
+    const own = untaggedMessageId(messageId);
+    version.token = `${own}|${randomUUID()}`;
     const r = (await this.redis.eval(
       CLAIM_SCRIPT,
       3,
       this.key('sent', messageId),
-      this.key('newest', version ? sessionOf(version) : '-'),
-      this.key('lock', version ? sessionOf(version) : '-'),
-      String(version?.ms ?? -1),
-      String(SENDING_CLAIM_S),
-      version?.token ?? '-',
+      this.key('newest', sessionOf(version)),
+      this.key('lock', sessionOf(version)),
+      String(version.ms),
+      String(this.claimLeaseMs),
+      version.token,
+      `${own}|`,
+      String(INTERRUPTED_KEPT_S),
     )) as [string, string?];
-    if (r[0] === 'claimed') return { state: 'claimed' };
-    if (r[0] === 'busy') return { state: 'busy' };
+    if (r[0] === 'claimed') return { state: 'claimed', interrupted: r[1] !== undefined };
+    if (r[0] === 'sending' || r[0] === 'busy') return { state: r[0], leaseLeftMs: Number(r[1]) };
     if (r[0] === 'superseded') return { state: 'superseded', newestMs: Number(r[1]) };
-    const mark = r[1] ?? null;
-    if (mark === 'sending') return { state: 'sending' };
-    if (mark === null) return this.claim(messageId, version); // expired in between
+    const mark = r[1] ?? '';
     const record = parseRecord(mark);
     return { state: 'sent', record, sentAt: record?.sentAt ?? mark };
   }
 
+  /**
+   * Keeps this attempt's claim alive while its e-mail is sent: renewed every third of the
+   * lease, so only a holder that stopped (died, froze, lost Redis) for a whole lease can be
+   * taken over. `onLost` is called once if another attempt took the version over meanwhile.
+   */
+  holdClaim(messageId: string, version: SessionVersion, onLost: () => void): ClaimHold {
+    const token = version.token;
+    if (!token) throw new Error('holdClaim: the version was not claimed');
+    let stopped = false;
+    const timer = setInterval(() => {
+      void this.redis
+        .eval(RENEW_SCRIPT, 2, this.key('sent', messageId), this.key('lock', sessionOf(version)), token, String(this.claimLeaseMs))
+        .then(
+          (held) => {
+            if (held === 1 || stopped) return;
+            stopped = true;
+            clearInterval(timer);
+            onLost();
+          },
+          // Redis away: the next renewal tries again (and takes the lease back if nobody else did)
+          () => undefined,
+        );
+    }, Math.max(100, Math.floor(this.claimLeaseMs / 3)));
+    timer.unref();
+    return {
+      stop() {
+        stopped = true;
+        clearInterval(timer);
+      },
+    };
+  }
+
   /** Gives up a claim (the send failed): the version may be sent again, by this job's retry or another. */
-  async release(messageId: string, version?: SessionVersion): Promise<void> {
-    const m = this.redis.multi().del(this.key('sent', messageId));
-    if (version?.token) releaseLeaseIn(m, this.key('lock', sessionOf(version)), version.token);
-    await m.exec();
+  async release(messageId: string, version: SessionVersion): Promise<void> {
+    if (!version.token) return;
+    await this.redis.eval(RELEASE_SCRIPT, 2, this.key('sent', messageId), this.key('lock', sessionOf(version)), version.token);
   }
 
   async markSent(messageId: string, record: SentRecord, version?: SessionVersion): Promise<void> {
@@ -152,7 +236,7 @@ export class MailStore {
   /** What we sent under this Message-ID, or null (not ours, or expired). */
   async sent(messageId: string): Promise<SentRecord | null> {
     const mark = await this.redis.get(this.key('sent', messageId));
-    return mark && mark !== 'sending' ? parseRecord(mark) : null;
+    return mark && !mark.startsWith(SENDING) ? parseRecord(mark) : null;
   }
 
   /** Records a bounce on the sent record; false when this bounce was already recorded. */

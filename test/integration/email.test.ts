@@ -1,14 +1,18 @@
 // The e-mail target through the real queue into a real SMTP server (smtp-server sink):
-// token placement, threading headers, idempotent resend, header injection, HTML escaping.
+// token placement, threading headers, idempotent resend, a claim left by an attempt that died
+// or held by one still sending, header injection, HTML escaping.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createApp } from '../../src/app/app.ts';
 import type { App } from '../../src/app/app.ts';
 import { placeToken, tokenProblem } from '../../src/targets/email/token.ts';
+import { messageIdFor } from '../../src/targets/email/email-target.ts';
+import { MailStore } from '../../src/store/mail-store.ts';
 import { FIXTURES, TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
 import { emailSettings, startSmtpSink } from '../helpers/smtp-sink.ts';
 import type { SmtpSink, SmtpSinkOptions } from '../helpers/smtp-sink.ts';
@@ -163,6 +167,61 @@ describe('e-mail target', () => {
     assert.equal(again.status, 'delivered');
     assert.match(again.reason, /already sent/);
     assert.equal(sink.messages.length, 2);
+  });
+
+  /** Another process's view of the e-mail memory (a second worker, or one that died). */
+  function otherProcess(prefix: string, claimLeaseMs: number): MailStore {
+    const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+    cleanups.push(() => redis.disconnect());
+    return new MailStore(redis, prefix, { claimLeaseMs });
+  }
+  const CALL_1418 = { ticketId: '500ak000024vx4uAAA', sessionKey: 'call-1418', version: '2026-03-23T20:16:58.000Z' };
+  const call1418Id = messageIdFor(CALL_1418, 'CCAI Sync <ccai@contact.example.com>');
+  /** what an attempt that takes over an interrupted one says (issue 14) */
+  const INTERRUPTED = 'an earlier attempt of this version was interrupted; it is resent under the same Message-ID';
+
+  it('a claim left by an attempt that died is taken over once its lease lapses, resent under the same Message-ID, no attempt used', async () => {
+    const prefix = uniquePrefix('mail');
+    const { app, sink } = await start({ MAIL_CLAIM_LEASE_MS: '1500' }, { prefix });
+    // a process claimed the version, then died in the middle of sending it: it never renews
+    const dead = otherProcess(prefix, 1500);
+    assert.equal((await dead.claim(call1418Id, { ...CALL_1418, ms: Date.parse(CALL_1418.version) })).state, 'claimed');
+    const s = await app.submit(doc('metadata_call-1418.json'), 'a.json');
+    const outcome = await app.queue.waitFor(s.jobId!);
+    assert.equal(outcome.status, 'delivered');
+    assert.ok(outcome.reason.endsWith(`; ${INTERRUPTED}`), outcome.reason);
+    assert.deepEqual(sink.messages.map((m) => m.parsed.messageId), [call1418Id], 'sent once, under the same Message-ID');
+    const job = (await app.queue.getJob(s.jobId!))!;
+    assert.equal(job.attemptsMade, 1, 'done on its first attempt: the stale claim used none');
+  });
+
+  it("a live attempt's claim is waited for, past its lease, without using an attempt; then read as sent", async () => {
+    const prefix = uniquePrefix('mail');
+    const { app, sink } = await start({ MAIL_CLAIM_LEASE_MS: '3000' }, { prefix });
+    // another process is sending the version, slowly, and renews its claim meanwhile
+    const other = otherProcess(prefix, 3000);
+    const theirs = { ...CALL_1418, ms: Date.parse(CALL_1418.version) };
+    assert.equal((await other.claim(call1418Id, theirs)).state, 'claimed');
+    const hold = other.holdClaim(call1418Id, theirs, () => assert.fail('the live claim was taken over'));
+    try {
+      const s = await app.submit(doc('metadata_call-1418.json'), 'a.json');
+      await waitFor('the job is running', async () => (await app.queue.getJob(s.jobId!))?.isActive());
+      await new Promise((r) => setTimeout(r, 4_000)); // longer than the lease
+      const job = (await app.queue.getJob(s.jobId!))!;
+      assert.equal(await job.getState(), 'active', 'still waiting its turn');
+      assert.equal(job.attemptsMade, 0, 'no attempt used');
+      assert.equal(sink.messages.length, 0, 'not sent a second time');
+      // the other process's send is done
+      hold.stop();
+      await other.markSent(call1418Id, { sessionKey: 'call-1418', version: CALL_1418.version, ticketId: CALL_1418.ticketId, jobId: null, sentAt: new Date().toISOString() }, theirs);
+      const outcome = await app.queue.waitFor(s.jobId!);
+      assert.equal(outcome.status, 'delivered');
+      assert.match(outcome.reason, /already sent for this version/);
+      assert.equal((await app.queue.getJob(s.jobId!))!.attemptsMade, 1);
+      assert.equal(sink.messages.length, 0);
+    } finally {
+      hold.stop();
+    }
   });
 
   it('setting MAIL_ID_SECRET later does not make a sent version look unsent', async () => {

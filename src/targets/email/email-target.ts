@@ -1,9 +1,12 @@
 // The e-mail target: one templated e-mail per session version to the helpdesk's inbound
 // address (MAIL_TO), with the ticket's token where that helpdesk looks for it, and
 // In-Reply-To/References when earlier Message-IDs of the ticket are known. The Message-ID is
-// derived from the session version and a sent marker is kept in Redis, so a retried job
-// never sends the same update twice. Agent text never reaches a header: the subject is one
-// line from the template (CR/LF removed again here) and nodemailer encodes headers.
+// derived from the session version, and the version is claimed in Redis (a lease, renewed
+// while the e-mail is in flight) and then marked sent, so a retried job does not send the same
+// update twice: only an attempt cut short between the server taking the e-mail and the mark
+// leads to a second one, under the same Message-ID (README: the at-least-once window). Agent
+// text never reaches a header: the subject is one line from the template (CR/LF removed again
+// here) and nodemailer encodes headers.
 import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import type { Enrichment, TicketUpdate, RenderedNote } from '../../domain/types.ts';
@@ -14,7 +17,7 @@ import { decideWrite } from '../../domain/enrich/decide.ts';
 import { makeOurMessageId } from '../../domain/mail/message-id.ts';
 import { withoutCredentials } from '../../domain/ticket/match.ts';
 import { messageDomain, singleAddress } from './address.ts';
-import type { MailStore } from '../../store/mail-store.ts';
+import type { Claim, MailStore, SessionVersion } from '../../store/mail-store.ts';
 import { escapeHtml } from '../../render/sanitise.ts';
 import { fromSmtpError } from './smtp-errors.ts';
 import { placeToken, tokenProblem } from './token.ts';
@@ -40,6 +43,11 @@ export function messageIdFor(e: Pick<Enrichment, 'sessionKey' | 'version'>, from
   return makeOurMessageId(e.sessionKey, Date.parse(e.version), messageDomain(from), generation, secret);
 }
 
+/** What an attempt that takes over an interrupted one says (the job's reason, the log). */
+export const INTERRUPTED = 'an earlier attempt of this version was interrupted; it is resent under the same Message-ID';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 function oneLine(s: string): string {
   return s.replace(/[\r\n\t\u2028\u2029]+/g, ' ').trim();
 }
@@ -60,32 +68,75 @@ export class EmailTarget implements Target {
     const store = this.store;
     const base = messageIdFor(e, this.o.from, 0, this.o.idSecret);
     const messageId = messageIdFor(e, this.o.from, await store.generation(base), this.o.idSecret);
-    // Claim the version before sending: a second worker (or a re-run while the first is still
-    // sending) waits instead of sending it again, and so does another version of the session
-    // while one is being sent. A version older than one already sent to the ticket is not sent: an e-mail cannot be taken back, and the thread's latest word must stay
-    // the latest state (a late file, or a replay of an older e-mail that came back once a newer
-    // one got through).
-    const version = { ticketId: e.ticket.id, sessionKey: e.sessionKey, ms: Date.parse(e.version) };
-    const claim = await store.claim(messageId, version);
-    if (claim.state === 'busy') throw new SyncError('TARGET_BUSY', `another version of ${e.sessionKey} is being sent to ticket ${e.ticket.id}; this one waits its turn`);
+    // Claim the version before sending: a second attempt (a worker that took over a stalled
+    // job, a re-run while the first is still sending) waits instead of sending it again, and so
+    // does another version of the session while one is being sent. A version older than one
+    // already sent to the ticket is not sent: an e-mail cannot be taken back, and the thread's
+    // latest word must stay the latest state (a late file, or a replay of an older e-mail that
+    // came back once a newer one got through).
+    const version: SessionVersion = { ticketId: e.ticket.id, sessionKey: e.sessionKey, ms: Date.parse(e.version) };
+    const claim = await this.claimInTurn(messageId, version, e);
     if (claim.state === 'superseded') {
       const d = decideWrite({ version: new Date(claim.newestMs).toISOString() }, e.version);
       return { status: 'skipped', reason: d.action === 'skip' ? d.reason : `superseded by version ${new Date(claim.newestMs).toISOString()}` };
     }
-    if (claim.state === 'sending') throw new SyncError('TARGET_BUSY', `e-mail ${messageId} is being sent by another attempt`);
     if (claim.state === 'sent') {
       return { status: 'delivered', detail: `e-mail ${messageId} was already sent for this version (${claim.sentAt}); nothing sent twice` };
     }
+    // The claim lapsed without being marked sent: the attempt that held it stopped (its process
+    // died, or froze for a whole lease) while sending, before or after the server took the
+    // e-mail. Sent again, under the same Message-ID (README: at least once, in that window).
+    const interrupted = claim.interrupted ? INTERRUPTED : null;
+    if (interrupted) this.o.log.warn({ messageId, session: e.sessionKey, ticket: e.ticket.id, job: ctx.jobId }, interrupted);
+    // The claim is a lease, renewed while the e-mail is in flight: a process that dies here
+    // lets the version go after MAIL_CLAIM_LEASE_MS, not later.
+    const hold = store.holdClaim(messageId, version, () =>
+      this.o.log.warn(
+        { messageId, session: e.sessionKey, ticket: e.ticket.id, job: ctx.jobId },
+        'the claim on this e-mail lapsed while it was being sent (no renewal for a whole lease) and another attempt took the version over: the helpdesk may receive it twice, under the same Message-ID',
+      ),
+    );
     // from here until it is marked sent, whatever fails gives the claim (and the session's lock) back
     let known: string[];
     try {
       known = await this.send(e, note, ctx, messageId);
     } catch (err) {
+      hold.stop();
       await store.release(messageId, version).catch(() => undefined);
       throw err;
     }
+    hold.stop();
     await store.markSent(messageId, { sessionKey: e.sessionKey, version: e.version, ticketId: e.ticket.id, jobId: ctx.jobId ?? null, sentAt: new Date().toISOString() }, version);
-    return { status: 'delivered', detail: `e-mail ${messageId} sent to the helpdesk${known.length ? ` (in reply to ${known[0]})` : ''}` };
+    const detail = `e-mail ${messageId} sent to the helpdesk${known.length ? ` (in reply to ${known[0]})` : ''}`;
+    return { status: 'delivered', detail: interrupted ? `${detail}; ${interrupted}` : detail };
+  }
+
+  /**
+   * Claims the version, waiting while another attempt holds a live claim on it (or on another
+   * version of the session): a claim's lease is renewed only while its holder runs, so a claim
+   * left by a process that died lapses within MAIL_CLAIM_LEASE_MS and is taken over here, in
+   * this attempt; waiting never uses up one of the job's attempts. Only a holder that keeps
+   * renewing for two leases (really sending, slowly) makes this attempt fail with TARGET_BUSY,
+   * to be retried.
+   */
+  private async claimInTurn(messageId: string, version: SessionVersion, e: TicketUpdate): Promise<Exclude<Claim, { state: 'sending' | 'busy' }>> {
+    const started = Date.now();
+    const until = started + 2 * this.store.claimLeaseMs;
+    for (;;) {
+      const claim = await this.store.claim(messageId, version);
+      if (claim.state !== 'sending' && claim.state !== 'busy') return claim;
+      const left = until - Date.now();
+      if (left <= 0) {
+        const waited = `waited ${Math.round((Date.now() - started) / 1000)} s`;
+        if (claim.state === 'busy') {
+          throw new SyncError('TARGET_BUSY', `another version of ${e.sessionKey} is being sent to ticket ${e.ticket.id} (its claim is live, renewed by the attempt sending it); this one ${waited} and waits its turn`);
+        }
+        throw new SyncError('TARGET_BUSY', `e-mail ${messageId} is being sent by another attempt of this version (its claim is live, renewed by the attempt sending it); this one ${waited} and waits its turn`);
+      }
+      // look again soon after the holder's lease would lapse, and at least every second (the
+      // holder may finish first)
+      await sleep(Math.min(claim.leaseLeftMs + 25, 1_000, left));
+    }
   }
 
   /** Composes and sends the claimed e-mail; the Message-IDs it replies to. */
