@@ -24,8 +24,8 @@ import { connect } from '../src/targets/salesforce/connection.ts';
 import { fromJsforceError } from '../src/targets/salesforce/errors.ts';
 import type { ApplyResult, Target } from '../src/targets/target.ts';
 import { fork } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { dropPrefix } from '../test/helpers/env.ts';
+import { RemoteDouble } from './remote-double.ts';
 
 const { values } = parseArgs({
   options: {
@@ -46,33 +46,6 @@ const LATENCY = Number(values.latency);
 const CONCURRENCY = Number(values.concurrency);
 const SUBMITTERS = Number(values.submitters);
 
-/** The Salesforce double in a child process (bench/double-process.ts), driven over IPC. */
-class RemoteDouble {
-  private readonly child: ChildProcess;
-  private next = 0;
-  private readonly pending = new Map<number, (v: unknown) => void>();
-  private constructor(child: ChildProcess) {
-    this.child = child;
-    child.on('message', (m: { id?: number; value?: unknown }) => {
-      if (m.id !== undefined) {
-        this.pending.get(m.id)?.(m.value);
-        this.pending.delete(m.id);
-      }
-    });
-  }
-  static async start(latencyMs: number): Promise<RemoteDouble> {
-    const child = fork(new URL('./double-process.ts', import.meta.url).pathname, [String(latencyMs)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    await new Promise<void>((resolve) => child.once('message', () => resolve()));
-    return new RemoteDouble(child);
-  }
-  ask<T>(cmd: string, n?: number): Promise<T> {
-    const id = this.next++;
-    return new Promise<T>((resolve) => {
-      this.pending.set(id, resolve as (v: unknown) => void);
-      this.child.send({ id, cmd, n });
-    });
-  }
-}
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const TEMPLATE = JSON.parse(readFileSync(new URL('../samples/metadata_call-1418.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 

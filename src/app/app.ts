@@ -14,7 +14,7 @@ import { IntakeCache } from '../pipeline/intake-cache.ts';
 import type { SubmitOptions, SubmitResult } from '../pipeline/submit.ts';
 import { JobThreads } from '../pipeline/job-threads.ts';
 import type { JobOutcome, SessionJobData } from '../queue/jobs.ts';
-import { queueName } from '../queue/jobs.ts';
+import { jobIdFor, queueName } from '../queue/jobs.ts';
 import { SessionQueue } from '../queue/session-queue.ts';
 import { sessionWorker } from '../queue/session-worker.ts';
 import type { SessionWorker } from '../queue/session-worker.ts';
@@ -153,7 +153,10 @@ export async function createApp(
       target,
       status,
       log: wlog,
-      onOutcome: opts.onOutcome,
+      onOutcome: (o) => {
+        queue.completedHere(jobIdFor({ key: o.sessionKey, versionMs: Date.parse(o.version) }), o);
+        opts.onOutcome?.(o);
+      },
     });
     const failed = (data: SessionJobData, code: string, message: string, jobId: string) =>
       status.record(data.sessionKey, { state: 'failed', version: data.version, ticket: data.ticketId, reason: message, code, source: data.source, jobId });

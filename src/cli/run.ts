@@ -196,7 +196,10 @@ async function dryRun(config: Config, items: Array<Input | RunResult>): Promise<
 async function realRun(config: Config, log: Logger, items: Array<Input | RunResult>, waitMs: number): Promise<RunResult[]> {
   // rejected copies, the local CRM and a private Redis live there (a dry run writes nothing)
   ensureWritableDir('DATA_DIR', config.dataDir);
-  const app = await createApp(config, log, { worker: true, allowPrivateRedis: true });
+  // JOB_THREADS=auto is none here: `run` reads and submits on its main thread too, and a job
+  // thread's own heap (about 40 MB) put a backfill above the worker's peak memory, for little
+  // throughput (measured: npm run bench:run)
+  const app = await createApp({ ...config, JOB_THREADS: config.JOB_THREADS === 'auto' ? 0 : config.JOB_THREADS }, log, { worker: true, allowPrivateRedis: true });
   // Ctrl-C or a TERM: stop taking inputs, let active jobs finish, stop a private Redis.
   let stopping = false;
   const onSignal = () => {
@@ -208,48 +211,60 @@ async function realRun(config: Config, log: Logger, items: Array<Input | RunResu
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const results: RunResult[] = [];
-    const firstSource = new Map<string, string>();
+    const results: RunResult[] = new Array(items.length);
+    const jobOf: Array<{ jobId: string; added: boolean } | null> = new Array(items.length).fill(null);
     // Documents go on being submitted while earlier ones are processed, up to IN_FLIGHT at a
-    // time: the queue stays fed (Salesforce batches fill) and one session that keeps retrying
-    // holds up nothing but its own line of the report.
+    // time, by SUBMITTERS at once (a submission waits on Redis more than it computes): the
+    // queue stays fed, so Salesforce batches fill, and one session that keeps retrying holds up
+    // nothing but its own line of the report.
     const inFlight = new Set<Promise<void>>();
     let redisGoneSince: number | null = null;
-    for (const item of items) {
-      if (stopping) break;
-      while (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
-      if (!('read' in item)) {
-        results.push(item);
-        continue;
+    let next = 0;
+    const startedAt = Date.now();
+    const submitter = async () => {
+      for (let i = next++; i < items.length && !stopping; i = next++) {
+        const item = items[i]!;
+        while (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+        if (!('read' in item)) {
+          results[i] = item;
+          continue;
+        }
+        // Redis away (a restart): wait for it, up to --wait, then report what was not submitted
+        if (redisGoneSince !== null && Date.now() - redisGoneSince > waitMs) {
+          results[i] = notSubmitted(item, waitMs);
+          continue;
+        }
+        let submitted: { result: RunResult; jobId: string | null };
+        let retried = false;
+        try {
+          submitted = await whileRedisIsAway(() => submitOne(app, config, item), redisGoneSince === null ? Date.now() + waitMs : redisGoneSince + waitMs, (since) => {
+            redisGoneSince ??= since;
+            retried = true;
+          });
+          redisGoneSince = null;
+          // a submission whose answer was lost with the connection did add its job: the retry
+          // finds it, and it is this run's own (added since the run started, from this input)
+          if (retried && submitted.jobId && submitted.result.reason !== null && (await addedByThisRun(app, submitted.jobId, item.source, startedAt))) {
+            submitted.result.reason = null;
+          }
+        } catch (err) {
+          if (redisErrorCode(err) !== 'QUEUE_UNAVAILABLE') throw err;
+          redisGoneSince ??= Date.now() - waitMs;
+          results[i] = notSubmitted(item, waitMs);
+          continue;
+        }
+        const { result, jobId } = submitted;
+        results[i] = result;
+        if (jobId) {
+          jobOf[i] = { jobId, added: result.reason === null };
+          const p: Promise<void> = settle(app, result, jobId, waitMs).finally(() => inFlight.delete(p));
+          inFlight.add(p);
+        }
       }
-      // Redis away (a restart): wait for it, up to --wait, then report what was not submitted
-      if (redisGoneSince !== null && Date.now() - redisGoneSince > waitMs) {
-        results.push(notSubmitted(item, waitMs));
-        continue;
-      }
-      let submitted: { result: RunResult; jobId: string | null };
-      try {
-        submitted = await whileRedisIsAway(() => submitOne(app, config, item), redisGoneSince === null ? Date.now() + waitMs : redisGoneSince + waitMs, (since) => {
-          redisGoneSince ??= since;
-        });
-        redisGoneSince = null;
-      } catch (err) {
-        if (redisErrorCode(err) !== 'QUEUE_UNAVAILABLE') throw err;
-        redisGoneSince ??= Date.now() - waitMs;
-        results.push(notSubmitted(item, waitMs));
-        continue;
-      }
-      const { result, jobId } = submitted;
-      results.push(result);
-      if (jobId) {
-        const duplicateOf = result.reason?.startsWith('the same session version') ? (firstSource.get(jobId) ?? null) : null;
-        if (!firstSource.has(jobId)) firstSource.set(jobId, result.source);
-        const p: Promise<void> = settle(app, result, jobId, duplicateOf, waitMs).finally(() => inFlight.delete(p));
-        inFlight.add(p);
-      }
-    }
+    };
+    await Promise.all(Array.from({ length: SUBMITTERS }, submitter));
     await Promise.all(inFlight);
-    return results;
+    return stopping ? results.filter((r) => r !== undefined) : inInputOrder(results, jobOf);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -262,6 +277,36 @@ async function realRun(config: Config, log: Logger, items: Array<Input | RunResu
  * worker, which is what fills Salesforce batches of 200; each costs a few hundred bytes here.
  */
 const IN_FLIGHT = 5_000;
+/** Submissions under way at once (each mostly waits on Redis round trips). */
+const SUBMITTERS = 16;
+
+/**
+ * Copies of one session version (a link and its target, a file given twice) were submitted
+ * concurrently, so which copy made the job is chance: the report says it in input order, as a
+ * sequential run would. The first copy carries the job's outcome; the others are duplicates of it.
+ */
+function inInputOrder(results: RunResult[], jobOf: Array<{ jobId: string; added: boolean } | null>): RunResult[] {
+  const groups = new Map<string, number[]>();
+  jobOf.forEach((j, i) => {
+    if (j) groups.set(j.jobId, [...(groups.get(j.jobId) ?? []), i]);
+  });
+  for (const idx of groups.values()) {
+    if (idx.length < 2) continue;
+    const first = idx[0]!;
+    const maker = idx.find((i) => jobOf[i]!.added) ?? first;
+    if (maker !== first) {
+      const a = results[first]!;
+      const b = results[maker]!;
+      results[first] = { ...b, source: a.source, keptAt: a.keptAt };
+      results[maker] = { ...a, source: b.source, keptAt: b.keptAt };
+    }
+    for (const i of idx.slice(1)) {
+      results[i] = { ...results[i]!, status: 'skipped', reason: `duplicate: the same session version as ${results[first]!.source}` };
+    }
+  }
+  return results;
+}
+
 /** How long closing may take once the report is made (a Redis that stays away cannot hold the exit). */
 const CLOSE_MS = 15_000;
 
@@ -282,6 +327,11 @@ async function whileRedisIsAway<T>(fn: () => Promise<T>, deadline: number, away:
       await new Promise((r) => setTimeout(r, delay));
     }
   }
+}
+
+async function addedByThisRun(app: App, jobId: string, source: string, startedAt: number): Promise<boolean> {
+  const job = await app.queue.getJob(jobId).catch(() => undefined);
+  return job !== undefined && job.timestamp >= startedAt && job.data.source === source;
 }
 
 function notSubmitted(item: Input, waitMs: number): RunResult {
@@ -322,7 +372,7 @@ function fromSubmit(s: SubmitResult): RunResult {
 }
 
 /** Waits for a queued input's job and writes its outcome into the result. */
-async function settle(app: App, r: RunResult, jobId: string, duplicateOf: string | null, waitMs: number): Promise<void> {
+async function settle(app: App, r: RunResult, jobId: string, waitMs: number): Promise<void> {
   const wasDuplicate = r.reason !== null;
   const deadline = Date.now() + waitMs;
   try {
@@ -333,10 +383,7 @@ async function settle(app: App, r: RunResult, jobId: string, duplicateOf: string
       return;
     }
     r.ticket = outcome.ticketId;
-    if (duplicateOf) {
-      r.status = 'skipped';
-      r.reason = `duplicate: the same session version as ${duplicateOf}`;
-    } else if (wasDuplicate) {
+    if (wasDuplicate) {
       r.status = 'skipped';
       r.reason = `already processed (job ${jobId}): ${outcome.status}, ${outcome.reason}`;
     } else {

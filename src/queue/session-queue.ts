@@ -37,7 +37,12 @@ export interface FailedJob {
   failedAt: string | null;
 }
 
-type Waiter = { resolve: (o: JobOutcome) => void; reject: (e: Error) => void };
+/** The fallback look at a waiter's job starts this long after it began waiting. */
+const POLL_AFTER_MS = 5_000;
+/** Waiters looked at per second by the fallback. */
+const POLL_PER_TICK = 100;
+
+type Waiter = { resolve: (o: JobOutcome) => void; reject: (e: Error) => void; since: number };
 
 export class SessionQueue {
   readonly queue: Queue<SessionJobData, JobOutcome>;
@@ -49,6 +54,7 @@ export class SessionQueue {
   private eventsConnection: Redis | null = null;
   private poller: NodeJS.Timeout | null = null;
   private polling = false;
+  private pollCursor = 0;
 
   /**
    * `connection` fails fast (producer, getters); `blocking` makes connections that wait
@@ -106,7 +112,7 @@ export class SessionQueue {
     await this.ensureEvents();
     const done = new Promise<JobOutcome>((resolve, reject) => {
       const list = this.waiters.get(jobId) ?? [];
-      list.push({ resolve, reject });
+      list.push({ resolve, reject, since: Date.now() });
       this.waiters.set(jobId, list);
     });
     // Settled early (by an event while we look below) before the caller holds it: not unhandled.
@@ -145,16 +151,31 @@ export class SessionQueue {
     });
     await this.events.waitUntilReady();
     // Events are fast but not guaranteed (one that fires before the event reader's first read
-    // is never seen): a slow look at the waiters' stored state settles what events missed.
+    // is never seen, or while Redis restarts): a slow look at the waiters' stored state settles
+    // what events missed. Only waiters older than a few seconds (events settle the others), a
+    // hundred a second in turn, so thousands of waiters cost Redis little.
     this.poller = setInterval(() => {
       if (this.polling || this.waiters.size === 0) return;
       this.polling = true;
       void (async () => {
-        for (const jobId of [...this.waiters.keys()].slice(0, 500)) await this.check(jobId).catch(() => undefined);
+        const old = Date.now() - POLL_AFTER_MS;
+        const due = [...this.waiters.entries()].filter(([, list]) => list[0]!.since < old).map(([jobId]) => jobId);
+        if (this.pollCursor >= due.length) this.pollCursor = 0;
+        const turn = due.slice(this.pollCursor, this.pollCursor + POLL_PER_TICK);
+        this.pollCursor += turn.length;
+        for (const jobId of turn) await this.check(jobId).catch(() => undefined);
       })().finally(() => {
         this.polling = false;
       });
     }, 1_000);
+  }
+
+  /**
+   * A job this process's worker has just completed: its waiter is settled at once, without
+   * waiting for the event stream (which still settles waiters of jobs other workers ran).
+   */
+  completedHere(jobId: string, outcome: JobOutcome): void {
+    this.settle(jobId, { ok: true, value: outcome });
   }
 
   private settle(jobId: string, r: { ok: true; value: JobOutcome } | { ok: false; failure: JobFailure }): void {
