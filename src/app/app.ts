@@ -14,7 +14,7 @@ import { IntakeCache } from '../pipeline/intake-cache.ts';
 import type { SubmitOptions, SubmitResult } from '../pipeline/submit.ts';
 import { JobThreads } from '../pipeline/job-threads.ts';
 import type { JobOutcome, SessionJobData } from '../queue/jobs.ts';
-import { jobIdFor, queueName } from '../queue/jobs.ts';
+import { queueName } from '../queue/jobs.ts';
 import { SessionQueue } from '../queue/session-queue.ts';
 import { sessionWorker } from '../queue/session-worker.ts';
 import type { SessionWorker } from '../queue/session-worker.ts';
@@ -153,10 +153,7 @@ export async function createApp(
       target,
       status,
       log: wlog,
-      onOutcome: (o) => {
-        queue.completedHere(jobIdFor({ key: o.sessionKey, versionMs: Date.parse(o.version) }), o);
-        opts.onOutcome?.(o);
-      },
+      onOutcome: opts.onOutcome,
     });
     const failed = (data: SessionJobData, code: string, message: string, jobId: string) =>
       status.record(data.sessionKey, { state: 'failed', version: data.version, ticket: data.ticketId, reason: message, code, source: data.source, jobId });
@@ -177,6 +174,10 @@ export async function createApp(
       }),
     );
     worker.onError((err) => wlog.error({ err: err.message }, 'worker error'));
+    // a job this process completed settles its waiters at once (others' wait for the event stream)
+    worker.onCompleted((outcome, jobId) => {
+      if (outcome) queue.completedHere(jobId, outcome);
+    });
     // A job that stalled too often (its workers kept dying) fails without reaching the processor.
     worker.onStalledTooOften((data, jobId, message) => {
       void failed(data, 'INTERNAL', `the job stalled too many times (workers stopped while running it): ${message}`, jobId).catch(() => undefined);

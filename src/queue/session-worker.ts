@@ -10,8 +10,8 @@ export interface SessionWorker {
   resume(): void;
   /** graceful: waits for the active jobs */
   close(): Promise<void>;
-  /** each job that completed (delivered or skipped) */
-  onCompleted(fn: (outcome: JobOutcome | undefined) => void): void;
+  /** each job that completed (delivered or skipped), once BullMQ has stored it as completed */
+  onCompleted(fn: (outcome: JobOutcome | undefined, jobId: string) => void): void;
   /** each failed attempt; `final` when the job has ended for good */
   onFailed(fn: (final: boolean, data: SessionJobData | undefined, error: Error, jobId: string) => void): void;
   onError(fn: (err: Error) => void): void;
@@ -28,7 +28,7 @@ export function sessionWorker(worker: Worker<SessionJobData, JobOutcome>): Sessi
     pause: () => worker.pause(),
     resume: () => worker.resume(),
     close: () => worker.close(),
-    onCompleted: (fn) => void worker.on('completed', (job) => fn(job.returnvalue)),
+    onCompleted: (fn) => void worker.on('completed', (job) => fn(job.returnvalue, job.id ?? '')),
     // finishedOn is set only when the job has ended for good (permanent error or last attempt)
     onFailed: (fn) => void worker.on('failed', (job, err) => fn(!job || Boolean(job.finishedOn), job?.data, err, job?.id ?? '')),
     onError: (fn) => void worker.on('error', fn),
