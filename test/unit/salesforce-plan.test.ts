@@ -17,7 +17,7 @@ describe('Salesforce write plan', () => {
     assert.equal(w.task?.WhatId, e.ticket.id);
     assert.equal(w.task?.CallObject, w.callObject);
     assert.equal(w.task?.CallType, 'Inbound');
-    assert.equal(w.task?.CallDurationInSeconds, e.fields.handle_seconds);
+    assert.equal(w.task?.CallDurationInSeconds, e.fields.talk_seconds, 'the call duration, not handle time');
     assert.equal(w.task?.CallDisposition, e.fields.last_disposition);
     assert.equal(w.task?.Subject, note.subject);
     assert.equal(w.task?.Description, 'the note');
@@ -25,6 +25,14 @@ describe('Salesforce write plan', () => {
     assert.match(String(w.task?.ActivityDate), /^\d{4}-\d{2}-\d{2}$/);
     assert.equal(w.caseFields, null);
     assert.deepEqual(w.posts, []);
+  });
+
+  it('CallDurationInSeconds is call_duration as the file says, not handle time (call_duration plus after-call work)', () => {
+    const s = buildSession({ durations: { talk: 459, afterCallWork: 40, handle: 499 } });
+    const w = planWrite(enrich(s, buildTicket()), note, DEFAULT_MAPPING);
+    assert.equal(w.task?.CallDurationInSeconds, 459);
+    const mapped = planWrite(enrich(s, buildTicket()), note, parseMapping({ task: { fields: { Handle_Seconds__c: 'handle_seconds' } } }));
+    assert.equal(mapped.task?.Handle_Seconds__c, 499, 'handle time can be mapped to a field of its own');
   });
 
   it('maps Case fields only when asked, always with the version field', () => {

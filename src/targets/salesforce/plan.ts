@@ -83,7 +83,10 @@ export function planWrite(e: TicketUpdate, note: RenderedNote, m: Mapping, lengt
       Status: m.task.status,
       ActivityDate: ended.slice(0, 10),
       CallObject: callObject,
-      CallDurationInSeconds: typeof f.handle_seconds === 'number' ? f.handle_seconds : typeof f.talk_seconds === 'number' ? f.talk_seconds : null,
+      // the call's (or chat's) duration as CCAI reports it (`call_duration`), not handle time
+      // (that adds after-call work): handle time is in the description, and a mapping can put
+      // `handle_seconds` in a field of its own
+      CallDurationInSeconds: typeof f.talk_seconds === 'number' ? Math.round(f.talk_seconds) : null,
       CallDisposition: typeof f.last_disposition === 'string' ? fit(f.last_disposition, 'Task.CallDisposition', LIMITS.callDisposition, cuts) : null,
       CallType: callType(f.session_type, f.session_kind),
     };
