@@ -119,8 +119,15 @@ const schema = z.object({
   SF_JWT_AUDIENCE: z.string().url().optional(),
   SF_REQUEST_TIMEOUT_MS: int(1_000, 1_800_000).default(120_000),
   SF_MAPPING_FILE: z.string().min(1).optional(),
-  SF_BATCH_SIZE: int(1, 200).default(200),
+  /** sessions in one flush: up to 1,000 (five sObject Collections of 200 in one composite call) */
+  SF_BATCH_SIZE: int(1, 1000).default(1000),
   SF_BATCH_WAIT_MS: int(0, 60_000).default(500),
+  /** flushes under way at once in one worker process */
+  SF_BATCH_CONCURRENCY: int(1, 32).default(4),
+  /** a claim on a version being written lives this long unless renewed (it is, every third of it, while the write is in flight) */
+  SF_CLAIM_LEASE_MS: int(1_000, 3_600_000).default(30_000),
+  /** how long the ledger remembers a version or a Case after its last change */
+  SF_LEDGER_DAYS: int(1, 400).default(30),
   SF_API_USAGE_SLOWDOWN: z.coerce.number().min(0).max(1).default(0.8),
   SF_API_USAGE_PAUSE: z.coerce.number().min(0).max(1).default(0.95),
   // A Cloud Storage bucket (CCAI Platform's external storage): swept, and notified through Pub/Sub

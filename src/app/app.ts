@@ -24,6 +24,7 @@ import type { NoteTemplates } from '../render/templates.ts';
 import { openConnections } from '../store/connections.ts';
 import type { RedisConnections } from '../store/connections.ts';
 import { MailStore } from '../store/mail-store.ts';
+import { RedisSalesforceLedger } from '../store/salesforce-ledger.ts';
 import { RedisMailboxState } from '../store/mailbox-state.ts';
 import { ensureRedis } from '../store/redis.ts';
 import { RedisRemoteState } from '../store/remote-state.ts';
@@ -110,7 +111,11 @@ export async function createApp(
   let target: Target | null = opts.worker ? (opts.target ?? null) : null;
   if (opts.worker && !target) {
     try {
-      target = await createTarget(config, log, () => mailStore);
+      target = await createTarget(config, log, {
+        mailStore: () => mailStore,
+        salesforceLedger: () =>
+          new RedisSalesforceLedger(connections.client, config.QUEUE_PREFIX, { leaseMs: config.SF_CLAIM_LEASE_MS, keepMs: config.SF_LEDGER_DAYS * 86_400_000 }),
+      });
     } catch (err) {
       connections.close();
       await redis.close();

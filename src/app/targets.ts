@@ -4,6 +4,7 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { MailStore } from '../store/mail-store.ts';
+import type { WriteLedger } from '../targets/salesforce/ledger.ts';
 import type { SalesforceAuth } from '../targets/salesforce/connection.ts';
 import type { SalesforceSettings } from '../targets/salesforce/salesforce-target.ts';
 import type { EmailSettings } from '../targets/email/email-target.ts';
@@ -31,6 +32,7 @@ export function salesforceSettingsOf(c: Config): SalesforceSettings {
     mappingFile: c.SF_MAPPING_FILE,
     batchSize: c.SF_BATCH_SIZE,
     batchWaitMs: c.SF_BATCH_WAIT_MS,
+    batchConcurrency: c.SF_BATCH_CONCURRENCY,
     slowdownAt: c.SF_API_USAGE_SLOWDOWN,
     pauseAt: c.SF_API_USAGE_PAUSE,
   };
@@ -50,8 +52,14 @@ export function emailSettingsOf(c: Config): EmailSettings {
   };
 }
 
-/** Builds the configured target; `mailStore` is the e-mail target's memory in Redis (CRM=email). */
-export async function createTarget(config: Config, log: Logger, mailStore: () => MailStore): Promise<Target> {
+/** What the targets keep in Redis: the e-mail target's memory, the Salesforce target's ledger. */
+export interface TargetStores {
+  mailStore(): MailStore;
+  salesforceLedger(): WriteLedger;
+}
+
+/** Builds the configured target, with its memory in Redis. */
+export async function createTarget(config: Config, log: Logger, stores: TargetStores): Promise<Target> {
   switch (config.CRM) {
     case 'local': {
       const { LocalCrm } = await import('../targets/local/local-crm.ts');
@@ -59,11 +67,11 @@ export async function createTarget(config: Config, log: Logger, mailStore: () =>
     }
     case 'salesforce': {
       const { createSalesforceTarget } = await import('../targets/salesforce/salesforce-target.ts');
-      return createSalesforceTarget(salesforceSettingsOf(config), log.child({ component: 'salesforce' }));
+      return createSalesforceTarget(salesforceSettingsOf(config), stores.salesforceLedger(), log.child({ component: 'salesforce' }));
     }
     case 'email': {
       const { createEmailTarget } = await import('../targets/email/email-target.ts');
-      return createEmailTarget(emailSettingsOf(config), mailStore(), log.child({ component: 'email' }));
+      return createEmailTarget(emailSettingsOf(config), stores.mailStore(), log.child({ component: 'email' }));
     }
   }
 }

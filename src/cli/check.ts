@@ -10,8 +10,14 @@ export async function checkCommand(config: Config, log: Logger, opts: { json?: b
   // mapped field) and throws with the full list of problems.
   try {
     // without the queue's Redis (check connects to the CRM only), as before
-    const target = await createTarget(config, log, () => {
+    const noRedis = (): never => {
       throw new SyncError('CONFIG_INVALID', 'CRM=email keeps its sent markers in Redis: it needs the queue connection');
+    };
+    // check logs in and describes, and writes nothing: the Salesforce ledger is never asked
+    const unused = () => Promise.reject(new Error('check writes nothing'));
+    const target = await createTarget(config, log, {
+      mailStore: noRedis,
+      salesforceLedger: () => ({ leaseMs: 0, claim: unused, renew: unused, settle: unused }),
     });
     await target.close();
     if (opts.json) printJson({ target: config.CRM, ok: true, problems: [] });

@@ -17,10 +17,15 @@ export function call1418Version(minutes: number, note: string): Buffer {
   return Buffer.from(JSON.stringify(doc));
 }
 
-/** A call with its own id on its own ticket (a valid 18-char Case id derived from `n`). */
-export function callOnTicket(id: number, ticketId: string): Buffer {
+/**
+ * A call with its own id on its own ticket. `updatedAt`: the version's time (default: the
+ * fixture's, months ago); `'now'` makes it a file as CCAI writes it today, a quarter of an hour
+ * after the session (the Salesforce ledger writes such versions without looking first).
+ */
+export function callOnTicket(id: number, ticketId: string, updatedAt?: 'now' | string): Buffer {
   const doc = fixture('metadata_call-987.json');
   doc.id = id;
+  if (updatedAt) doc.updated_at = updatedAt === 'now' ? new Date(Date.now() - 15 * 60_000).toISOString() : updatedAt;
   doc.out_ticket_id = ticketId;
   doc.out_ticket_url = `https://crm.example.com/lightning/r/Case/${ticketId}/view`;
   return Buffer.from(JSON.stringify(doc));

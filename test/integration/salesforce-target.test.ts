@@ -1,8 +1,11 @@
 // The Salesforce target on its own (no queue) against the double: the pause lifts, and several
 // sessions on one Case in one batch.
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { after, afterEach, describe, it } from 'node:test';
 import { Connection } from 'jsforce';
+import { Redis } from 'ioredis';
+import { RedisSalesforceLedger } from '../../src/store/salesforce-ledger.ts';
+import { TEST_REDIS_URL, dropPrefix, uniquePrefix } from '../helpers/env.ts';
 import { enrich } from '../../src/domain/enrich/enrich.ts';
 import { SyncError } from '../../src/errors.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -15,13 +18,22 @@ import { buildSession } from '../helpers/session-builder.ts';
 const note = { subject: 's', text: 't', html: '' };
 let sf: SalesforceDouble;
 afterEach(async () => sf?.close());
+const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+const prefixes: string[] = [];
+after(async () => {
+  for (const p of prefixes) await dropPrefix(p);
+  redis.disconnect();
+});
 
 function target(s: SalesforceDouble, extra: Partial<ConstructorParameters<typeof SalesforceTarget>[0]> = {}) {
+  const prefix = uniquePrefix('sft');
+  prefixes.push(prefix);
   return new SalesforceTarget({
     conn: new Connection({ instanceUrl: s.url, accessToken: s.accessToken(), version: '62.0' }),
     mapping: parseMapping({}),
     batchSize: 200,
     batchWaitMs: 30,
+    ledger: new RedisSalesforceLedger(redis, prefix, { leaseMs: 30_000, keepMs: 30 * 86_400_000 }),
     slowdownAt: 0.8,
     pauseAt: 0.9,
     log: createLogger('silent'),

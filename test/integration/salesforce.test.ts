@@ -13,6 +13,7 @@ import { startSalesforceDouble } from '../salesforce/double.ts';
 import type { SalesforceDouble } from '../salesforce/double.ts';
 import { callOnTicket, fixture } from '../helpers/documents.ts';
 import { TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
+import { ledgerRunningSince } from '../helpers/salesforce-ledger.ts';
 
 const CASE_FIELDS = [
   { name: 'CCAI_Session_Version__c', type: 'string', updateable: true, createable: true, length: 40 },
@@ -26,9 +27,14 @@ afterEach(async () => {
   cleanups = [];
 });
 
-async function start(opts: { env?: Record<string, string>; mapping?: unknown; sf?: SalesforceDouble; auth?: 'token' | 'client' | 'jwt' } = {}) {
+/**
+ * A worker on the double. Its ledger has been running for a day (steady state: a version of the
+ * last day that it has no record of was never attempted), unless `newLedger`.
+ */
+async function start(opts: { env?: Record<string, string>; mapping?: unknown; sf?: SalesforceDouble; auth?: 'token' | 'client' | 'jwt'; newLedger?: boolean } = {}) {
   const sf = opts.sf ?? (await startSalesforceDouble());
   const prefix = uniquePrefix('sf');
+  if (!opts.newLedger) await ledgerRunningSince(prefix, Date.now() - 86_400_000);
   const tmp = tempDir('ccai-sf');
   const env: Record<string, string> = {
     CRM: 'salesforce',
@@ -78,20 +84,40 @@ describe('Salesforce target', () => {
     assert.match(String(task.Description), /Call 1418/);
   });
 
-  it('coalesces concurrent jobs: 120 sessions cost two API calls per batch', async () => {
+  it('coalesces concurrent jobs: 120 new sessions cost one API call per batch, nothing read first', async () => {
     const { app, sf } = await start({ env: { SF_BATCH_WAIT_MS: '300', WORKER_CONCURRENCY: '200' } });
     const cases = Array.from({ length: 120 }, (_, i) => sf.insert('Case', { Subject: `case ${i}` }));
     sf.reset();
     const before = sf.apiCalls();
     const jobs = [];
     await app.worker!.pause(); // the files arrive together, as after a bucket sync
-    for (let i = 0; i < 120; i++) jobs.push((await app.submit(callOnTicket(5000 + i, cases[i]!), `f${i}`)).jobId!);
+    for (let i = 0; i < 120; i++) jobs.push((await app.submit(callOnTicket(5000 + i, cases[i]!, 'now'), `f${i}`)).jobId!);
     app.worker!.resume();
     const outcomes = await Promise.all(jobs.map((j) => app.queue.waitFor(j)));
     assert.ok(outcomes.every((o) => o.status === 'delivered'));
     assert.equal(sf.records('Task').length, 120);
     const calls = sf.apiCalls() - before;
-    assert.ok(calls <= 4, `at most two batches of two calls, made ${calls}`);
+    assert.ok(calls <= 3, `at most three batches of one call, made ${calls}`);
+    const reads = sf.requests.flatMap((r) => r.subrequests ?? []).filter((sub) => sub.startsWith('GET /query')).length;
+    assert.equal(reads, 0, 'versions the ledger knows were never attempted are not looked for');
+  });
+
+  it('versions older than the ledger remembers are looked for first: one read and one write per batch', async () => {
+    const { app, sf } = await start({ env: { SF_BATCH_WAIT_MS: '300', WORKER_CONCURRENCY: '200' } });
+    const caseId = sf.insert('Case', { Subject: 'old' });
+    sf.reset();
+    await app.worker!.pause();
+    const jobs = [];
+    // a backfill of last spring's files: months before the ledger began
+    for (let i = 0; i < 50; i++) jobs.push((await app.submit(callOnTicket(6000 + i, caseId), `g${i}`)).jobId!);
+    app.worker!.resume();
+    const outcomes = await Promise.all(jobs.map((j) => app.queue.waitFor(j)));
+    assert.ok(outcomes.every((o) => o.status === 'delivered'));
+    assert.equal(tasksOn(sf, caseId).length, 50);
+    const calls = sf.requests.filter((r) => r.apiCall).map((r) => (r.subrequests ?? []).join(' + '));
+    const reads = calls.filter((c) => c.startsWith('GET /query'));
+    assert.ok(reads.length >= 1 && reads.length === calls.length / 2, `a read and a write per batch: ${calls.join(' | ')}`);
+    assert.ok(reads.every((c) => /^GET \/query( \+ GET \/query)*$/.test(c)), 'the reads go together, before the writes');
   });
 
   it('never creates a second Task for the same version (retried job, crash after write)', async () => {
@@ -158,7 +184,7 @@ describe('Salesforce target', () => {
     assert.equal((await app.queue.waitFor(s.jobId!)).status, 'delivered');
     const job = await app.queue.getJob(s.jobId!);
     await job!.retry('completed');
-    assert.match((await app.queue.waitFor(s.jobId!)).reason, /FeedItem for this version was already there/);
+    assert.match((await app.queue.waitFor(s.jobId!)).reason, /written by an earlier attempt; nothing written twice/);
     const posts = sf.records('FeedItem').filter((p) => p.ParentId === caseId);
     assert.equal(posts.length, 1);
     assert.equal(posts[0]!.Type, 'TextPost');

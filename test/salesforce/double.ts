@@ -31,7 +31,8 @@ export interface SalesforceDouble {
   records(sobject: string): Array<Record<string, unknown>>;
   insert(sobject: string, fields: Record<string, unknown>): string;
   remove(sobject: string, id: string): void;
-  requests: Array<{ method: string; path: string; apiCall: boolean; at: number }>;
+  /** every request; a composite one lists its subrequests (`POST /composite/sobjects`, `GET /query`) */
+  requests: Array<{ method: string; path: string; apiCall: boolean; at: number; subrequests?: string[] }>;
   apiCalls(): number;
   reset(): void;
   setLatency(ms: number): void;
@@ -58,7 +59,7 @@ export const DOUBLE_PASSWORD = 'secret';
 interface Reply { status: number; body?: unknown; headers?: Record<string, string> }
 interface RecordError { statusCode: string; message: string; fields: string[] }
 interface Stored { type: string; fields: Record<string, unknown>; deleted: boolean }
-interface Ctx { version: string; nested: boolean; allOrNone: boolean }
+interface Ctx { version: string; nested: boolean; allOrNone: boolean; subrequests?: string[] }
 type Json = Record<string, unknown>;
 
 const JWT_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -392,6 +393,7 @@ export async function startSalesforceDouble(
       if (/\/(query|queryAll)\b|\/composite\/sobjects/.test(s.url)) heavy++;
     }
     if (heavy > 5) return apiError(400, 'LIMIT_EXCEEDED', 'A composite request can contain at most 5 query or sObject Collections subrequests');
+    for (const sub of subs as Json[]) ctx.subrequests?.push(`${String(sub.method).toUpperCase()} ${new URL(String(sub.url), base).pathname.replace(/^\/services\/data\/v[^/]+/, '')}`);
     const allOrNone = body.allOrNone === true;
     const snapshot = allOrNone ? cloneStore() : null;
     const byRef = new Map<string, unknown>();
@@ -506,7 +508,7 @@ export async function startSalesforceDouble(
   }
 
   // ---- HTTP ---------------------------------------------------------------------------------
-  function api(method: string, url: URL, raw: string, authorization: string | undefined): Reply {
+  function api(method: string, url: URL, raw: string, authorization: string | undefined, subrequests: string[]): Reply {
     const m = /^(?:Bearer|OAuth)\s+(\S+)$/i.exec(authorization ?? '');
     if (!m || !tokens.has(m[1]!)) return apiError(401, 'INVALID_SESSION_ID', 'Session expired or invalid');
     if (used >= limitMax) return apiError(403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.');
@@ -521,7 +523,7 @@ export async function startSalesforceDouble(
         return apiError(400, 'JSON_PARSER_ERROR', `Unexpected character in request body: ${(e as Error).message}`);
       }
     }
-    return route(method, url.pathname, url.searchParams, body, { nested: false, allOrNone: false });
+    return route(method, url.pathname, url.searchParams, body, { nested: false, allOrNone: false, subrequests });
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -531,14 +533,15 @@ export async function startSalesforceDouble(
     const url = new URL(req.url ?? '/', base);
     const method = (req.method ?? 'GET').toUpperCase();
     const apiCall = /^\/services\/data\/v[^/]+/.test(url.pathname);
-    requests.push({ method, path: url.pathname, apiCall, at: Date.now() });
+    const subrequests: string[] = [];
+    requests.push({ method, path: url.pathname, apiCall, at: Date.now(), subrequests });
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     let reply: Reply;
     try {
       if (url.pathname === '/services/oauth2/token' && method === 'POST') reply = tokenEndpoint(raw, req.headers.authorization);
       else if (url.pathname === '/services/data' || url.pathname === '/services/data/') {
         reply = ok(versions().map((version) => ({ label: releaseLabel(version), url: `/services/data/v${version}`, version })));
-      } else if (apiCall) reply = api(method, url, raw, req.headers.authorization);
+      } else if (apiCall) reply = api(method, url, raw, req.headers.authorization, subrequests);
       else reply = notFound();
     } catch (e) {
       reply = apiError(500, 'UNKNOWN_EXCEPTION', `double: ${(e as Error).stack ?? String(e)}`);

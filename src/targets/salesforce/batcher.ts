@@ -1,78 +1,85 @@
-// Coalesces the work of concurrent jobs into one flush: up to `maxSize` items, or whatever
-// arrived within `maxWaitMs` of the first. One flush at a time per process, so the records of
-// one Case are never written by two flushes racing each other.
+// Coalesces the work of concurrent jobs into flushes: up to `maxSize` items, sent as soon as
+// that many are waiting, or when the oldest waiting item has waited `maxWaitMs`. Up to
+// `maxConcurrent` flushes run at once, so a full batch never waits for the one before it; that
+// two flushes may touch the same Case is the ledger's business (see ledger.ts), not the order
+// of flushes.
 
 export interface BatcherOptions {
   maxSize: number;
   maxWaitMs: number;
+  /** flushes under way at once (default 1) */
+  maxConcurrent?: number;
 }
 
 type Settler<R> = { resolve: (r: R) => void; reject: (e: unknown) => void };
 
 export class Batcher<I, R> {
   private readonly flushFn: (items: I[]) => Promise<Array<R | Error>>;
-  private readonly opts: BatcherOptions;
-  private pending: Array<{ item: I; settle: Settler<R> }> = [];
+  private readonly opts: Required<BatcherOptions>;
+  private pending: Array<{ item: I; settle: Settler<R>; at: number }> = [];
   private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private running = 0;
+  private readonly idle: Array<() => void> = [];
   private closed = false;
 
   /** `flushFn` returns one result or Error per item, in order. */
   constructor(flushFn: (items: I[]) => Promise<Array<R | Error>>, opts: BatcherOptions) {
     this.flushFn = flushFn;
-    this.opts = opts;
+    this.opts = { maxConcurrent: 1, ...opts };
   }
 
   add(item: I): Promise<R> {
     if (this.closed) return Promise.reject(new Error('batcher closed'));
     return new Promise<R>((resolve, reject) => {
-      this.pending.push({ item, settle: { resolve, reject } });
-      if (this.pending.length >= this.opts.maxSize) this.kick();
-      else if (!this.timer) this.timer = setTimeout(() => this.kick(), this.opts.maxWaitMs);
+      this.pending.push({ item, settle: { resolve, reject }, at: Date.now() });
+      this.pump();
     });
   }
 
-  private kick(): void {
+  /** Starts every flush that is due and has a free slot; arms the timer for the next one. */
+  private pump(): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.running) return; // the running flush takes the next batch when it ends
-    this.running = this.drain().finally(() => {
-      this.running = null;
-    });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, this.opts.maxSize);
-      let results: Array<R | Error>;
-      try {
-        results = await this.flushFn(batch.map((b) => b.item));
-      } catch (err) {
-        for (const b of batch) b.settle.reject(err);
-        continue;
-      }
-      batch.forEach((b, i) => {
-        const r = results[i];
-        if (r instanceof Error) b.settle.reject(r);
-        else if (r === undefined) b.settle.reject(new Error('no result for this item'));
-        else b.settle.resolve(r);
-      });
-      // a batch that is not full yet waits for its time, unless it is already due
-      if (this.pending.length > 0 && this.pending.length < this.opts.maxSize && !this.closed) {
-        if (!this.timer) this.timer = setTimeout(() => this.kick(), this.opts.maxWaitMs);
-        return;
-      }
+    while (this.running < this.opts.maxConcurrent && this.pending.length > 0) {
+      const due = this.closed || this.pending.length >= this.opts.maxSize || Date.now() - this.pending[0]!.at >= this.opts.maxWaitMs;
+      if (!due) break;
+      this.start(this.pending.splice(0, this.opts.maxSize));
+    }
+    if (this.pending.length > 0 && this.running < this.opts.maxConcurrent) {
+      const wait = Math.max(0, this.pending[0]!.at + this.opts.maxWaitMs - Date.now());
+      this.timer = setTimeout(() => this.pump(), wait);
     }
   }
 
-  /** Flushes what is pending and waits for it. */
+  private start(batch: Array<{ item: I; settle: Settler<R> }>): void {
+    this.running++;
+    void this.flushFn(batch.map((b) => b.item))
+      .then(
+        (results) =>
+          batch.forEach((b, i) => {
+            const r = results[i];
+            if (r instanceof Error) b.settle.reject(r);
+            else if (r === undefined) b.settle.reject(new Error('no result for this item'));
+            else b.settle.resolve(r);
+          }),
+        (err: unknown) => {
+          for (const b of batch) b.settle.reject(err);
+        },
+      )
+      .finally(() => {
+        this.running--;
+        this.pump();
+        if (this.running === 0 && this.pending.length === 0) for (const f of this.idle.splice(0)) f();
+      });
+  }
+
+  /** Flushes what is pending and waits for every flush to end. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.pending.length > 0 || this.running) {
-      this.kick();
-      await this.running;
-    }
+    this.pump();
+    if (this.running === 0 && this.pending.length === 0) return;
+    await new Promise<void>((r) => this.idle.push(r));
   }
 }

@@ -1,8 +1,12 @@
 // The Salesforce target: each session version becomes a Task on its Case (CallObject = the
 // version's key), optionally a CaseComment, and, when the admin mapped them, Case fields.
-// Concurrent jobs are coalesced: one flush of up to 200 sessions costs two API calls, one
-// composite request reading what is already there and one composite request writing
-// (sObject Collections inside), and every record's own success or error goes back to its job.
+// Concurrent jobs are coalesced into flushes of up to 1,000 sessions. The ledger (ledger.ts,
+// shared by every worker on the org) claims each version first: one never attempted is written
+// without looking; only one an earlier attempt may have written is looked for first (Task by
+// CallObject, posts by their marker, the Case's version field). A flush of new versions is one
+// API call: a composite request holding five sObject Collections of 200 records; every
+// record's own success or error goes back to its job.
+import { randomBytes } from 'node:crypto';
 import type { Connection } from 'jsforce';
 
 import type { TicketUpdate, FieldValue, RenderedNote } from '../../domain/types.ts';
@@ -14,6 +18,7 @@ import { connect } from './connection.ts';
 import type { SalesforceAuth } from './connection.ts';
 import { fromJsforceError, fromSalesforceError } from './errors.ts';
 import type { SalesforceErrorItem } from './errors.ts';
+import type { CaseOutcome, LedgerItem, SettledItem, VersionClaim, VersionOutcome, WriteLedger } from './ledger.ts';
 import { loadMapping, mappedFields } from './mapping.ts';
 import type { Mapping } from './mapping.ts';
 import { commentMarker, planWrite } from './plan.ts';
@@ -46,11 +51,27 @@ interface SaveResult {
 const PAUSE_MS = ERROR_CODES.TARGET_RATE_LIMITED.holdMs;
 const AUTH_PAUSE_MS = ERROR_CODES.TARGET_AUTH.holdMs;
 
+/** records in one sObject Collections request */
+const COLLECTION_SIZE = 200;
+/** queries and sObject Collections in one composite request (Salesforce's limit) */
+const HEAVY_PER_COMPOSITE = 5;
+/** the most a session waits before it looks again at a version another worker is writing */
+const BUSY_RECHECK_MS = 1_000;
+
+/** A version another attempt is writing (its claim alive): the job looks again after `leftMs` at most. */
+type Busy = { status: 'busy'; leftMs: number };
+type Answer = ApplyResult | Busy;
+
 export interface SalesforceTargetOptions {
   conn: Connection;
   mapping: Mapping;
+  /** sessions in one flush (up to 1,000: five collections of 200 in one call) */
   batchSize: number;
   batchWaitMs: number;
+  /** flushes under way at once (default 4) */
+  batchConcurrency?: number;
+  /** what every worker on the org knows of each version (see ledger.ts) */
+  ledger: WriteLedger;
   slowdownAt: number;
   pauseAt: number;
   /** how long to hold off once usage passes pauseAt or the limit is hit (default PAUSE_MS, 15 minutes) */
@@ -63,7 +84,8 @@ export class SalesforceTarget implements Target {
   readonly usesHtml = false;
   private readonly conn: Connection;
   private readonly mapping: Mapping;
-  private readonly batcher: Batcher<SessionWrite, ApplyResult>;
+  private readonly batcher: Batcher<SessionWrite, Answer>;
+  private readonly ledger: WriteLedger;
   private readonly opts: SalesforceTargetOptions;
   private readonly base: string;
   private pausedUntil = 0;
@@ -76,15 +98,23 @@ export class SalesforceTarget implements Target {
     this.opts = opts;
     this.conn = opts.conn;
     this.mapping = opts.mapping;
+    this.ledger = opts.ledger;
     this.base = `/services/data/v${opts.conn.version}`;
-    this.batcher = new Batcher((items) => this.flush(items), { maxSize: opts.batchSize, maxWaitMs: opts.batchWaitMs });
+    this.batcher = new Batcher((items) => this.flush(items), { maxSize: opts.batchSize, maxWaitMs: opts.batchWaitMs, maxConcurrent: opts.batchConcurrency ?? 4 });
   }
 
   async apply(e: TicketUpdate, note: RenderedNote): Promise<ApplyResult> {
     this.throwIfPaused();
     const write = planWrite(e, note, this.mapping, this.fieldLengths);
     if (write.cuts.length > 0) this.opts.log.warn({ session: e.sessionKey, ticket: e.ticket.id, cuts: write.cuts }, 'text cut to fit Salesforce field limits');
-    return this.batcher.add(write);
+    // Another worker writing this version (or this Case's fields) now: wait for it, inside the
+    // job (no attempt used), and look again; its claim lapses if it died.
+    for (;;) {
+      const r = await this.batcher.add(write);
+      if (r.status !== 'busy') return r;
+      await new Promise((res) => setTimeout(res, Math.min(r.leftMs, BUSY_RECHECK_MS) + Math.floor(Math.random() * 100)));
+      this.throwIfPaused();
+    }
   }
 
   async close(): Promise<void> {
@@ -190,132 +220,62 @@ export class SalesforceTarget implements Target {
     return { method: 'GET', url: `${this.base}/query?q=${encodeURIComponent(soql)}`, referenceId };
   }
 
-  private async flush(items: SessionWrite[]): Promise<Array<ApplyResult | Error>> {
-    const results: Array<ApplyResult | Error | null> = items.map(() => null);
+  private async flush(items: SessionWrite[]): Promise<Array<Answer | Error>> {
     const log = this.opts.log;
-
-    // 1. What is already there: one composite request (one API call).
-    const reads: SubRequest[] = [];
-    const withTask = items.filter((w) => w.task);
-    if (withTask.length) reads.push(this.query(`SELECT Id, CallObject FROM Task WHERE CallObject IN (${quoteAll(withTask.map((w) => w.callObject))})`, 'tasks'));
-    const caseIds = unique(items.filter((w) => w.caseFields).map((w) => w.recordId));
-    const vf = this.mapping.case.versionField;
-    if (caseIds.length) reads.push(this.query(`SELECT Id, ${vf} FROM Case WHERE Id IN (${quoteAll(caseIds)})`, 'cases'));
-    for (const type of ['CaseComment', 'FeedItem'] as const) {
-      const parents = unique(items.filter((w) => w.posts.some((p) => p.type === type)).map((w) => w.recordId));
-      const bodyField = type === 'CaseComment' ? 'CommentBody' : 'Body';
-      if (parents.length) reads.push(this.query(`SELECT Id, ParentId, ${bodyField} FROM ${type} WHERE ParentId IN (${quoteAll(parents)})`, `posts-${type}`));
-    }
-
-    const existingTasks = new Map<string, string>();
-    const caseVersions = new Map<string, string | null>();
-    const existingPosts = new Set<string>();
-    const readErrors = new Map<string, SyncError>();
-    if (reads.length) {
-      const responses = await this.composite(reads);
-      for (const r of responses) {
-        if (r.httpStatusCode >= 300) {
-          // only the sessions that depend on this read fail (and retry)
-          readErrors.set(r.referenceId, fromSalesforceError(firstError(r.body), `reading ${r.referenceId}`));
-          continue;
-        }
-        const records = (r.body as { records: Array<Record<string, unknown>> }).records;
-        if (r.referenceId === 'tasks') for (const t of records) existingTasks.set(String(t.CallObject), String(t.Id));
-        if (r.referenceId === 'cases') for (const c of records) caseVersions.set(String(c.Id), (c[vf] as string | null) ?? null);
-        if (r.referenceId.startsWith('posts-')) {
-          const type = r.referenceId.slice('posts-'.length);
-          for (const c of records) existingPosts.add(`${type}|${c.ParentId}|${String(c.CommentBody ?? c.Body ?? '').split('\n', 1)[0]}`);
-        }
-      }
-    }
-
-    // 2. What to write.
-    const taskCreates: Array<{ index: number; record: Record<string, FieldValue> }> = [];
-    const postCreates: Array<{ index: number; type: string; record: Record<string, FieldValue> }> = [];
-    const newestByCase = new Map<string, { version: string; fields: Record<string, FieldValue>; indexes: number[] }>();
+    const token = randomBytes(8).toString('hex');
+    const results: Array<Answer | Error | null> = items.map(() => null);
     const notes: string[][] = items.map(() => []);
-    items.forEach((w, i) => {
-      const readError =
-        (w.task && readErrors.get('tasks')) ||
-        (w.caseFields && readErrors.get('cases')) ||
-        w.posts.map((p) => readErrors.get(`posts-${p.type}`)).find(Boolean);
-      if (readError) {
-        results[i] = readError;
-        return;
-      }
-      if (w.task) {
-        const existing = existingTasks.get(w.callObject);
-        if (existing) notes[i]!.push(`Task ${existing} for this version was already there`);
-        else taskCreates.push({ index: i, record: { attributes: { type: 'Task' } as never, ...w.task } });
-      }
-      for (const p of w.posts) {
-        if (existingPosts.has(`${p.type}|${w.recordId}|${commentMarker(w.callObject)}`)) notes[i]!.push(`${p.type} for this version was already there`);
-        else postCreates.push({ index: i, type: p.type, record: { attributes: { type: p.type } as never, ...p.record } });
-      }
-      if (w.caseFields) {
-        if (!caseVersions.has(w.recordId)) {
-          results[i] = new SyncError('TARGET_NOT_FOUND', `Salesforce: Case ${w.recordId} was not found (deleted, or not visible to the integration user)`);
-          return;
-        }
-        const stored = caseVersions.get(w.recordId) ?? null;
-        if (stored && Date.parse(stored) >= Date.parse(w.version)) {
-          notes[i]!.push(`Case fields kept: the Case already has ${stored === w.version ? 'this' : `the newer version ${stored}`}`);
-          return;
-        }
-        // Several sessions on one Case in this batch: only the newest writes the fields.
-        const cur = newestByCase.get(w.recordId);
-        if (!cur || Date.parse(w.version) > Date.parse(cur.version)) {
-          for (const k of cur?.indexes ?? []) notes[k]!.push(`Case fields kept: superseded by version ${w.version} in the same batch`);
-          newestByCase.set(w.recordId, { version: w.version, fields: w.caseFields, indexes: [i] });
-        } else {
-          notes[i]!.push(`Case fields kept: superseded by version ${cur.version} in the same batch`);
-        }
-      }
-    });
 
-    // 3. Write: one composite request with the collections inside (one API call).
-    const writes: SubRequest[] = [];
-    for (const [ref, list] of [
-      ['taskCreate', taskCreates],
-      ['postCreate', postCreates],
-    ] as const) {
-      for (let k = 0; k < list.length; k += 200) {
-        writes.push({ method: 'POST', url: `${this.base}/composite/sobjects`, referenceId: `${ref}${k / 200}`, body: { allOrNone: false, records: list.slice(k, k + 200).map((c) => c.record) } });
-      }
+    // Several sessions on one Case in this flush: only the newest writes the Case fields.
+    const newestOnCase = new Map<string, number>();
+    items.forEach((w, i) => {
+      if (!w.caseFields) return;
+      const cur = newestOnCase.get(w.recordId);
+      if (cur === undefined || Date.parse(w.version) > Date.parse(items[cur]!.version)) newestOnCase.set(w.recordId, i);
+    });
+    items.forEach((w, i) => {
+      const k = w.caseFields ? newestOnCase.get(w.recordId)! : i;
+      if (k !== i) notes[i]!.push(`Case fields kept: superseded by version ${items[k]!.version} in the same batch`);
+    });
+    const ledgerItems: LedgerItem[] = items.map((w, i) => ({
+      callObject: w.callObject,
+      versionMs: Date.parse(w.version),
+      caseId: w.caseFields && newestOnCase.get(w.recordId) === i ? w.recordId : null,
+    }));
+
+    // 1. The ledger: which versions are new, written, or being written by someone else.
+    const claims = await this.ledger.claim(token, ledgerItems);
+    const mine: number[] = [];
+    claims.forEach((c, i) => {
+      if (c.state === 'done') results[i] = { status: 'delivered', detail: `already on ${items[i]!.object} ${items[i]!.recordId}: written by an earlier attempt; nothing written twice` };
+      else if (c.state === 'busy') results[i] = { status: 'busy', leftMs: c.leftMs };
+      else mine.push(i);
+    });
+    const claimed = mine.map((i) => ledgerItems[i]!);
+    const renewal = setInterval(() => {
+      this.ledger.renew(token, claimed).catch((err: Error) => log.warn({ err: err.message }, 'could not renew the claims of a Salesforce batch'));
+    }, Math.max(100, Math.floor(this.ledger.leaseMs / 3)));
+    const track = new Map<number, Track>(mine.map((i) => [i, { sent: 0, ok: 0, refused: 0, unanswered: 0, found: 0, caseOutcome: { state: 'none' } as CaseOutcome }]));
+    try {
+      await this.writeClaimed(items, mine, claims as Array<Extract<VersionClaim, { case: unknown }>>, results, notes, track);
+    } finally {
+      clearInterval(renewal);
     }
-    const caseUpdates = [...newestByCase.entries()];
-    if (caseUpdates.length) {
-      writes.push({
-        method: 'PATCH',
-        url: `${this.base}/composite/sobjects`,
-        referenceId: 'caseUpdate0',
-        body: { allOrNone: false, records: caseUpdates.map(([id, u]) => ({ attributes: { type: 'Case' }, Id: id, ...u.fields })) },
-      });
-    }
-    if (writes.length) {
-      const responses = await this.composite(writes);
-      for (const r of responses) {
-        const saves = r.httpStatusCode < 300 ? (r.body as SaveResult[]) : null;
-        const error = saves ? null : fromSalesforceError(firstError(r.body), `writing ${r.referenceId.replace(/\d+$/, '')}`);
-        const chunk = Number(/\d+$/.exec(r.referenceId)?.[0] ?? 0) * 200;
-        const targets: Array<{ indexes: number[]; what: string }> = r.referenceId.startsWith('taskCreate')
-          ? taskCreates.slice(chunk, chunk + 200).map((c) => ({ indexes: [c.index], what: 'Task' }))
-          : r.referenceId.startsWith('postCreate')
-            ? postCreates.slice(chunk, chunk + 200).map((c) => ({ indexes: [c.index], what: c.type }))
-            : caseUpdates.map(([id, u]) => ({ indexes: u.indexes, what: `Case ${id} fields` }));
-        targets.forEach((t, k) => {
-          const save = saves?.[k];
-          const err = error ?? (save && !save.success ? fromSalesforceError(firstError(save.errors), `${t.what}`) : null);
-          for (const i of t.indexes) {
-            if (results[i] instanceof Error) continue;
-            if (err) results[i] = err;
-            else notes[i]!.push(t.what === 'Task' || t.what === 'CaseComment' || t.what === 'FeedItem' ? `${t.what} ${save?.id} created` : `${t.what} updated`);
-          }
-        });
-      }
-    }
-    log.debug({ sessions: items.length, reads: reads.length, writes: writes.length }, 'salesforce batch written');
-    return items.map((w, i): ApplyResult | Error => {
+
+    // 4. What the ledger learns: written, never sent, or maybe (the next attempt looks first).
+    const settled: SettledItem[] = mine.map((i) => {
+      const t = track.get(i)!;
+      const failed = t.refused > 0 || results[i] instanceof Error;
+      const version: VersionOutcome = t.unanswered > 0 || (failed && t.ok + t.found > 0) ? 'maybe' : failed ? 'not-written' : 'written';
+      return { ...ledgerItems[i]!, version, wasFresh: claims[i]!.state === 'fresh', case: t.caseOutcome };
+    });
+    await this.ledger.settle(token, settled).catch((err: Error) =>
+      // the claims lapse with their lease: the next attempt of these versions looks first
+      log.warn({ err: err.message, sessions: settled.length }, 'could not record a Salesforce batch in the ledger'),
+    );
+    log.debug({ sessions: items.length, claimed: mine.length }, 'salesforce batch written');
+
+    return items.map((w, i): Answer | Error => {
       const r = results[i];
       if (r) return r;
       const said = notes[i]!.join('; ');
@@ -325,6 +285,192 @@ export class SalesforceTarget implements Target {
       return { status: 'skipped', reason: 'nothing to write: the mapping writes no Task, comment or field for this record' };
     });
   }
+
+  /**
+   * Steps 2 and 3 of a flush, for the versions it claimed (`mine`): look in Salesforce only for
+   * what an earlier attempt may have written, then write the rest, 1,000 records to an API call
+   * (five sObject Collections of 200 in one composite request).
+   */
+  private async writeClaimed(
+    items: SessionWrite[],
+    mine: number[],
+    claims: Array<Extract<VersionClaim, { case: unknown }>>,
+    results: Array<Answer | Error | null>,
+    notes: string[][],
+    track: Map<number, Track>,
+  ): Promise<void> {
+    // 2. What is already there, for the versions that may have been written before.
+    const unknownTasks = mine.filter((i) => claims[i]!.state === 'unknown' && items[i]!.task);
+    const caseReads = unique(mine.filter((i) => claims[i]!.case?.state === 'unknown').map((i) => items[i]!.recordId));
+    const vf = this.mapping.case.versionField;
+    const reads: SubRequest[] = [];
+    const readOf = new Map<string, string>(); // referenceId -> what it reads
+    const addReads = (kind: string, values: string[], soql: (list: string) => string) => {
+      for (let k = 0; k < values.length; k += COLLECTION_SIZE) {
+        const ref = `${kind}${k / COLLECTION_SIZE}`;
+        readOf.set(ref, kind);
+        reads.push(this.query(soql(quoteAll(values.slice(k, k + COLLECTION_SIZE))), ref));
+      }
+    };
+    addReads('tasks', unknownTasks.map((i) => items[i]!.callObject), (l) => `SELECT Id, CallObject FROM Task WHERE CallObject IN (${l})`);
+    addReads('cases', caseReads, (l) => `SELECT Id, ${vf} FROM Case WHERE Id IN (${l})`);
+    for (const type of ['CaseComment', 'FeedItem'] as const) {
+      const parents = unique(mine.filter((i) => claims[i]!.state === 'unknown' && items[i]!.posts.some((p) => p.type === type)).map((i) => items[i]!.recordId));
+      const bodyField = type === 'CaseComment' ? 'CommentBody' : 'Body';
+      addReads(`posts-${type}-`, parents, (l) => `SELECT Id, ParentId, ${bodyField} FROM ${type} WHERE ParentId IN (${l})`);
+    }
+    const existingTasks = new Map<string, string>();
+    const caseVersions = new Map<string, string | null>();
+    const existingPosts = new Set<string>();
+    const readErrors = new Map<string, SyncError>();
+    for (const r of await this.compositeAll(reads)) {
+      const kind = readOf.get(r.referenceId) ?? r.referenceId;
+      if (r.error || r.httpStatusCode >= 300) {
+        // only the sessions that depend on this read fail (and retry)
+        readErrors.set(kind, r.error ?? fromSalesforceError(firstError(r.body), `reading ${kind.replace(/-$/, '')}`));
+        continue;
+      }
+      const records = (r.body as { records: Array<Record<string, unknown>> }).records;
+      if (kind === 'tasks') for (const t of records) existingTasks.set(String(t.CallObject), String(t.Id));
+      if (kind === 'cases') for (const c of records) caseVersions.set(String(c.Id), (c[vf] as string | null) ?? null);
+      if (kind.startsWith('posts-')) {
+        const type = kind.split('-')[1];
+        for (const c of records) existingPosts.add(`${type}|${c.ParentId}|${String(c.CommentBody ?? c.Body ?? '').split('\n', 1)[0]}`);
+      }
+    }
+
+    // 3. What to write.
+    const taskCreates: Array<{ index: number; record: Record<string, FieldValue> }> = [];
+    const postCreates: Array<{ index: number; type: string; record: Record<string, FieldValue> }> = [];
+    const caseUpdates: Array<{ index: number; id: string; fields: Record<string, FieldValue> }> = [];
+    for (const i of mine) {
+      const w = items[i]!;
+      const claim = claims[i]!;
+      const t = track.get(i)!;
+      const unknown = claim.state === 'unknown';
+      const readError =
+        (unknown && w.task && readErrors.get('tasks')) ||
+        (claim.case?.state === 'unknown' && readErrors.get('cases')) ||
+        (unknown && w.posts.map((p) => readErrors.get(`posts-${p.type}-`)).find(Boolean));
+      if (readError) {
+        results[i] = readError;
+        if (claim.case?.state === 'fresh' || claim.case?.state === 'unknown') t.caseOutcome = { state: 'failed' };
+        continue;
+      }
+      if (w.task) {
+        const existing = unknown ? existingTasks.get(w.callObject) : undefined;
+        if (existing) {
+          notes[i]!.push(`Task ${existing} for this version was already there`);
+          t.found++;
+        } else taskCreates.push({ index: i, record: { attributes: { type: 'Task' } as never, ...w.task } });
+      }
+      for (const p of w.posts) {
+        if (unknown && existingPosts.has(`${p.type}|${w.recordId}|${commentMarker(w.callObject)}`)) {
+          notes[i]!.push(`${p.type} for this version was already there`);
+          t.found++;
+        } else postCreates.push({ index: i, type: p.type, record: { attributes: { type: p.type } as never, ...p.record } });
+      }
+      const cc = claim.case;
+      if (!cc || !w.caseFields) continue;
+      if (cc.state === 'superseded') notes[i]!.push(`Case fields kept: the Case already has the newer version ${new Date(cc.byMs).toISOString()}`);
+      else if (cc.state === 'has') notes[i]!.push('Case fields kept: the Case already has this version');
+      else if (cc.state === 'unknown' && !caseVersions.has(w.recordId)) {
+        results[i] = new SyncError('TARGET_NOT_FOUND', `Salesforce: Case ${w.recordId} was not found (deleted, or not visible to the integration user)`);
+        t.caseOutcome = { state: 'failed' };
+      } else {
+        const stored = cc.state === 'unknown' ? (caseVersions.get(w.recordId) ?? null) : null;
+        if (stored && Date.parse(stored) >= Date.parse(w.version)) {
+          notes[i]!.push(`Case fields kept: the Case already has ${stored === w.version ? 'this' : `the newer version ${stored}`}`);
+          t.caseOutcome = { state: 'seen', seenMs: Date.parse(stored) };
+        } else caseUpdates.push({ index: i, id: w.recordId, fields: w.caseFields });
+      }
+    }
+
+    // Write: sObject Collections of 200, five to a composite request (one API call each).
+    type Chunk = { sub: SubRequest; what: (k: number) => { index: number; what: string } };
+    const chunks: Chunk[] = [];
+    const chunked = <T>(list: T[], make: (part: T[], n: number) => Chunk) => {
+      for (let k = 0; k < list.length; k += COLLECTION_SIZE) chunks.push(make(list.slice(k, k + COLLECTION_SIZE), k / COLLECTION_SIZE));
+    };
+    chunked(taskCreates, (part, n) => ({
+      sub: { method: 'POST', url: `${this.base}/composite/sobjects`, referenceId: `taskCreate${n}`, body: { allOrNone: false, records: part.map((c) => c.record) } },
+      what: (k) => ({ index: part[k]!.index, what: 'Task' }),
+    }));
+    chunked(postCreates, (part, n) => ({
+      sub: { method: 'POST', url: `${this.base}/composite/sobjects`, referenceId: `postCreate${n}`, body: { allOrNone: false, records: part.map((c) => c.record) } },
+      what: (k) => ({ index: part[k]!.index, what: part[k]!.type }),
+    }));
+    chunked(caseUpdates, (part, n) => ({
+      sub: { method: 'PATCH', url: `${this.base}/composite/sobjects`, referenceId: `caseUpdate${n}`, body: { allOrNone: false, records: part.map((u) => ({ attributes: { type: 'Case' }, Id: u.id, ...u.fields })) } },
+      what: (k) => ({ index: part[k]!.index, what: `Case ${part[k]!.id} fields` }),
+    }));
+    for (const c of chunks) for (const i of this.indexesOf(c)) track.get(i)!.sent++;
+    const byRef = new Map(chunks.map((c) => [c.sub.referenceId, c]));
+    for (const r of await this.compositeAll(chunks.map((c) => c.sub))) {
+      const chunk = byRef.get(r.referenceId)!;
+      const count = (chunk.sub.body as { records: unknown[] }).records.length;
+      const saves = !r.error && r.httpStatusCode < 300 ? (r.body as SaveResult[]) : null;
+      const error = r.error ?? (saves ? null : fromSalesforceError(firstError(r.body), `writing ${r.referenceId.replace(/\d+$/, '')}`));
+      for (let k = 0; k < count; k++) {
+        const { index: i, what } = chunk.what(k);
+        const t = track.get(i)!;
+        const save = saves?.[k];
+        const err = error ?? (save && !save.success ? fromSalesforceError(firstError(save.errors), what) : null);
+        // a request with no answer may have been carried out; a refused record was not
+        if (r.error) t.unanswered++;
+        else if (err) t.refused++;
+        else t.ok++;
+        const isCase = what.startsWith('Case ');
+        if (isCase) t.caseOutcome = { state: err ? 'failed' : 'written' };
+        if (results[i] instanceof Error) continue;
+        if (err) results[i] = err;
+        else notes[i]!.push(isCase ? `${what} updated` : `${what} ${save?.id} created`);
+      }
+    }
+    // a Case update never sent (its Task refused first, say) leaves the claim to be written again
+    for (const i of mine) {
+      const t = track.get(i)!;
+      const cc = claims[i]!.case;
+      if (t.caseOutcome.state === 'none' && (cc?.state === 'fresh' || cc?.state === 'unknown')) t.caseOutcome = { state: 'failed' };
+    }
+  }
+
+  private indexesOf(c: { sub: SubRequest; what: (k: number) => { index: number } }): number[] {
+    const n = (c.sub.body as { records: unknown[] }).records.length;
+    return Array.from({ length: n }, (_, k) => c.what(k).index);
+  }
+
+  /**
+   * Runs subrequests in composite requests of at most five (each may be a query or an sObject
+   * Collection: Salesforce allows five of those in one), in parallel. A request that failed as
+   * a whole answers each of its subrequests with its error.
+   */
+  private async compositeAll(subs: SubRequest[]): Promise<Array<SubResponse & { error?: SyncError }>> {
+    const groups: SubRequest[][] = [];
+    for (let k = 0; k < subs.length; k += HEAVY_PER_COMPOSITE) groups.push(subs.slice(k, k + HEAVY_PER_COMPOSITE));
+    const answers = await Promise.all(
+      groups.map((g) =>
+        this.composite(g).then(
+          (rs): Array<SubResponse & { error?: SyncError }> => rs,
+          (err: unknown) => g.map((s) => ({ body: null, httpStatusCode: 0, referenceId: s.referenceId, error: err instanceof SyncError ? err : fromJsforceError(err, 'request') })),
+        ),
+      ),
+    );
+    return answers.flat();
+  }
+}
+
+interface Track {
+  /** records of this version sent in a write request */
+  sent: number;
+  ok: number;
+  /** refused by Salesforce, record by record: not written */
+  refused: number;
+  /** in a request that got no answer: may have been written */
+  unanswered: number;
+  /** found already there by a read */
+  found: number;
+  caseOutcome: CaseOutcome;
 }
 
 function firstError(body: unknown): SalesforceErrorItem {
@@ -348,11 +494,12 @@ export interface SalesforceSettings {
   mappingFile: string | undefined;
   batchSize: number;
   batchWaitMs: number;
+  batchConcurrency: number;
   slowdownAt: number;
   pauseAt: number;
 }
 
-export async function createSalesforceTarget(settings: SalesforceSettings, log: Logger): Promise<SalesforceTarget> {
+export async function createSalesforceTarget(settings: SalesforceSettings, ledger: WriteLedger, log: Logger): Promise<SalesforceTarget> {
   const mapping = loadMapping(settings.mappingFile);
   const { conn } = await connect(settings.auth);
   const target = new SalesforceTarget({
@@ -360,6 +507,8 @@ export async function createSalesforceTarget(settings: SalesforceSettings, log: 
     mapping,
     batchSize: settings.batchSize,
     batchWaitMs: settings.batchWaitMs,
+    batchConcurrency: settings.batchConcurrency,
+    ledger,
     slowdownAt: settings.slowdownAt,
     pauseAt: settings.pauseAt,
     log,
