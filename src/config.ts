@@ -121,7 +121,7 @@ const schema = z.object({
   SF_MAPPING_FILE: z.string().min(1).optional(),
   /** sessions in one flush: up to 1,000 (five sObject Collections of 200 in one composite call) */
   SF_BATCH_SIZE: int(1, 1000).default(1000),
-  SF_BATCH_WAIT_MS: int(0, 60_000).default(500),
+  SF_BATCH_WAIT_MS: int(0, 60_000).default(1_000),
   /** flushes under way at once in one worker process */
   SF_BATCH_CONCURRENCY: int(1, 32).default(4),
   /** a claim on a version being written lives this long unless renewed (it is, every third of it, while the write is in flight) */
