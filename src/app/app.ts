@@ -98,7 +98,7 @@ export async function createApp(
   const redisLog = log.child({ component: 'redis' });
   let connections: RedisConnections;
   try {
-    connections = await openConnections(redis.url, redisLog);
+    connections = await openConnections(redis, redisLog);
   } catch (err) {
     await redis.close();
     throw err;
