@@ -104,7 +104,7 @@ export async function startRedisCluster(opts: { masters?: number } = {}): Promis
           }
         }, 10_000, 50),
         failed.then((err) => {
-          throw new Error(`redis-server could not be started: ${err.message}`);
+          throw new Error(`redis-server could not be started (${err.message}): \`apt-get install redis-server\` (Debian/Ubuntu, with redis-cli); .ci/run does this on a fresh machine`);
         }),
       ]);
     }

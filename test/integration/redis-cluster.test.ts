@@ -269,7 +269,7 @@ describe('on a Redis Cluster (three masters)', () => {
     await assertOneSlot(prefix);
   });
 
-  it('refuses a cluster without a hash tag in QUEUE_PREFIX, and a REDIS_CLUSTER pointed at a single Redis, each in one clear line', async () => {
+  it('refuses a cluster without a hash tag in QUEUE_PREFIX and a REDIS_CLUSTER pointed at a single Redis, saying what to fix; warns of a cluster node taken for a single Redis', async () => {
     const tmp = tempDir('ccai-cbad');
     cleanups.push(() => tmp.cleanup());
     const noTag = await runCli(['status'], clusterEnv({ QUEUE_PREFIX: 'ccai', DATA_DIR: tmp.path }));
@@ -285,6 +285,11 @@ describe('on a Redis Cluster (three masters)', () => {
       assert.match(err.message, /REDIS_CLUSTER=true, but the Redis at .* is not a cluster node/);
       return true;
     });
+    // one node of the cluster as a single Redis (REDIS_CLUSTER not set): started, with a warning
+    const lines: Array<{ level: number; msg: string }> = [];
+    const h = await ensureRedis({ url: cluster.nodes[0]!, dataDir: tmp.path, log: createLogger('warn', { write: (l: string) => void lines.push(JSON.parse(l)) }), allowPrivate: false });
+    assert.equal(h.cluster, false);
+    assert.ok(lines.some((l) => /is a Redis Cluster node, but REDIS_CLUSTER is not set.*MOVED/.test(l.msg)), JSON.stringify(lines));
     // no seed answering: the queue is unavailable, naming the seeds
     await assert.rejects(ensureRedis({ url: 'redis://127.0.0.1:1,redis://127.0.0.1:2', cluster: true, dataDir: tmp.path, log, allowPrivate: true }), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'QUEUE_UNAVAILABLE');
