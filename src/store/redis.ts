@@ -58,7 +58,10 @@ function clusterSeeds(url: string): { seeds: ClusterSeeds; node: RedisOptions } 
  */
 function newCluster(url: string, node: RedisOptions, cluster: ClusterOptions): Cluster {
   const { seeds, node: login } = clusterSeeds(url);
-  return new Cluster(seeds.nodes, { ...cluster, redisOptions: { ...login, ...node } });
+  // with TLS, seeds given by name are reached by that name, which their certificates carry
+  // (ioredis resolves them to addresses otherwise: its README's note on TLS clusters)
+  const names: ClusterOptions = seeds.tls ? { dnsLookup: (address, callback) => callback(null, address) } : {};
+  return new Cluster(seeds.nodes, { ...names, ...cluster, redisOptions: { ...login, ...node } });
 }
 
 /** A connection for BullMQ workers and queue events: blocking commands, never gives up. */
@@ -127,7 +130,10 @@ export async function probe(url: string, timeoutMs = 1500, opts: { cluster?: boo
     if (opts.cluster) {
       let info: string;
       try {
-        info = String(await r.cluster('INFO'));
+        const late = sleep(timeoutMs, null, { ref: false }).then(() => {
+          throw new Error(`no answer to CLUSTER INFO within ${timeoutMs} ms`);
+        });
+        info = String(await Promise.race([r.cluster('INFO'), late]));
       } catch (err) {
         const message = (err as Error).message;
         return { ok: false, auth: null, reason: message, notCluster: /cluster support disabled/i.test(message) };
@@ -135,8 +141,8 @@ export async function probe(url: string, timeoutMs = 1500, opts: { cluster?: boo
       const state = /cluster_state:(\w+)/.exec(info)?.[1] ?? 'unknown';
       return state === 'ok' ? { ok: true } : { ok: false, auth: null, reason: `cluster_state:${state}`, clusterState: state };
     }
-    // INFO may be refused to a restricted user: then nothing is known, and nothing said
-    const info = await r.info('cluster').catch(() => '');
+    // INFO may be refused to a restricted user, or be slow: then nothing is known, nothing said
+    const info = await Promise.race([r.info('cluster').catch(() => ''), sleep(timeoutMs, '', { ref: false })]);
     return { ok: true, clusterEnabled: /cluster_enabled:1/.test(info) };
   } catch (err) {
     const seen = (last ?? err) as Error;
