@@ -298,3 +298,69 @@ describe('on a Redis Cluster (three masters)', () => {
     });
   });
 });
+
+describe('on a Redis Cluster with a password, and on one with TLS only', () => {
+  /** A folder with one session in it, and a DATA_DIR, for `run`. */
+  function runFolder(): { folder: string; dataDir: string; cleanup(): void } {
+    const tmp = tempDir('ccai-csec');
+    const folder = join(tmp.path, 'drop');
+    mkdirSync(folder);
+    copyFileSync(join(FIXTURES, 'sessions/metadata_call-987.json'), join(folder, 'metadata_call-987.json'));
+    return { folder, dataDir: join(tmp.path, 'data'), cleanup: tmp.cleanup };
+  }
+
+  /** The seeds without the node that holds `prefix`'s slot: the client finds it, with the same login and TLS. */
+  async function seedsAvoiding(cluster: RedisCluster, prefix: string): Promise<string> {
+    const owner = await ownerOf(cluster, prefix);
+    const seeds = cluster.nodes.filter((n) => n !== owner);
+    assert.equal(seeds.length, 2);
+    return seeds.join(',');
+  }
+
+  it('a password on every node: given once in the seeds, it reaches the nodes found; a wrong or missing one is a setting to fix', async () => {
+    const password = 'cluster-secret-1418';
+    const cluster = await startRedisCluster({ password });
+    const dir = runFolder();
+    try {
+      const prefix = taggedPrefix('cpass');
+      const env = { REDIS_CLUSTER: 'true', REDIS_URL: await seedsAvoiding(cluster, prefix), QUEUE_PREFIX: prefix, DATA_DIR: dir.dataDir };
+      const r = await runCli(['run', '--json', dir.folder], env, { timeoutMs: 90_000 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual((JSON.parse(r.stdout) as { results: Array<{ status: string }> }).results.map((x) => x.status), ['delivered']);
+      assert.equal((await keysPerNode(cluster, prefix)).byNode.size, 1);
+
+      const wrong = await runCli(['status', '--json'], { ...env, REDIS_URL: env.REDIS_URL.replaceAll(password, 'not-it') });
+      assert.equal(wrong.code, 2, wrong.stderr);
+      assert.match(wrong.stderr, /refused the password \(REDIS_URL\)/);
+      assert.doesNotMatch(wrong.stderr, /not-it|cluster-secret/);
+      const none = await runCli(['status', '--json'], { ...env, REDIS_URL: env.REDIS_URL.replaceAll(`:${password}@`, '') });
+      assert.equal(none.code, 2, none.stderr);
+      assert.match(none.stderr, /requires a password \(REDIS_URL\)/);
+    } finally {
+      dir.cleanup();
+      await cluster.stop();
+    }
+  });
+
+  it('TLS only (rediss://): the seeds and the nodes found are reached over TLS', async () => {
+    const cluster = await startRedisCluster({ tls: true });
+    const dir = runFolder();
+    try {
+      const prefix = taggedPrefix('ctls');
+      const seeds = await seedsAvoiding(cluster, prefix);
+      assert.match(seeds, /^rediss:\/\//);
+      const env = { REDIS_CLUSTER: 'true', REDIS_URL: seeds, QUEUE_PREFIX: prefix, DATA_DIR: dir.dataDir, NODE_EXTRA_CA_CERTS: cluster.caFile! };
+      const r = await runCli(['run', '--json', dir.folder], env, { timeoutMs: 90_000 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual((JSON.parse(r.stdout) as { results: Array<{ status: string }> }).results.map((x) => x.status), ['delivered']);
+      assert.equal((await keysPerNode(cluster, prefix)).byNode.size, 1);
+      // the same seeds over plain TCP: no node answers (TLS only), said so
+      const plain = await runCli(['status', '--json'], { ...env, REDIS_URL: seeds.replaceAll('rediss://', 'redis://') });
+      assert.equal(plain.code, 3, plain.stderr);
+      assert.match(plain.stderr, /cannot reach any seed node of the Redis Cluster/);
+    } finally {
+      dir.cleanup();
+      await cluster.stop();
+    }
+  });
+});
