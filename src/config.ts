@@ -15,6 +15,7 @@ import { keyscanHint, parseHostKeys } from './sources/sftp/host-key.ts';
 import { parseSftpUrl } from './sources/sftp/sftp-url.ts';
 import { DEFAULT_CLAIM_STALE_MS, DEFAULT_INCOMPLETE_GRACE_MS } from './sources/inbox.ts';
 import type { ImapSettings } from './sources/imap/imap-url.ts';
+import { hashTagOf, listsSeveralServers, parseClusterSeeds } from './store/cluster-url.ts';
 
 const bool = z
   .union([z.boolean(), z.string()])
@@ -35,6 +36,8 @@ const schema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
     .optional(),
+  /** REDIS_URL is a Redis Cluster's seed nodes (comma-separated); QUEUE_PREFIX then needs a hash tag */
+  REDIS_CLUSTER: bool.default(false),
   DATA_DIR: z.string().min(1).default('./data'),
   CRM_ALLOWED_HOSTS: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -42,10 +45,11 @@ const schema = z.object({
   RECORDING_LINK: z.enum(['unless-denied', 'granted-only', 'never']).default('unless-denied'),
   INCLUDE_SECURED_CUSTOM_DATA: bool.default(false),
   TEMPLATES_DIR: z.string().min(1).default(DEFAULT_TEMPLATES_DIR),
+  /** default `ccai`; `{ccai}` with REDIS_CLUSTER=true (a hash tag: every key in one slot) */
   QUEUE_PREFIX: z
     .string()
-    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
-    .default('ccai'),
+    .regex(/^[A-Za-z0-9_.{}-]+$/, 'letters, digits, _ . - { } only')
+    .optional(),
   /** default 8; 400 with CRM=salesforce, where concurrent jobs fill the batches */
   WORKER_CONCURRENCY: int(1, 1000).optional(),
   JOB_ATTEMPTS: int(1, 100).default(10),
@@ -155,17 +159,25 @@ const schema = z.object({
 
 export type RawConfig = z.infer<typeof schema>;
 
-export interface Config extends Omit<RawConfig, 'WORKER_CONCURRENCY' | 'JOB_THREADS'> {
+export interface Config extends Omit<RawConfig, 'WORKER_CONCURRENCY' | 'JOB_THREADS' | 'QUEUE_PREFIX'> {
   WORKER_CONCURRENCY: number;
+  /** as given, else `ccai`, or `{ccai}` on a Redis Cluster (see DEFAULT_QUEUE_PREFIX) */
+  QUEUE_PREFIX: string;
   /** a number, or `auto` (see jobThreadsFor in app/app.ts) */
   JOB_THREADS: number | 'auto';
   dataDir: string;
   allowedHosts: string[];
-  /** REDIS_URL as given; undefined means "find or start one" (see store/redis.ts) */
+  /**
+   * REDIS_URL as given; undefined means "find or start one" (see store/redis.ts). With
+   * REDIS_CLUSTER, the seed nodes, comma-separated (store/cluster-url.ts).
+   */
   redisUrl: string | undefined;
   /** IMAP_URL, parsed; null when no mailbox is read */
   imap: ImapSettings | null;
 }
+
+/** QUEUE_PREFIX when none is given: on a Redis Cluster, a hash tag (every key of ours and BullMQ's in one slot). */
+export const DEFAULT_QUEUE_PREFIX = { single: 'ccai', cluster: '{ccai}' } as const;
 
 /** A folder path as `a/b/` (no leading slash, one trailing slash; '' stays ''). */
 function folderOf(p: string): string {
@@ -275,6 +287,24 @@ export function loadConfig(
   }
   if (c.SFTP_URL && !c.SFTP_PRIVATE_KEY_FILE && !c.SFTP_PASSWORD) remote.push('SFTP_URL needs SFTP_PRIVATE_KEY_FILE or SFTP_PASSWORD (or SFTP_PASSWORD_FILE)');
   if (remote.length > 0) throw new SyncError('CONFIG_INVALID', `invalid configuration:\n  - ${remote.join('\n  - ')}`);
+  const redis: string[] = [];
+  if (c.REDIS_CLUSTER) {
+    if (!c.REDIS_URL) {
+      redis.push('REDIS_CLUSTER=true needs REDIS_URL: the cluster\'s seed nodes, redis://[user:password@]host:port, several separated by commas (no private redis-server is started for a cluster)');
+    } else {
+      // never echo REDIS_URL: it may hold the password
+      const seeds = parseClusterSeeds(c.REDIS_URL);
+      if (typeof seeds === 'string') redis.push(`REDIS_URL: ${seeds}`);
+    }
+    if (c.QUEUE_PREFIX !== undefined && hashTagOf(c.QUEUE_PREFIX) === null) {
+      redis.push(
+        `QUEUE_PREFIX: with REDIS_CLUSTER=true it must hold a hash tag, a name in braces such as ${DEFAULT_QUEUE_PREFIX.cluster} (the default), so that every key of the queue and of the stores lands in one hash slot (BullMQ's scripts touch several keys at once); got "${c.QUEUE_PREFIX}": set QUEUE_PREFIX={${c.QUEUE_PREFIX.replace(/[{}]/g, '') || 'ccai'}} or leave it unset`,
+      );
+    }
+  } else if (c.REDIS_URL && listsSeveralServers(c.REDIS_URL)) {
+    redis.push('REDIS_URL lists several servers: that is how a Redis Cluster\'s seed nodes are given; set REDIS_CLUSTER=true (or give one server)');
+  }
+  if (redis.length > 0) throw new SyncError('CONFIG_INVALID', `invalid configuration:\n  - ${redis.join('\n  - ')}`);
   const imap = c.IMAP_URL ? parseImapUrl(c.IMAP_URL) : null;
   // never echo the URL: it holds the mailbox password
   if (typeof imap === 'string') throw new SyncError('CONFIG_INVALID', `invalid configuration:\n  - IMAP_URL: ${imap}`);
@@ -283,6 +313,7 @@ export function loadConfig(
   }
   return {
     ...c,
+    QUEUE_PREFIX: c.QUEUE_PREFIX ?? (c.REDIS_CLUSTER ? DEFAULT_QUEUE_PREFIX.cluster : DEFAULT_QUEUE_PREFIX.single),
     imap,
     WORKER_CONCURRENCY: c.WORKER_CONCURRENCY ?? (c.CRM === 'salesforce' ? 400 : 8),
     JOB_THREADS: c.JOB_THREADS ?? c.RENDER_THREADS ?? 'auto',

@@ -36,7 +36,7 @@ import { createTarget } from './targets.ts';
 export interface App {
   config: Config;
   log: Logger;
-  /** the Redis server (REDIS_URL, the local one, or a private one this command started) */
+  /** the Redis server (REDIS_URL, the local one, or a private one this command started), or the Redis Cluster (REDIS_CLUSTER) */
   redis: RedisHandle;
   /** Redis answers, within a couple of seconds (for /healthz) */
   ping(): Promise<boolean>;
@@ -95,11 +95,11 @@ export async function createApp(
   // Fail on broken templates before touching the queue; the target (which may keep state in
   // Redis, as the e-mail target does) is made once connected, before any job runs.
   const templates: NoteTemplates | null = opts.worker ? await loadTemplates(config.TEMPLATES_DIR) : null;
-  const redis = await ensureRedis({ url: config.redisUrl, dataDir: config.dataDir, log, allowPrivate: opts.allowPrivateRedis });
+  const redis = await ensureRedis({ url: config.redisUrl, cluster: config.REDIS_CLUSTER, dataDir: config.dataDir, log, allowPrivate: opts.allowPrivateRedis });
   const redisLog = log.child({ component: 'redis' });
   let connections: RedisConnections;
   try {
-    connections = await openConnections(redis.url, redisLog);
+    connections = await openConnections(redis, redisLog);
   } catch (err) {
     await redis.close();
     throw err;

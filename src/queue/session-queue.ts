@@ -1,7 +1,7 @@
 // The BullMQ queue of session versions to write. Only src/queue imports bullmq.
 import { Queue, QueueEvents } from 'bullmq';
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import { JOB_NAME, JobFailedError, failureOf, jobIdFor } from './jobs.ts';
 import type { JobFailure, JobOutcome, SessionJobData } from './jobs.ts';
 import type { Session } from '../domain/types.ts';
@@ -49,9 +49,9 @@ export class SessionQueue {
   readonly name: string;
   private events: QueueEvents | null = null;
   private readonly waiters = new Map<string, Waiter[]>();
-  private readonly connection: Redis;
-  private readonly blocking: () => Redis;
-  private eventsConnection: Redis | null = null;
+  private readonly connection: RedisClient;
+  private readonly blocking: () => RedisClient;
+  private eventsConnection: RedisClient | null = null;
   private poller: NodeJS.Timeout | null = null;
   private polling = false;
   private pollCursor = 0;
@@ -60,7 +60,7 @@ export class SessionQueue {
    * `connection` fails fast (producer, getters); `blocking` makes connections that wait
    * forever, which QueueEvents needs. `name` is the queue's name (one per target).
    */
-  constructor(connection: Redis, blocking: () => Redis, name: string, opts: QueueOptions, onError: (err: Error) => void) {
+  constructor(connection: RedisClient, blocking: () => RedisClient, name: string, opts: QueueOptions, onError: (err: Error) => void) {
     this.connection = connection;
     this.blocking = blocking;
     this.name = name;

@@ -4,7 +4,7 @@
 // (`failure`, read with failureOf) and kept as `CODE: message` in the failed reason for people.
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import { holdMs, toSyncError } from '../errors.ts';
 import type { SyncError } from '../errors.ts';
 import { JobFailedError, formatFailure } from './jobs.ts';
@@ -42,7 +42,7 @@ export function backoffDelay(attemptsMade: number, baseMs: number, code: ErrorCo
   return Math.round(exp / 2 + Math.random() * (exp / 2));
 }
 
-export function startWorker(connection: Redis, name: string, processor: Processor, opts: WorkerOptions): Worker<SessionJobData, JobOutcome> {
+export function startWorker(connection: RedisClient, name: string, processor: Processor, opts: WorkerOptions): Worker<SessionJobData, JobOutcome> {
   const worker: Worker<SessionJobData, JobOutcome> = new Worker<SessionJobData, JobOutcome>(
     name,
     async (job: Job<SessionJobData, JobOutcome>) => {

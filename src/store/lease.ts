@@ -3,7 +3,8 @@
 // lease cannot take back or drop what another worker now holds. Used for the mailbox folder a
 // worker reads (mailbox-state.ts) and the e-mail target's one-version-at-a-time lock
 // (mail-store.ts).
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 
 const TAKE = `
 local holder = redis.call('GET', KEYS[1])
@@ -18,12 +19,12 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1`;
 
 /** Takes or renews the lease for `owner`; false when another owner holds it. */
-export async function takeLease(redis: Redis, key: string, owner: string, ttlMs: number): Promise<boolean> {
+export async function takeLease(redis: RedisClient, key: string, owner: string, ttlMs: number): Promise<boolean> {
   return (await redis.eval(TAKE, 1, key, owner, String(ttlMs))) === 1;
 }
 
 /** Gives the lease back, if `owner` still holds it. */
-export async function releaseLease(redis: Redis, key: string, owner: string): Promise<void> {
+export async function releaseLease(redis: RedisClient, key: string, owner: string): Promise<void> {
   await redis.eval(RELEASE, 1, key, owner);
 }
 

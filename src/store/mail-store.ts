@@ -3,7 +3,7 @@
 // a sent record (session, version, ticket); per ticket, the Message-IDs to reply to (ours and
 // the helpdesk's notifications, newest first) and the threading tokens its notifications carry.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 import { releaseLeaseIn } from './lease.ts';
 import { untaggedMessageId } from '../domain/mail/message-id.ts';
 
@@ -129,13 +129,13 @@ export interface ClaimHold {
 }
 
 export class MailStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
 
   /** the claim's lease (ms) */
   readonly claimLeaseMs: number;
 
-  constructor(redis: Redis, prefix: string, opts: { claimLeaseMs?: number } = {}) {
+  constructor(redis: RedisClient, prefix: string, opts: { claimLeaseMs?: number } = {}) {
     this.redis = redis;
     this.prefix = `${prefix}:email`;
     this.claimLeaseMs = opts.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS;

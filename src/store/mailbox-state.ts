@@ -1,7 +1,7 @@
 // Where the mailbox reader keeps its place (sources/imap/mailbox.ts), in Redis: per account
 // and folder the UIDVALIDITY and the last UID handled, the lease of the worker reading it, and
 // each folder's health for `status` from any machine. lastUid only moves up.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 import { releaseLease, takeLease } from './lease.ts';
 
 // The reader's view of the store (sources/imap/mailbox.ts uses it; `status` reads the health).
@@ -57,10 +57,10 @@ return 1`;
 
 
 export class RedisMailboxState implements MailboxStateStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     this.redis = redis;
     this.prefix = `${prefix}:imap`;
   }

@@ -37,6 +37,18 @@ const BY_WORDS: ReadonlyArray<readonly [words: string, code: ErrorCode]> = [
   ['READONLY', 'QUEUE_UNAVAILABLE'],
   ['LOADING', 'QUEUE_UNAVAILABLE'],
   ['MASTERDOWN', 'QUEUE_UNAVAILABLE'],
+  // a Redis Cluster between two states: slots not served (CLUSTERDOWN), a slot moving
+  // (TRYAGAIN), a failover that keeps redirecting; ioredis's Cluster not ready (no offline
+  // queue), no node answering, its slot map not refreshed, or closed. Not here, and so
+  // unknown: CROSSSLOT (keys of one command in several slots: a bug, since QUEUE_PREFIX holds
+  // a hash tag on a cluster).
+  ['CLUSTERDOWN', 'QUEUE_UNAVAILABLE'],
+  ['TRYAGAIN', 'QUEUE_UNAVAILABLE'],
+  ['Too many Cluster redirections', 'QUEUE_UNAVAILABLE'],
+  ["Cluster isn't ready", 'QUEUE_UNAVAILABLE'],
+  ['None of startup nodes is available', 'QUEUE_UNAVAILABLE'],
+  ['Failed to refresh slots cache', 'QUEUE_UNAVAILABLE'],
+  ['Cluster is ended', 'QUEUE_UNAVAILABLE'],
 ];
 
 /** What the tables do not know: for the caller to take as an unexpected error. */

@@ -7,7 +7,7 @@
 //     cursor: a listing comes in name order, with no time filter.
 //   - the lease of the worker that sweeps (one at a time across the fleet);
 //   - each source's health for /healthz and `status` from any machine.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 import { releaseLease, takeLease } from './lease.ts';
 
 export interface RemoteHealth {
@@ -48,10 +48,10 @@ export function ledgerMember(name: string, version: string): string {
 }
 
 export class RedisRemoteState implements RemoteStateStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     this.redis = redis;
     this.prefix = `${prefix}:remote`;
   }

@@ -1,6 +1,6 @@
 // Where each session is and why: one small Redis hash per session (latest event) and a capped
 // list of its recent events, so `status call-1418` can answer without scanning the queue.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 import type { InputWarning } from '../domain/types.ts';
 
 export type SessionState = 'queued' | 'active' | 'delivered' | 'skipped' | 'rejected' | 'retrying' | 'failed';
@@ -49,19 +49,19 @@ end
 return 1
 `;
 const COMMAND = 'ccaiRecordStatuses';
-type WithRecord = Redis & { [COMMAND](numKeys: number, ...args: Array<string | number>): Promise<number> };
+type WithRecord = RedisClient & { [COMMAND](numKeys: number, ...args: Array<string | number>): Promise<number> };
 /** At most this many events in one script call (it blocks Redis while it runs). */
 const MAX_EVENTS_PER_CALL = 256;
 
 type Pending = { key: string; event: StatusEvent; latest: boolean; resolve: () => void; reject: (e: unknown) => void };
 
 export class StatusStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
   private readonly ttlSeconds: number;
   private pending: Pending[] = [];
 
-  constructor(redis: Redis, prefix: string, ttlDays = 30) {
+  constructor(redis: RedisClient, prefix: string, ttlDays = 30) {
     this.redis = redis;
     this.prefix = `${prefix}:status`;
     this.ttlSeconds = ttlDays * 86_400;

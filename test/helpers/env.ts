@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const FIXTURES = join(ROOT, 'test/fixtures');
@@ -24,19 +24,44 @@ export function tempDir(label = 'ccai'): { path: string; cleanup(): void } {
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** Deletes every key under a BullMQ/status prefix. */
-export async function dropPrefix(prefix: string, url = TEST_REDIS_URL): Promise<void> {
+/**
+ * Deletes every key under a BullMQ/status prefix. With `cluster`, `url` is a Redis Cluster's
+ * seed nodes (comma-separated, as REDIS_URL takes them): every master is scanned, each key
+ * deleted on the node that holds it (one key per command: no two need share a slot).
+ */
+export async function dropPrefix(prefix: string, url = TEST_REDIS_URL, opts: { cluster?: boolean } = {}): Promise<void> {
+  if (opts.cluster) {
+    const c = new Cluster(url.split(','), { redisOptions: { maxRetriesPerRequest: 1 } });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        c.once('ready', resolve);
+        c.once('error', reject);
+      });
+      for (const node of c.nodes('master')) await dropOnNode(node, prefix);
+    } finally {
+      c.disconnect();
+    }
+    return;
+  }
   const r = new Redis(url, { maxRetriesPerRequest: 1 });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length) await r.del(...keys);
-    } while (cursor !== '0');
+    await dropOnNode(r, prefix);
   } finally {
     r.disconnect();
   }
+}
+
+async function dropOnNode(r: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length) {
+      const p = r.pipeline();
+      for (const k of keys) p.del(k);
+      await p.exec();
+    }
+  } while (cursor !== '0');
 }
 
 export interface CliResult {

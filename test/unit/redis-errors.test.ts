@@ -34,6 +34,19 @@ describe('Redis errors', () => {
     assert.equal(redisErrorCode(reply("ERR Error running script (call to f_1a2b): @user_script:12: -READONLY You can't write against a read only replica.")), 'QUEUE_UNAVAILABLE');
   });
 
+  it('a Redis Cluster between two states, and ioredis\'s Cluster not ready or not reaching it, pass too', () => {
+    assert.equal(redisErrorCode(reply('CLUSTERDOWN The cluster is down')), 'QUEUE_UNAVAILABLE');
+    assert.equal(redisErrorCode(reply('CLUSTERDOWN Hash slot not served')), 'QUEUE_UNAVAILABLE');
+    assert.equal(redisErrorCode(reply('TRYAGAIN Multiple keys request during rehashing of slot')), 'QUEUE_UNAVAILABLE');
+    assert.equal(redisErrorCode(new Error('Too many Cluster redirections. Last error: Error: Connection is closed.')), 'QUEUE_UNAVAILABLE');
+    assert.equal(redisErrorCode(new Error("Cluster isn't ready and enableOfflineQueue options is false")), 'QUEUE_UNAVAILABLE');
+    assert.equal(redisErrorCode(new Error('None of startup nodes is available')), 'QUEUE_UNAVAILABLE');
+    assert.equal(redisErrorCode(new Error('Failed to refresh slots cache.')), 'QUEUE_UNAVAILABLE');
+    assert.equal(redisErrorCode(new Error('Cluster is ended.')), 'QUEUE_UNAVAILABLE');
+    // keys of one command in several slots: a bug to see, not an outage to wait out
+    assert.equal(redisErrorCode(reply("CROSSSLOT Keys in request don't hash to the same slot")), 'INTERNAL');
+  });
+
   it('what it does not know is the default, INTERNAL: memory full, a command time-out, a bug', () => {
     assert.equal(redisErrorCode(reply("OOM command not allowed when used memory > 'maxmemory'.")), 'INTERNAL');
     assert.equal(redisErrorCode(new Error('Command timed out')), 'INTERNAL');
