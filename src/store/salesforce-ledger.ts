@@ -11,7 +11,7 @@
 //   <prefix>:sf:v:<callObject> 'w|<token>|<lease end ms>' | 'm' (maybe written) | 'd' (written)
 //   <prefix>:sf:case:<id>      '<version ms>|<w|m|d>|<token>|<lease end ms>'
 // Each version and Case key lives SF_LEDGER_DAYS after its last change.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 import type { CaseClaim, LedgerItem, SettledItem, VersionClaim, WriteLedger } from '../targets/salesforce/ledger.ts';
 
 /**
@@ -147,13 +147,13 @@ export interface SalesforceLedgerOptions {
 }
 
 export class RedisSalesforceLedger implements WriteLedger {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
   private readonly queuePrefix: string;
   readonly leaseMs: number;
   private readonly keepMs: number;
 
-  constructor(redis: Redis, prefix: string, opts: SalesforceLedgerOptions) {
+  constructor(redis: RedisClient, prefix: string, opts: SalesforceLedgerOptions) {
     this.redis = redis;
     this.queuePrefix = prefix;
     this.prefix = `${prefix}:sf`;
