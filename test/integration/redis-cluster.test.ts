@@ -17,6 +17,7 @@ import { MailStore } from '../../src/store/mail-store.ts';
 import type { SessionVersion } from '../../src/store/mail-store.ts';
 import { RedisMailboxState } from '../../src/store/mailbox-state.ts';
 import { connectClient, ensureRedis } from '../../src/store/redis.ts';
+import { RedisSalesforceLedger, ledgerSinceKey } from '../../src/store/salesforce-ledger.ts';
 import { RedisRemoteState, ledgerMember } from '../../src/store/remote-state.ts';
 import { StatusStore } from '../../src/store/status-store.ts';
 import type { SessionState } from '../../src/store/status-store.ts';
@@ -208,6 +209,24 @@ describe('on a Redis Cluster (three masters)', () => {
 
     const keys = await assertOneSlot(prefix);
     for (const part of ['status', 'email', 'imap', 'remote']) assert.ok(keys.some((k) => k.startsWith(`${prefix}:${part}:`)), `${part} keys`);
+  });
+
+  it('the Salesforce ledger: claims, renews and settles a flush of versions and Cases in one script each, all on one slot', async () => {
+    const prefix = taggedPrefix('cledger');
+    const redis = await clusterClient();
+    cleanups.push(() => dropPrefix(prefix, cluster.url, { cluster: true }));
+    await redis.set(ledgerSinceKey(prefix), String(Date.now() - 86_400_000));
+    const ledger = new RedisSalesforceLedger(redis, prefix, { leaseMs: 5_000, keepMs: 30 * 86_400_000 });
+    const t = Date.now() - 15 * 60_000;
+    const items = Array.from({ length: 50 }, (_, i) => ({ callObject: `call-${i}@${new Date(t + i).toISOString()}`, versionMs: t + i, caseId: i % 2 ? `500ak0000000${String(i).padStart(3, '0')}AAA` : null }));
+    const claims = await ledger.claim('w1', items);
+    assert.ok(claims.every((c) => c.state === 'fresh'), JSON.stringify(claims.slice(0, 2)));
+    assert.ok((await ledger.claim('w2', items)).every((c) => c.state === 'busy'), 'another worker is told busy');
+    await ledger.renew('w1', items);
+    await ledger.settle('w1', items.map((it) => ({ ...it, version: 'written' as const, wasFresh: true, case: { state: it.caseId ? ('written' as const) : ('none' as const) } })));
+    assert.ok((await ledger.claim('w2', items)).every((c) => c.state === 'done'));
+    const keys = await assertOneSlot(prefix);
+    assert.ok(keys.some((k) => k.startsWith(`${prefix}:sf:case:`)) && keys.some((k) => k.startsWith(`${prefix}:sf:v:`)));
   });
 
   it('control: the same status store with a prefix without a hash tag fails with CROSSSLOT (what the tag prevents)', async () => {
