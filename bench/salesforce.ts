@@ -39,7 +39,8 @@ const { values } = parseArgs({
     n: { type: 'string', multiple: true },
     latency: { type: 'string', default: '50' },
     only: { type: 'string' },
-    concurrency: { type: 'string', default: '400' },
+    /** WORKER_CONCURRENCY of each worker process; unset: the worker's default */
+    concurrency: { type: 'string' },
     submitters: { type: 'string', default: '32' },
     /** worker processes on one queue, against one Redis and one double */
     workers: { type: 'string', default: '1' },
@@ -58,7 +59,7 @@ const { values } = parseArgs({
 });
 const SIZES = (values.n ?? ['1000', '20000']).map(Number);
 const LATENCY = Number(values.latency);
-const CONCURRENCY = Number(values.concurrency);
+const CONCURRENCY = values.concurrency;
 const SUBMITTERS = Number(values.submitters);
 const WORKERS = Number(values.workers);
 const KILL_ONE = values['kill-one'];
@@ -232,7 +233,8 @@ async function workerMain(): Promise<void> {
       SF_INSTANCE_URL: m.info.url,
       SF_ACCESS_TOKEN: m.info.token,
       SF_API_VERSION: m.info.apiVersion,
-      WORKER_CONCURRENCY: String(CONCURRENCY),
+      // the naive baseline keeps the concurrency it was measured with (one request per job)
+      WORKER_CONCURRENCY: CONCURRENCY ?? (m.variant === 'naive' ? '400' : undefined),
       KEEP_COMPLETED_DAYS: '0',
       SF_BATCH_WAIT_MS: process.env.SF_BATCH_WAIT_MS,
       JOB_THREADS: process.env.JOB_THREADS ?? 'auto',
@@ -492,8 +494,10 @@ async function runOnce(variant: Variant, n: number): Promise<Row> {
     const failures = new Map<string, string>();
 
     const startWorker = (label: string, share: number[]): WorkerProc => {
-      const child = fork(process.argv[1]!, ['--child', 'worker', '--concurrency', String(CONCURRENCY), '--submitters', String(SUBMITTERS), '--ahead', String(AHEAD)], {
+      const child = fork(process.argv[1]!, ['--child', 'worker', ...(CONCURRENCY ? ['--concurrency', CONCURRENCY] : []), '--submitters', String(SUBMITTERS), '--ahead', String(AHEAD)], {
         execArgv,
+        // as the bin, the npm scripts and the Docker image start the worker
+        env: { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' },
         // the workers' own output (logs, errors) goes to stderr, the report alone to stdout
         stdio: ['ignore', 2, 2, 'ipc'],
       });
@@ -829,7 +833,7 @@ if (values.child === 'worker') {
   const lock = LOCK_MS ? `JOB_LOCK_MS ${LOCK_MS}` : 'JOB_LOCK_MS default (30 s)';
   console.log(
     `\nccai-crm-sync Salesforce benchmark: ${LATENCY} ms per Salesforce request (double in its own process), ` +
-      `${WORKERS} worker process${WORKERS > 1 ? 'es on one queue' : ''}, each with concurrency ${CONCURRENCY}, ${SUBMITTERS} parallel submitters and V8 flags "${values['node-flags']}", ${lock}` +
+      `${WORKERS} worker process${WORKERS > 1 ? 'es on one queue' : ''}, each with concurrency ${CONCURRENCY ?? 'the default (WORKER_CONCURRENCY)'}, ${SUBMITTERS} parallel submitters and V8 flags "${values['node-flags']}", ${lock}` +
       `${KILL_ONE ? `, one worker killed with SIGKILL once a third of the sessions were done and replaced by a new process` : ''}, Node ${process.version}\n`,
   );
   console.log('| variant | workers | N | API calls | calls / 1,000 sessions | sessions/s | p50 ms | p99 ms | peak RSS MB (max) | peak RSS MB per process | live heap MB | duplicates | lost | failed |');

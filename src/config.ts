@@ -50,8 +50,8 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.{}-]+$/, 'letters, digits, _ . - { } only')
     .optional(),
-  /** default 8; 400 with CRM=salesforce, where concurrent jobs fill the batches */
-  WORKER_CONCURRENCY: int(1, 1000).optional(),
+  /** default 8; with CRM=salesforce SF_BATCH_SIZE + 200 (1,200), so that concurrent jobs fill the flushes */
+  WORKER_CONCURRENCY: int(1, 10_000).optional(),
   JOB_ATTEMPTS: int(1, 100).default(10),
   JOB_BACKOFF_MS: int(10, 3_600_000).default(5_000),
   KEEP_COMPLETED_DAYS: int(0, 365).default(7),
@@ -315,7 +315,8 @@ export function loadConfig(
     ...c,
     QUEUE_PREFIX: c.QUEUE_PREFIX ?? (c.REDIS_CLUSTER ? DEFAULT_QUEUE_PREFIX.cluster : DEFAULT_QUEUE_PREFIX.single),
     imap,
-    WORKER_CONCURRENCY: c.WORKER_CONCURRENCY ?? (c.CRM === 'salesforce' ? 400 : 8),
+    // Salesforce: enough concurrent jobs to fill a flush (SF_BATCH_SIZE) with more arriving meanwhile
+    WORKER_CONCURRENCY: c.WORKER_CONCURRENCY ?? (c.CRM === 'salesforce' ? Math.max(400, c.SF_BATCH_SIZE + 200) : 8),
     JOB_THREADS: c.JOB_THREADS ?? c.RENDER_THREADS ?? 'auto',
     dataDir: resolve(c.DATA_DIR),
     allowedHosts: parseAllowedHosts(c.CRM_ALLOWED_HOSTS),
