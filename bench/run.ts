@@ -50,7 +50,7 @@ try {
     const before = await sf.ask<number>('apiCalls');
     const t0 = performance.now();
     const child = spawn(process.execPath, [...FLAGS, CLI, 'run', '--json', folder], {
-      env: { PATH: process.env.PATH ?? '', HOME: tmp.path, MALLOC_ARENA_MAX: '2', REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: join(tmp.path, `data-${n}`), CRM: 'salesforce', SF_INSTANCE_URL: info.url, SF_ACCESS_TOKEN: info.token, SF_API_VERSION: info.apiVersion, KEEP_COMPLETED_DAYS: '0', ...(process.env.JOB_THREADS ? { JOB_THREADS: process.env.JOB_THREADS } : {}) },
+      env: { PATH: process.env.PATH ?? '', HOME: tmp.path, MALLOC_ARENA_MAX: '2', REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: join(tmp.path, `data-${n}`), CRM: 'salesforce', SF_INSTANCE_URL: info.url, SF_ACCESS_TOKEN: info.token, SF_API_VERSION: info.apiVersion, KEEP_COMPLETED_DAYS: '0', ...(process.env.JOB_THREADS ? { JOB_THREADS: process.env.JOB_THREADS } : {}), ...(process.env.SF_BATCH_WAIT_MS ? { SF_BATCH_WAIT_MS: process.env.SF_BATCH_WAIT_MS } : {}) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

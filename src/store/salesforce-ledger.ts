@@ -9,6 +9,7 @@
 // Keys (all under the queue prefix, so one hash tag keeps them on one Redis Cluster slot):
 //   <prefix>:sf:since          when this ledger began (ms, Redis time); never expires
 //   <prefix>:sf:v:<callObject> 'w|<token>|<lease end ms>' | 'm' (maybe written) | 'd' (written)
+//                              | 'h|<ms>' (a request for it went unanswered: held until then)
 //   <prefix>:sf:case:<id>      '<version ms>|<w|m|d>|<token>|<lease end ms>'
 // Each version and Case key lives SF_LEDGER_DAYS after its last change.
 import type { RedisClient } from './redis.ts';
@@ -61,10 +62,15 @@ for i = 0, (#KEYS - 1) / 2 - 1 do
   if cur == 'd' then answer = 'done'
   elseif cur == false then vstate = trusted and 'fresh' or 'unknown'
   elseif cur == 'm' then vstate = 'unknown'
+  elseif string.sub(cur, 1, 2) == 'h|' then
+    local u = tonumber(string.sub(cur, 3)) or 0
+    if u > now then answer = 'busy|' .. int(u - now) else vstate = 'unknown' end
   else
     local tok, u = string.match(cur, '^w|(.*)|(%d+)$')
     u = tonumber(u or '0')
-    if tok ~= token and u > now then answer = 'busy|' .. int(u - now) else vstate = 'unknown' end
+    -- this very flush holds it already (the same version twice in one flush): the second waits
+    if tok == token then answer = 'busy|200'
+    elseif u > now then answer = 'busy|' .. int(u - now) else vstate = 'unknown' end
   end
   if answer == nil and ARGV[6 + 2 * i] == '1' then
     local c = redis.call('GET', ckey)
@@ -75,7 +81,10 @@ for i = 0, (#KEYS - 1) / 2 - 1 do
       if cv > vms then cstate = 'superseded|' .. int(cv)
       elseif cv == vms and cs == 'd' then cstate = 'has'
       elseif cs == 'w' and ct ~= token and cu > now then answer = 'busy|' .. int(cu - now)
-      else cstate = 'fresh' end
+      -- an older version is on record: written (d), or claimed by a trusted version; a
+      -- register left by a claim whose read never happened proves nothing about the Case
+      elseif cs == 'd' or trusted then cstate = 'fresh'
+      else cstate = 'unknown' end
     end
   end
   if answer == nil then
@@ -88,34 +97,41 @@ end
 return out`;
 
 // KEYS: the flush's version and Case keys. ARGV: its token, the lease (ms). Moves the lease
-// end of what still carries the token; what another attempt took over is left alone.
+// end of what still carries the token; what another attempt took over is left alone. Answers
+// per key 1 (still this flush's) or 0.
 const RENEW = `${PRELUDE}
 local untilMs = int(now + tonumber(ARGV[2]))
 local tail = '|' .. ARGV[1] .. '|'
-for _, k in ipairs(KEYS) do
+local held = {}
+for i, k in ipairs(KEYS) do
   local cur = redis.call('GET', k)
+  held[i] = 0
   if cur then
     local at = string.find(cur, tail, 1, true)
-    if at then redis.call('SET', k, string.sub(cur, 1, at + #tail - 1) .. untilMs, 'KEEPTTL') end
+    if at then
+      redis.call('SET', k, string.sub(cur, 1, at + #tail - 1) .. untilMs, 'KEEPTTL')
+      held[i] = 1
+    end
   end
 end
-return 1`;
+return held`;
 
 // KEYS: per item i (from 0), KEYS[1+2i] the version, KEYS[2+2i] its Case. ARGV: the token,
-// the memory (ms); per item ARGV[3+3i] the version (ms), ARGV[4+3i] the version's outcome
+// the memory (ms), the lease (ms); per item ARGV[3+3i] the version (ms), ARGV[4+3i] the version's outcome
 // ('d' written, 'm' maybe, 'del' never reached Salesforce and was new), ARGV[5+3i] the
 // Case's ('w' written, 'f' failed, 'n' none, 's<ms>' seen on the Case by a read).
 // Only a claim still carrying the token is moved (one taken over by another attempt is
 // theirs); what a read saw on a Case is learnt whenever it is newer and nobody is writing.
 const SETTLE = `${PRELUDE}
-local token, keep = ARGV[1], tonumber(ARGV[2])
+local token, keep, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local mine = 'w|' .. token .. '|'
 for i = 0, #KEYS / 2 - 1 do
   local vkey, ckey = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
-  local vstr, vo, co = ARGV[3 + 3 * i], ARGV[4 + 3 * i], ARGV[5 + 3 * i]
+  local vstr, vo, co = ARGV[4 + 3 * i], ARGV[5 + 3 * i], ARGV[6 + 3 * i]
   local cur = redis.call('GET', vkey)
   if cur and string.sub(cur, 1, #mine) == mine then
     if vo == 'd' then redis.call('SET', vkey, 'd', 'PX', keep)
+    elseif vo == 'h' then redis.call('SET', vkey, 'h|' .. int(now + lease), 'PX', keep)
     elseif vo == 'del' then redis.call('DEL', vkey)
     else redis.call('SET', vkey, 'm', 'PX', keep) end
   end
@@ -181,19 +197,22 @@ export class RedisSalesforceLedger implements WriteLedger {
     return answers.map(parseClaim);
   }
 
-  async renew(token: string, items: LedgerItem[]): Promise<void> {
-    if (items.length === 0) return;
+  async renew(token: string, items: LedgerItem[]): Promise<boolean[]> {
+    if (items.length === 0) return [];
     const keys = [...new Set(items.flatMap((it) => [this.versionKey(it.callObject), this.caseKey(it)]))];
-    await this.redis.eval(RENEW, keys.length, ...keys, token, String(this.leaseMs));
+    const held = (await this.redis.eval(RENEW, keys.length, ...keys, token, String(this.leaseMs))) as number[];
+    const still = new Map(keys.map((k, i) => [k, held[i] === 1]));
+    // a version is still this flush's when its claim is, and its Case register too (if it has one)
+    return items.map((it) => still.get(this.versionKey(it.callObject))! && (it.caseId === null || still.get(this.caseKey(it))!));
   }
 
   async settle(token: string, items: SettledItem[]): Promise<void> {
     if (items.length === 0) return;
     const keys: string[] = [];
-    const args = [token, String(this.keepMs)];
+    const args = [token, String(this.keepMs), String(this.leaseMs)];
     for (const it of items) {
       keys.push(this.versionKey(it.callObject), this.caseKey(it));
-      const v = it.version === 'written' ? 'd' : it.version === 'not-written' && it.wasFresh ? 'del' : 'm';
+      const v = it.version === 'written' ? 'd' : it.version === 'unanswered' ? 'h' : it.version === 'not-written' && it.wasFresh ? 'del' : 'm';
       const c = it.case.state === 'written' ? 'w' : it.case.state === 'failed' ? 'f' : it.case.state === 'seen' ? `s${Math.trunc(it.case.seenMs)}` : 'n';
       args.push(String(Math.trunc(it.versionMs)), v, it.caseId ? c : 'n');
     }

@@ -87,6 +87,46 @@ describe('Salesforce ledger: versions', () => {
   });
 });
 
+describe('Salesforce ledger: what the review of issue 15 found', () => {
+  it('the same version twice in one flush: the second waits (it would be written twice)', async () => {
+    const l = await ledger();
+    const a = item(70);
+    const [first, second] = await l.claim('t', [a, a]);
+    assert.equal(first!.state, 'fresh');
+    assert.equal(second!.state, 'busy');
+  });
+
+  it('a request without an answer holds its version for a lease (Salesforce may still be writing it), then it is looked for', async () => {
+    const l = await ledger(300);
+    const a = item(71);
+    await l.claim('t', [a]);
+    await l.settle('t', [{ ...a, version: 'unanswered', wasFresh: true, case: { state: 'none' } }]);
+    assert.equal((await l.claim('u', [a]))[0]!.state, 'busy');
+    await sleep(350);
+    assert.equal((await l.claim('u', [a]))[0]!.state, 'unknown');
+  });
+
+  it('renew says which claims a flush still holds: one taken over after its lease lapsed is not', async () => {
+    const l = await ledger(200);
+    const [a, b] = [item(72), item(73)];
+    await l.claim('slow', [a, b]);
+    await sleep(250);
+    await l.claim('other', [a]);
+    assert.deepEqual(await l.renew('slow', [a, b]), [false, true]);
+  });
+
+  it('a Case register left by a claim whose read never happened proves nothing: a newer old version reads the Case first', async () => {
+    const l = await ledger();
+    const CASE = '500ak000024vx4uAAA';
+    const v1 = item(74, now() - 40 * DAY, CASE);
+    const v2 = item(75, now() - 39 * DAY, CASE);
+    assert.deepEqual((await l.claim('a', [v1]))[0], { state: 'unknown', case: { state: 'unknown' } });
+    // its read failed: the Case was never looked at
+    await l.settle('a', [{ ...v1, version: 'maybe', wasFresh: false, case: { state: 'failed' } }]);
+    assert.deepEqual((await l.claim('b', [v2]))[0], { state: 'unknown', case: { state: 'unknown' } }, 'not fresh: the Case may hold something newer');
+  });
+});
+
 describe('Salesforce ledger: Case fields', () => {
   const CASE = '500ak000024vx4uAAA';
 
@@ -187,6 +227,25 @@ describe('Salesforce target: two workers, one ledger, one org', () => {
     assert.equal(sf.records('Task').length, 2);
     const subs = sf.requests.filter((r) => r.apiCall).map((r) => (r.subrequests ?? []).join(' + '));
     assert.deepEqual(subs, ['GET /query', 'POST /composite/sobjects'], 'one read (they may have been written), one write');
+    await tg.close();
+  });
+
+  it('an interrupted attempt on a Case with many posts: the marker is found on a later page of the read, no second FeedItem', async () => {
+    sf = await startSalesforceDouble({ queryPageSize: 10 });
+    const l = await ledger(200);
+    const caseId = sf.insert('Case', { Subject: 'busy case' });
+    for (let k = 0; k < 25; k++) sf.insert('FeedItem', { ParentId: caseId, Type: 'TextPost', Body: `[ccai call-${k}@x]\nolder post ${k}` });
+    const t = now() - 15 * 60_000;
+    const u = update(9700, caseId, t);
+    const callObject = callObjectFor(u);
+    // a worker claimed it, posted its FeedItem (the 26th post on the Case), and died
+    await l.claim('dead', [{ callObject, versionMs: t, caseId: null }]);
+    sf.insert('FeedItem', { ParentId: caseId, Type: 'TextPost', Body: `[ccai ${callObject}]\nwritten before the crash` });
+    await sleep(250);
+    const tg = target(l, parseMapping({ task: { enabled: false }, feedItem: { enabled: true } }));
+    const r = await tg.apply(u, note);
+    assert.match(r.status === 'delivered' ? r.detail : '', /FeedItem for this version was already there/);
+    assert.equal(sf.records('FeedItem').filter((p) => String(p.Body).startsWith(`[ccai ${callObject}]`)).length, 1);
     await tg.close();
   });
 

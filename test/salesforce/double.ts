@@ -76,9 +76,10 @@ const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && 
 const stamp = (): string => new Date().toISOString().replace('Z', '+0000'); // 2025-01-01T12:00:00.000+0000
 
 export async function startSalesforceDouble(
-  opts: { latencyMs?: number; apiVersion?: string; dailyLimit?: number } = {},
+  opts: { latencyMs?: number; apiVersion?: string; dailyLimit?: number; /** records in one query answer (Salesforce: 2,000) */ queryPageSize?: number } = {},
 ): Promise<SalesforceDouble> {
   const apiVersion = opts.apiVersion ?? '62.0';
+  const queryPageSize = opts.queryPageSize ?? 2_000;
   const keys = generateKeyPairSync('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
@@ -472,7 +473,22 @@ export async function startSalesforceDouble(
     }
     if (parsed.limit !== undefined) rows = rows.slice(0, parsed.limit);
     const records = rows.map((r) => output(obj, r, version, select as FieldDef[]));
-    return ok({ totalSize: records.length, done: true, records });
+    return queryPage(records, 0, version);
+  }
+
+  // Long answers come in pages (Salesforce: 2,000 records by default, fewer for wide rows):
+  // `done: false` and a `nextRecordsUrl` to GET for the next one.
+  const cursors = new Map<string, Json[]>();
+  function queryPage(records: Json[], offset: number, version: string, cursor?: string): Reply {
+    const page = records.slice(offset, offset + queryPageSize);
+    const more = offset + queryPageSize < records.length;
+    let nextRecordsUrl: string | undefined;
+    if (more) {
+      const id = cursor ?? `01g${String(cursors.size + 1).padStart(15, '0')}`;
+      cursors.set(id, records);
+      nextRecordsUrl = `/services/data/v${version}/query/${id}-${offset + queryPageSize}`;
+    }
+    return ok({ totalSize: records.length, done: !more, ...(nextRecordsUrl ? { nextRecordsUrl } : {}), records: page });
   }
 
   function noSuchColumn(name: string, object: string, q?: string): string {
@@ -497,6 +513,12 @@ export async function startSalesforceDouble(
       return only(method, 'GET', () => ok({ DailyApiRequests: { Max: limitMax, Remaining: Math.max(0, limitMax - used) } }));
     }
     if (seg[0] === 'query' && seg.length === 1) return only(method, 'GET', () => runQuery(query.get('q'), c.version));
+    if (seg[0] === 'query' && seg.length === 2) {
+      const [id, at] = seg[1]!.split('-');
+      const records = cursors.get(id ?? '');
+      if (!records) return apiError(400, 'INVALID_QUERY_LOCATOR', 'invalid query locator');
+      return only(method, 'GET', () => queryPage(records, Number(at), c.version, id));
+    }
     if (seg[0] === 'sobjects') return sobjects(method, seg.slice(1), query, body, c);
     if (seg[0] === 'composite' && seg.length === 1 && !c.nested) return only(method, 'POST', () => composite(body, c));
     if (seg[0] === 'composite' && seg[1] === 'sobjects' && seg.length === 2) {

@@ -42,10 +42,12 @@ export type CaseClaim = { state: 'fresh' | 'unknown' | 'has' } | { state: 'super
  * - `written`: every record of it is in Salesforce (or was found there);
  * - `not-written`: none of it reached Salesforce for sure (no request carried it, or every
  *   record was refused): the version goes back to what it was;
- * - `maybe`: part of it may be there (a request without an answer, some records refused):
- *   the next attempt looks first.
+ * - `maybe`: part of it may be there (some records written, others refused): the next
+ *   attempt looks first;
+ * - `unanswered`: a request carrying it got no answer (a time-out, a reset, a 5xx): Salesforce
+ *   may still be carrying it out, so the version is held for a lease before anyone looks.
  */
-export type VersionOutcome = 'written' | 'not-written' | 'maybe';
+export type VersionOutcome = 'written' | 'not-written' | 'maybe' | 'unanswered';
 
 /**
  * And of its Case's fields: `written`; `seen` (a read found the Case already holding version
@@ -64,8 +66,11 @@ export interface SettledItem extends LedgerItem {
 export interface WriteLedger {
   /** Claims the versions for one flush (`token`): one answer per item, in order. */
   claim(token: string, items: LedgerItem[]): Promise<VersionClaim[]>;
-  /** Keeps the flush's claims alive while its requests are in flight. */
-  renew(token: string, items: LedgerItem[]): Promise<void>;
+  /**
+   * Keeps the flush's claims alive while its requests are in flight; per item, whether it is
+   * still this flush's (a flush that froze past its lease may have lost some to another).
+   */
+  renew(token: string, items: LedgerItem[]): Promise<boolean[]>;
   /** Records how the flush ended for each item it claimed. */
   settle(token: string, items: SettledItem[]): Promise<void>;
   /** how long a claim lives without being renewed (ms) */

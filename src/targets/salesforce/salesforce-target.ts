@@ -251,13 +251,18 @@ export class SalesforceTarget implements Target {
       else if (c.state === 'busy') results[i] = { status: 'busy', leftMs: c.leftMs };
       else mine.push(i);
     });
-    const claimed = mine.map((i) => ledgerItems[i]!);
+    // what this flush holds: each version, and its Case register where the claim took it
+    const claimed = mine.map((i) => {
+      const c = claims[i]!;
+      const tookCase = 'case' in c && (c.case?.state === 'fresh' || c.case?.state === 'unknown');
+      return tookCase ? ledgerItems[i]! : { ...ledgerItems[i]!, caseId: null };
+    });
     const renewal = setInterval(() => {
       this.ledger.renew(token, claimed).catch((err: Error) => log.warn({ err: err.message }, 'could not renew the claims of a Salesforce batch'));
     }, Math.max(100, Math.floor(this.ledger.leaseMs / 3)));
     const track = new Map<number, Track>(mine.map((i) => [i, { sent: 0, ok: 0, refused: 0, unanswered: 0, found: 0, caseOutcome: { state: 'none' } as CaseOutcome }]));
     try {
-      await this.writeClaimed(items, mine, claims as Array<Extract<VersionClaim, { case: unknown }>>, results, notes, track);
+      await this.writeClaimed(items, mine, claims as Array<Extract<VersionClaim, { case: unknown }>>, results, notes, track, token, claimed);
     } finally {
       clearInterval(renewal);
     }
@@ -266,7 +271,7 @@ export class SalesforceTarget implements Target {
     const settled: SettledItem[] = mine.map((i) => {
       const t = track.get(i)!;
       const failed = t.refused > 0 || results[i] instanceof Error;
-      const version: VersionOutcome = t.unanswered > 0 || (failed && t.ok + t.found > 0) ? 'maybe' : failed ? 'not-written' : 'written';
+      const version: VersionOutcome = t.unanswered > 0 ? 'unanswered' : failed && t.ok + t.found > 0 ? 'maybe' : failed ? 'not-written' : 'written';
       return { ...ledgerItems[i]!, version, wasFresh: claims[i]!.state === 'fresh', case: t.caseOutcome };
     });
     await this.ledger.settle(token, settled).catch((err: Error) =>
@@ -298,6 +303,9 @@ export class SalesforceTarget implements Target {
     results: Array<Answer | Error | null>,
     notes: string[][],
     track: Map<number, Track>,
+    token: string,
+    /** what this flush holds, in the order of `mine` */
+    held: LedgerItem[],
   ): Promise<void> {
     // 2. What is already there, for the versions that may have been written before.
     const unknownTasks = mine.filter((i) => claims[i]!.state === 'unknown' && items[i]!.task);
@@ -330,7 +338,7 @@ export class SalesforceTarget implements Target {
         readErrors.set(kind, r.error ?? fromSalesforceError(firstError(r.body), `reading ${kind.replace(/-$/, '')}`));
         continue;
       }
-      const records = (r.body as { records: Array<Record<string, unknown>> }).records;
+      const records = await this.allPages(r.body as QueryPage);
       if (kind === 'tasks') for (const t of records) existingTasks.set(String(t.CallObject), String(t.Id));
       if (kind === 'cases') for (const c of records) caseVersions.set(String(c.Id), (c[vf] as string | null) ?? null);
       if (kind.startsWith('posts-')) {
@@ -357,6 +365,13 @@ export class SalesforceTarget implements Target {
         if (claim.case?.state === 'fresh' || claim.case?.state === 'unknown') t.caseOutcome = { state: 'failed' };
         continue;
       }
+      const cc = w.caseFields ? claim.case : null;
+      // a Case the read did not find: nothing of this version is written (no Task on it either)
+      if (cc?.state === 'unknown' && !caseVersions.has(w.recordId)) {
+        results[i] = new SyncError('TARGET_NOT_FOUND', `Salesforce: Case ${w.recordId} was not found (deleted, or not visible to the integration user)`);
+        t.caseOutcome = { state: 'failed' };
+        continue;
+      }
       if (w.task) {
         const existing = unknown ? existingTasks.get(w.callObject) : undefined;
         if (existing) {
@@ -370,19 +385,15 @@ export class SalesforceTarget implements Target {
           t.found++;
         } else postCreates.push({ index: i, type: p.type, record: { attributes: { type: p.type } as never, ...p.record } });
       }
-      const cc = claim.case;
-      if (!cc || !w.caseFields) continue;
+      if (!cc) continue;
       if (cc.state === 'superseded') notes[i]!.push(`Case fields kept: the Case already has the newer version ${new Date(cc.byMs).toISOString()}`);
       else if (cc.state === 'has') notes[i]!.push('Case fields kept: the Case already has this version');
-      else if (cc.state === 'unknown' && !caseVersions.has(w.recordId)) {
-        results[i] = new SyncError('TARGET_NOT_FOUND', `Salesforce: Case ${w.recordId} was not found (deleted, or not visible to the integration user)`);
-        t.caseOutcome = { state: 'failed' };
-      } else {
+      else {
         const stored = cc.state === 'unknown' ? (caseVersions.get(w.recordId) ?? null) : null;
         if (stored && Date.parse(stored) >= Date.parse(w.version)) {
           notes[i]!.push(`Case fields kept: the Case already has ${stored === w.version ? 'this' : `the newer version ${stored}`}`);
           t.caseOutcome = { state: 'seen', seenMs: Date.parse(stored) };
-        } else caseUpdates.push({ index: i, id: w.recordId, fields: w.caseFields });
+        } else caseUpdates.push({ index: i, id: w.recordId, fields: w.caseFields! });
       }
     }
 
@@ -404,6 +415,23 @@ export class SalesforceTarget implements Target {
       sub: { method: 'PATCH', url: `${this.base}/composite/sobjects`, referenceId: `caseUpdate${n}`, body: { allOrNone: false, records: part.map((u) => ({ attributes: { type: 'Case' }, Id: u.id, ...u.fields })) } },
       what: (k) => ({ index: part[k]!.index, what: `Case ${part[k]!.id} fields` }),
     }));
+    // Right before writing: are the claims still this flush's? One that froze past its lease
+    // may have lost some to another flush, which then writes them: those are not sent here.
+    if (chunks.length > 0) {
+      const still = await this.ledger.renew(token, held);
+      const lost = new Set(mine.filter((_, k) => !still[k]));
+      if (lost.size > 0) {
+        for (const i of lost) results[i] = new SyncError('TARGET_BUSY', 'this attempt was overtaken (it stalled past its claim); another attempt writes this version');
+        for (const c of chunks) {
+          const body = c.sub.body as { records: unknown[] };
+          const keep = Array.from({ length: body.records.length }, (_, k) => k).filter((k) => !lost.has(c.what(k).index));
+          const what = c.what;
+          c.what = (k) => what(keep[k]!);
+          body.records = keep.map((k) => body.records[k]);
+        }
+        for (let k = chunks.length - 1; k >= 0; k--) if ((chunks[k]!.sub.body as { records: unknown[] }).records.length === 0) chunks.splice(k, 1);
+      }
+    }
     for (const c of chunks) for (const i of this.indexesOf(c)) track.get(i)!.sent++;
     const byRef = new Map(chunks.map((c) => [c.sub.referenceId, c]));
     for (const r of await this.compositeAll(chunks.map((c) => c.sub))) {
@@ -416,8 +444,9 @@ export class SalesforceTarget implements Target {
         const t = track.get(i)!;
         const save = saves?.[k];
         const err = error ?? (save && !save.success ? fromSalesforceError(firstError(save.errors), what) : null);
-        // a request with no answer may have been carried out; a refused record was not
-        if (r.error) t.unanswered++;
+        // a request with no answer (or a server error: 5xx) may have been carried out; a
+        // refused record was not
+        if (r.error || r.httpStatusCode >= 500) t.unanswered++;
         else if (err) t.refused++;
         else t.ok++;
         const isCase = what.startsWith('Case ');
@@ -427,12 +456,26 @@ export class SalesforceTarget implements Target {
         else notes[i]!.push(isCase ? `${what} updated` : `${what} ${save?.id} created`);
       }
     }
-    // a Case update never sent (its Task refused first, say) leaves the claim to be written again
+    // a Case update never sent (the flush lost its claim, say) leaves the register to be written again
     for (const i of mine) {
       const t = track.get(i)!;
       const cc = claims[i]!.case;
       if (t.caseOutcome.state === 'none' && (cc?.state === 'fresh' || cc?.state === 'unknown')) t.caseOutcome = { state: 'failed' };
     }
+  }
+
+  /**
+   * Every record of a query answer: a long one (the comments of Cases that have gathered many)
+   * comes in pages, each further page one more API call.
+   */
+  private async allPages(first: QueryPage): Promise<Array<Record<string, unknown>>> {
+    const records = [...first.records];
+    for (let page = first; !page.done && page.nextRecordsUrl; ) {
+      const url = page.nextRecordsUrl;
+      page = await this.call(() => this.conn.request<QueryPage>(url));
+      records.push(...page.records);
+    }
+    return records;
   }
 
   private indexesOf(c: { sub: SubRequest; what: (k: number) => { index: number } }): number[] {
@@ -458,6 +501,12 @@ export class SalesforceTarget implements Target {
     );
     return answers.flat();
   }
+}
+
+interface QueryPage {
+  records: Array<Record<string, unknown>>;
+  done?: boolean;
+  nextRecordsUrl?: string;
 }
 
 interface Track {
