@@ -173,6 +173,17 @@ async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   }
 }
 
+/** `ccai-crm-sync <args>` started and left running (a test kills it), with what it logs kept. */
+export function spawnCli(args: string[], env: Record<string, string>): { child: ChildProcess; stderr(): string } {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  return { child, stderr: () => stderr };
+}
+
 export interface WorkerProcess {
   child: ChildProcess;
   /** its HTTP port (/healthz, /metrics) */

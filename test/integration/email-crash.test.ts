@@ -7,7 +7,6 @@
 // flight at the kill (at most twice, the same Message-ID: the window the README documents), no
 // TARGET_BUSY, and no job past its second attempt (the one killed, the rerun's).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,22 +15,19 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.ts';
 import { queueNameFor } from '../../src/app/app.ts';
-import { CLI, TEST_REDIS_URL, dropPrefix, runCli, stopChild, tempDir, uniquePrefix } from '../helpers/env.ts';
+import { TEST_REDIS_URL, dropPrefix, runCli, spawnCli, stopChild, tempDir, uniquePrefix } from '../helpers/env.ts';
 import { callOnTicket } from '../helpers/documents.ts';
 import { emailSettings, startSmtpSink } from '../helpers/smtp-sink.ts';
 import type { SmtpSink } from '../helpers/smtp-sink.ts';
 import { makeId } from '../salesforce/ids.ts';
+import type { RunResult } from '../../src/cli/run.ts';
 
 const N = 50;
 /** what the rerun says of a version it took over (issue 14) */
 const INTERRUPTED = 'an earlier attempt of this version was interrupted; it is resent under the same Message-ID';
 
-interface Result {
-  source: string;
-  session: string | null;
-  status: string;
-  reason: string | null;
-}
+/** a line of `run --json` */
+type Result = Pick<RunResult, 'source' | 'session' | 'status' | 'reason'>;
 
 describe('run with CRM=email killed mid-way, then run again', () => {
   const prefix = uniquePrefix('mailcrash');
@@ -62,14 +58,9 @@ describe('run with CRM=email killed mid-way, then run again', () => {
     };
 
     // 1. the first run, killed once a third of the e-mails are through
-    const first = spawn(process.execPath, [CLI, 'run', '--json', folder], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const { child: first, stderr: firstErr } = spawnCli(['run', '--json', folder], env);
     children.push(first);
-    let firstErr = '';
-    first.stderr!.on('data', (d) => (firstErr += d));
-    await sink.waitFor(N / 3, 120_000).catch((err: Error) => assert.fail(`${err.message}\n${firstErr}`));
+    await sink.waitFor(N / 3, 120_000).catch((err: Error) => assert.fail(`${err.message}\n${firstErr()}`));
     await stopChild(first, 'SIGKILL');
     // what was claimed at the kill: the versions being sent, one per job then running
     const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });

@@ -5,24 +5,20 @@
 // killed run's jobs over once their lock lapses (JOB_LOCK_MS) and ends well: one Task per
 // session version, whatever was written before the kill, and every session accounted for.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, TEST_REDIS_URL, dropPrefix, runCli, stopChild, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
+import { TEST_REDIS_URL, dropPrefix, runCli, spawnCli, stopChild, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
 import { callOnTicket } from '../helpers/documents.ts';
 import { startSalesforceDouble } from '../salesforce/double.ts';
 import type { SalesforceDouble } from '../salesforce/double.ts';
+import type { RunResult } from '../../src/cli/run.ts';
 
 const N = 300;
 
-interface Result {
-  source: string;
-  session: string | null;
-  status: string;
-  reason: string | null;
-}
+/** a line of `run --json` */
+type Result = Pick<RunResult, 'source' | 'session' | 'status' | 'reason'>;
 
 describe('run with CRM=salesforce killed mid-way under lock errors, then run again', () => {
   const prefix = uniquePrefix('sfcrash');
@@ -64,14 +60,9 @@ describe('run with CRM=salesforce killed mid-way under lock errors, then run aga
     const tasks = () => sf.records('Task');
 
     // 1. the first run, killed once a third of the Tasks are written
-    const first = spawn(process.execPath, [CLI, 'run', '--json', folder], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const { child: first, stderr: firstErr } = spawnCli(['run', '--json', folder], env);
     children.push(first);
-    let firstErr = '';
-    first.stderr!.on('data', (d) => (firstErr += d));
-    await waitFor('a third of the Tasks', async () => tasks().length >= N / 3, 120_000, 20).catch((err: Error) => assert.fail(`${err.message}\n${firstErr}`));
+    await waitFor('a third of the Tasks', async () => tasks().length >= N / 3, 120_000, 20).catch((err: Error) => assert.fail(`${err.message}\n${firstErr()}`));
     await stopChild(first, 'SIGKILL');
     const atKill = tasks().length;
     assert.ok(atKill < N, `killed mid-way (${atKill} of ${N} Tasks)`);
