@@ -28,6 +28,9 @@ const bool = z
     return z.NEVER;
   });
 
+/** SF_BATCH_WAIT_MS when it is not set (`run` has its own) */
+export const DEFAULT_SF_BATCH_WAIT_MS = 1_000;
+
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const schema = z.object({
@@ -125,7 +128,7 @@ const schema = z.object({
   SF_MAPPING_FILE: z.string().min(1).optional(),
   /** sessions in one flush: up to 1,000 (five sObject Collections of 200 in one composite call) */
   SF_BATCH_SIZE: int(1, 1000).default(1000),
-  /** default 1 s for a worker, 3 s for `run` (a backfill: fuller flushes matter more than a second) */
+  /** unset: 1 s for a worker (DEFAULT_SF_BATCH_WAIT_MS), 3 s for `run` (a backfill: fuller flushes matter more than a second) */
   SF_BATCH_WAIT_MS: int(0, 60_000).optional(),
   /** flushes under way at once in one worker process */
   SF_BATCH_CONCURRENCY: int(1, 32).default(4),
@@ -160,12 +163,8 @@ const schema = z.object({
 
 export type RawConfig = z.infer<typeof schema>;
 
-export interface Config extends Omit<RawConfig, 'WORKER_CONCURRENCY' | 'JOB_THREADS' | 'QUEUE_PREFIX' | 'SF_BATCH_WAIT_MS'> {
+export interface Config extends Omit<RawConfig, 'WORKER_CONCURRENCY' | 'JOB_THREADS' | 'QUEUE_PREFIX'> {
   WORKER_CONCURRENCY: number;
-  /** as given, else 1,000 (`run` makes an unset one 3,000: see sfBatchWaitGiven) */
-  SF_BATCH_WAIT_MS: number;
-  /** whether SF_BATCH_WAIT_MS was set */
-  sfBatchWaitGiven: boolean;
   /** as given, else `ccai`, or `{ccai}` on a Redis Cluster (see DEFAULT_QUEUE_PREFIX) */
   QUEUE_PREFIX: string;
   /** a number, or `auto` (see jobThreadsFor in app/app.ts) */
@@ -323,8 +322,6 @@ export function loadConfig(
     // Salesforce: enough concurrent jobs to fill a flush (SF_BATCH_SIZE) with more arriving meanwhile
     WORKER_CONCURRENCY: c.WORKER_CONCURRENCY ?? (c.CRM === 'salesforce' ? Math.max(400, c.SF_BATCH_SIZE + 200) : 8),
     JOB_THREADS: c.JOB_THREADS ?? c.RENDER_THREADS ?? 'auto',
-    SF_BATCH_WAIT_MS: c.SF_BATCH_WAIT_MS ?? 1_000,
-    sfBatchWaitGiven: c.SF_BATCH_WAIT_MS !== undefined,
     dataDir: resolve(c.DATA_DIR),
     allowedHosts: parseAllowedHosts(c.CRM_ALLOWED_HOSTS),
     redisUrl: c.REDIS_URL,

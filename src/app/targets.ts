@@ -1,6 +1,7 @@
 // The target named by CRM, built from its slice of the configuration. Each target lives in its
 // own folder and is loaded only when chosen: a Salesforce worker never loads nodemailer, an
 // e-mail worker never jsforce. The targets themselves never read the configuration.
+import { DEFAULT_SF_BATCH_WAIT_MS } from '../config.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { MailStore } from '../store/mail-store.ts';
@@ -31,7 +32,7 @@ export function salesforceSettingsOf(c: Config): SalesforceSettings {
     auth: salesforceAuthOf(c),
     mappingFile: c.SF_MAPPING_FILE,
     batchSize: c.SF_BATCH_SIZE,
-    batchWaitMs: c.SF_BATCH_WAIT_MS,
+    batchWaitMs: c.SF_BATCH_WAIT_MS ?? DEFAULT_SF_BATCH_WAIT_MS,
     batchConcurrency: c.SF_BATCH_CONCURRENCY,
     slowdownAt: c.SF_API_USAGE_SLOWDOWN,
     pauseAt: c.SF_API_USAGE_PAUSE,

@@ -202,7 +202,7 @@ async function realRun(config: Config, log: Logger, items: Array<Input | RunResu
   // SF_BATCH_WAIT_MS unset is 3 s here: a backfill is not waited on by the second, and fuller
   // Salesforce flushes cost fewer API calls (measured: npm run bench:run)
   const app = await createApp(
-    { ...config, JOB_THREADS: config.JOB_THREADS === 'auto' ? 0 : config.JOB_THREADS, SF_BATCH_WAIT_MS: config.sfBatchWaitGiven ? config.SF_BATCH_WAIT_MS : RUN_BATCH_WAIT_MS },
+    { ...config, JOB_THREADS: config.JOB_THREADS === 'auto' ? 0 : config.JOB_THREADS, SF_BATCH_WAIT_MS: config.SF_BATCH_WAIT_MS ?? RUN_BATCH_WAIT_MS },
     log,
     { worker: true, allowPrivateRedis: true },
   );

@@ -165,13 +165,13 @@ export interface SalesforceLedgerOptions {
 export class RedisSalesforceLedger implements WriteLedger {
   private readonly redis: RedisClient;
   private readonly prefix: string;
-  private readonly queuePrefix: string;
+  private readonly sinceKey: string;
   readonly leaseMs: number;
   private readonly keepMs: number;
 
   constructor(redis: RedisClient, prefix: string, opts: SalesforceLedgerOptions) {
     this.redis = redis;
-    this.queuePrefix = prefix;
+    this.sinceKey = ledgerSinceKey(prefix);
     this.prefix = `${prefix}:sf`;
     this.leaseMs = opts.leaseMs;
     this.keepMs = opts.keepMs;
@@ -187,7 +187,7 @@ export class RedisSalesforceLedger implements WriteLedger {
 
   async claim(token: string, items: LedgerItem[]): Promise<VersionClaim[]> {
     if (items.length === 0) return [];
-    const keys = [ledgerSinceKey(this.queuePrefix)];
+    const keys = [this.sinceKey];
     const args = [token, String(this.leaseMs), String(this.keepMs), String(CLOCK_MARGIN_MS)];
     for (const it of items) {
       keys.push(this.versionKey(it.callObject), this.caseKey(it));

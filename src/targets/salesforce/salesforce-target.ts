@@ -260,7 +260,7 @@ export class SalesforceTarget implements Target {
     const renewal = setInterval(() => {
       this.ledger.renew(token, claimed).catch((err: Error) => log.warn({ err: err.message }, 'could not renew the claims of a Salesforce batch'));
     }, Math.max(100, Math.floor(this.ledger.leaseMs / 3)));
-    const track = new Map<number, Track>(mine.map((i) => [i, { sent: 0, ok: 0, refused: 0, unanswered: 0, found: 0, caseOutcome: { state: 'none' } as CaseOutcome }]));
+    const track = new Map<number, Track>(mine.map((i) => [i, { ok: 0, refused: 0, unanswered: 0, found: 0, caseOutcome: { state: 'none' } as CaseOutcome }]));
     try {
       await this.writeClaimed(items, mine, claims as Array<Extract<VersionClaim, { case: unknown }>>, results, notes, track, token, claimed);
     } finally {
@@ -347,11 +347,20 @@ export class SalesforceTarget implements Target {
       }
     }
 
+    // Before writing (what follows is synchronous up to the requests): are the claims still
+    // this flush's? One that froze past its lease may have lost some to another flush, which
+    // then writes them: nothing is sent here for those.
+    const still = await this.ledger.renew(token, held);
+    mine.forEach((i, k) => {
+      if (!still[k]) results[i] = new SyncError('TARGET_BUSY', 'this attempt was overtaken (it stalled past its claim); another attempt writes this version');
+    });
+
     // 3. What to write.
     const taskCreates: Array<{ index: number; record: Record<string, FieldValue> }> = [];
     const postCreates: Array<{ index: number; type: string; record: Record<string, FieldValue> }> = [];
     const caseUpdates: Array<{ index: number; id: string; fields: Record<string, FieldValue> }> = [];
     for (const i of mine) {
+      if (results[i]) continue; // overtaken
       const w = items[i]!;
       const claim = claims[i]!;
       const t = track.get(i)!;
@@ -415,24 +424,6 @@ export class SalesforceTarget implements Target {
       sub: { method: 'PATCH', url: `${this.base}/composite/sobjects`, referenceId: `caseUpdate${n}`, body: { allOrNone: false, records: part.map((u) => ({ attributes: { type: 'Case' }, Id: u.id, ...u.fields })) } },
       what: (k) => ({ index: part[k]!.index, what: `Case ${part[k]!.id} fields` }),
     }));
-    // Right before writing: are the claims still this flush's? One that froze past its lease
-    // may have lost some to another flush, which then writes them: those are not sent here.
-    if (chunks.length > 0) {
-      const still = await this.ledger.renew(token, held);
-      const lost = new Set(mine.filter((_, k) => !still[k]));
-      if (lost.size > 0) {
-        for (const i of lost) results[i] = new SyncError('TARGET_BUSY', 'this attempt was overtaken (it stalled past its claim); another attempt writes this version');
-        for (const c of chunks) {
-          const body = c.sub.body as { records: unknown[] };
-          const keep = Array.from({ length: body.records.length }, (_, k) => k).filter((k) => !lost.has(c.what(k).index));
-          const what = c.what;
-          c.what = (k) => what(keep[k]!);
-          body.records = keep.map((k) => body.records[k]);
-        }
-        for (let k = chunks.length - 1; k >= 0; k--) if ((chunks[k]!.sub.body as { records: unknown[] }).records.length === 0) chunks.splice(k, 1);
-      }
-    }
-    for (const c of chunks) for (const i of this.indexesOf(c)) track.get(i)!.sent++;
     const byRef = new Map(chunks.map((c) => [c.sub.referenceId, c]));
     for (const r of await this.compositeAll(chunks.map((c) => c.sub))) {
       const chunk = byRef.get(r.referenceId)!;
@@ -456,7 +447,7 @@ export class SalesforceTarget implements Target {
         else notes[i]!.push(isCase ? `${what} updated` : `${what} ${save?.id} created`);
       }
     }
-    // a Case update never sent (the flush lost its claim, say) leaves the register to be written again
+    // a Case update never sent (the read failed, the flush was overtaken) leaves the register to be written again
     for (const i of mine) {
       const t = track.get(i)!;
       const cc = claims[i]!.case;
@@ -476,11 +467,6 @@ export class SalesforceTarget implements Target {
       records.push(...page.records);
     }
     return records;
-  }
-
-  private indexesOf(c: { sub: SubRequest; what: (k: number) => { index: number } }): number[] {
-    const n = (c.sub.body as { records: unknown[] }).records.length;
-    return Array.from({ length: n }, (_, k) => c.what(k).index);
   }
 
   /**
@@ -510,8 +496,6 @@ interface QueryPage {
 }
 
 interface Track {
-  /** records of this version sent in a write request */
-  sent: number;
   ok: number;
   /** refused by Salesforce, record by record: not written */
   refused: number;
