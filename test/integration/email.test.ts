@@ -25,11 +25,11 @@ afterEach(async () => {
   cleanups = [];
 });
 
-async function start(env: Record<string, string> = {}, o: { sink?: SmtpSinkOptions; prefix?: string; tmp?: string } = {}): Promise<{ app: App; sink: SmtpSink }> {
+async function start(env: Record<string, string> = {}, o: { sink?: SmtpSinkOptions; prefix?: string; tmp?: string; /** the SMTP_URL given to the worker, from the sink's */ smtpUrl?: (url: string) => string } = {}): Promise<{ app: App; sink: SmtpSink }> {
   const sink = await startSmtpSink({ auth: { user: 'ccai', pass: 'pw' }, ...o.sink });
   const prefix = o.prefix ?? uniquePrefix('mail');
   const tmp = o.tmp ? { path: o.tmp, cleanup() {} } : tempDir('ccai-mail');
-  const config = loadConfig({ ...emailSettings(sink.url, prefix, tmp.path, TEST_REDIS_URL), JOB_BACKOFF_MS: '50', ...env });
+  const config = loadConfig({ ...emailSettings(o.smtpUrl ? o.smtpUrl(sink.url) : sink.url, prefix, tmp.path, TEST_REDIS_URL), JOB_BACKOFF_MS: '50', ...env });
   const app = await createApp(config, createLogger('silent'), { worker: true, allowPrivateRedis: false });
   cleanups.push(async () => {
     await app.close();
@@ -273,17 +273,7 @@ describe('e-mail target', () => {
   });
 
   it('refused SMTP credentials (TARGET_AUTH) hold the queue for the 5 minutes the registry declares; the job waits, no attempt used', async () => {
-    const sink = await startSmtpSink({ auth: { user: 'ccai', pass: 'pw' } });
-    const prefix = uniquePrefix('mail');
-    const tmp = tempDir('ccai-mail');
-    const config = loadConfig({ ...emailSettings(sink.url.replace(':pw@', ':wrong@'), prefix, tmp.path, TEST_REDIS_URL), JOB_BACKOFF_MS: '50' });
-    const app = await createApp(config, createLogger('silent'), { worker: true, allowPrivateRedis: false });
-    cleanups.push(async () => {
-      await app.close();
-      await sink.stop();
-      await dropPrefix(prefix);
-      tmp.cleanup();
-    });
+    const { app, sink } = await start({}, { smtpUrl: (url) => url.replace(':pw@', ':wrong@') });
     const s = await app.submit(doc('metadata_call-1418.json'), 'a.json');
     // (the limiter BullMQ needs for the hold keeps a key of one second for every job: a minute tells them apart)
     const ttl = await waitFor('the queue held and the job put back', async () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LocalCrm } from '../../src/targets/local/local-crm.ts';
+import { localNotes } from '../helpers/local-notes.ts';
 import { startGcsDouble } from '../gcs/double.ts';
 import type { GcsDouble } from '../gcs/double.ts';
 import { FIXTURES, TEST_REDIS_URL, dropPrefix, runCli, startWorkerProcess, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
@@ -55,14 +55,7 @@ describe('a Cloud Storage bucket, end to end', () => {
     await worker?.stop(signal);
     worker = null;
   };
-  const notes = (sessionKey: string) => {
-    const crm = new LocalCrm(dataDir);
-    try {
-      return (crm.get(TICKET)?.notes ?? []).filter((n) => n.sessionKey === sessionKey);
-    } finally {
-      void crm.close();
-    }
-  };
+  const notes = (sessionKey: string) => localNotes(dataDir, TICKET, sessionKey);
   const finalize = (name: string) => {
     const o = gcs.get(BUCKET, name)!;
     return pubsub.publish(topic, { eventType: 'OBJECT_FINALIZE', bucketId: BUCKET, objectId: name, objectGeneration: o.generation, payloadFormat: 'NONE' });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LocalCrm } from '../../src/targets/local/local-crm.ts';
+import { localNotes } from '../helpers/local-notes.ts';
 import { FIXTURES, TEST_REDIS_URL, dropPrefix, runCli, startWorkerProcess, tempDir, uniquePrefix, waitFor } from '../helpers/env.ts';
 import type { WorkerProcess } from '../helpers/env.ts';
 import { startSshd } from '../helpers/sshd.ts';
@@ -45,14 +45,7 @@ describe('an SFTP folder, end to end', () => {
     await worker?.stop(signal);
     worker = null;
   };
-  const notes = (sessionKey: string) => {
-    const crm = new LocalCrm(dataDir);
-    try {
-      return (crm.get(TICKET)?.notes ?? []).filter((n) => n.sessionKey === sessionKey);
-    } finally {
-      void crm.close();
-    }
-  };
+  const notes = (sessionKey: string) => localNotes(dataDir, TICKET, sessionKey);
 
   before(async () => {
     sshd = await startSshd();
