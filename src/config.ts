@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { SyncError } from './errors.ts';
 import { DEFAULT_MAX_BYTES } from './domain/session/parse.ts';
 import { parseAllowedHosts } from './domain/ticket/match.ts';
+import { canonical } from './render/i18n.ts';
+import { isTimeZone } from './render/note-format.ts';
 import { DEFAULT_TEMPLATES_DIR } from './render/templates.ts';
 import { TOKEN_STYLES } from './targets/email/token.ts';
 import { DEFAULT_HTTP_TIMEOUTS } from './sources/http.ts';
@@ -48,6 +50,19 @@ const schema = z.object({
   RECORDING_LINK: z.enum(['unless-denied', 'granted-only', 'never']).default('unless-denied'),
   INCLUDE_SECURED_CUSTOM_DATA: bool.default(false),
   TEMPLATES_DIR: z.string().min(1).default(DEFAULT_TEMPLATES_DIR),
+  /** every note in this language (a tag with a catalog in TEMPLATES_DIR/locales); unset: the session's `lang` */
+  NOTE_LANGUAGE: z
+    .string()
+    .trim()
+    .refine((v) => canonical(v) !== null, 'must be a language tag such as fr, fr-CA or pt-BR')
+    .transform((v) => canonical(v)!)
+    .optional(),
+  /** every time on a note in this IANA zone; unset: the offset the session file carries */
+  NOTE_TIME_ZONE: z
+    .string()
+    .trim()
+    .refine(isTimeZone, 'must be an IANA time zone such as America/Toronto, Europe/Paris or UTC')
+    .optional(),
   /** default `ccai`; `{ccai}` with REDIS_CLUSTER=true (a hash tag: every key in one slot) */
   QUEUE_PREFIX: z
     .string()

@@ -20,6 +20,7 @@ import { sessionWorker } from '../queue/session-worker.ts';
 import type { SessionWorker } from '../queue/session-worker.ts';
 import { startWorker } from '../queue/worker.ts';
 import { loadTemplates } from '../render/templates.ts';
+import type { NoteSettings } from '../render/templates.ts';
 import type { NoteTemplates } from '../render/templates.ts';
 import { openConnections } from '../store/connections.ts';
 import type { RedisConnections } from '../store/connections.ts';
@@ -82,6 +83,11 @@ export function enrichOptionsOf(config: Config): EnrichOptions {
  * a few messages a second and the local CRM is for trying things out: a thread would only
  * cost memory (about 40 MB).
  */
+/** NOTE_LANGUAGE and NOTE_TIME_ZONE, for loadTemplates. */
+export function noteSettingsOf(config: Config): NoteSettings {
+  return { language: config.NOTE_LANGUAGE ?? null, timeZone: config.NOTE_TIME_ZONE ?? null };
+}
+
 export function jobThreadsFor(config: Config): number {
   if (config.JOB_THREADS !== 'auto') return config.JOB_THREADS;
   return config.CRM === 'salesforce' && availableParallelism() > 1 ? 1 : 0;
@@ -94,7 +100,9 @@ export async function createApp(
 ): Promise<App> {
   // Fail on broken templates before touching the queue; the target (which may keep state in
   // Redis, as the e-mail target does) is made once connected, before any job runs.
-  const templates: NoteTemplates | null = opts.worker ? await loadTemplates(config.TEMPLATES_DIR) : null;
+  const templates: NoteTemplates | null = opts.worker ? await loadTemplates(config.TEMPLATES_DIR, noteSettingsOf(config)) : null;
+  // a catalog that lacks labels works (English stands in): said once, at start-up
+  for (const notice of templates?.catalogs.notices ?? []) log.warn({ templates: templates?.dir }, notice);
   const redis = await ensureRedis({ url: config.redisUrl, cluster: config.REDIS_CLUSTER, dataDir: config.dataDir, log, allowPrivate: opts.allowPrivateRedis });
   const redisLog = log.child({ component: 'redis' });
   let connections: RedisConnections;

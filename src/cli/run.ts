@@ -6,7 +6,7 @@ import { intake, notMetadata, notMetadataByName } from '../domain/intake.ts';
 import type { InputWarning, RenderedNote } from '../domain/types.ts';
 import { isErrorCode, SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { createApp, enrichOptionsOf, intakeOptionsOf } from '../app/app.ts';
+import { createApp, enrichOptionsOf, intakeOptionsOf, noteSettingsOf } from '../app/app.ts';
 import type { App } from '../app/app.ts';
 import type { SubmitResult } from '../pipeline/submit.ts';
 import { JobFailedError, formatFailure, jobIdFor, mergeWarnings } from '../queue/jobs.ts';
@@ -144,7 +144,7 @@ export async function runCommand(config: Config, log: Logger, inputs: string[], 
 
 async function dryRun(config: Config, items: Array<Input | RunResult>): Promise<RunResult[]> {
   // the same preparation a worker's job makes (enrich, render, the size limits), without a target
-  const prepare = { intake: intakeOptionsOf(config), enrich: enrichOptionsOf(config), templates: await loadTemplates(config.TEMPLATES_DIR) };
+  const prepare = { intake: intakeOptionsOf(config), enrich: enrichOptionsOf(config), templates: await loadTemplates(config.TEMPLATES_DIR, noteSettingsOf(config)) };
   const results: RunResult[] = [];
   // the first input of each session version, as the queue's job id tells them apart in a real
   // run: a link and its target, or two copies, say `duplicate` on the later line here too

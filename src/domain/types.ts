@@ -79,6 +79,11 @@ export interface Session {
   /** `updated_at` as epoch milliseconds */
   versionMs: number;
   lang: string | null;
+  /**
+   * the UTC offset the file's times are written in (`created_at`, else `updated_at`), in minutes
+   * east of UTC (`-07:00` is -420); null when they carry none
+   */
+  utcOffsetMinutes: number | null;
   /** raw label: session_type_v2 ?? session_type ?? call_type/chat_type */
   type: string;
   status: string | null;
@@ -107,6 +112,12 @@ export interface Session {
   participants: { agents: number; endUsers: number; virtualAgents: number; others: number };
   smartActions: { verified: boolean | null; photos: number; videos: number; text: string | null };
   sms: { inCall: number; waitTime: number };
+  /** the end user: their CRM record (`end_user.out_contact_id`), name and e-mail where the file has them */
+  customer: { crmId: string | null; name: string | null; email: string | null };
+  /** chats: `message_count`, `average_response_time` and `longest_response_time` (seconds) */
+  chat: { messages: number | null; averageResponse: number | null; longestResponse: number | null };
+  /** what CCAI stores beside the metadata: a transcript (`transcript`), recordings (`recordings[]`) */
+  media: { transcript: boolean | null; recordings: number };
   /** `custom_data_not_secured` as label/value pairs */
   customData: Array<{ label: string; value: string }>;
   /** `custom_data_secured`: never written or logged unless the admin opts in */

@@ -19,7 +19,7 @@ function describe(err: unknown): { code: string; message: string; field?: string
 
 let templates: NoteTemplates;
 try {
-  templates = compileTemplates(data.templatesDir, data.templates);
+  templates = compileTemplates(data.templatesDir, data.templates, data.noteSettings);
 } catch (err) {
   reply({ failed: describe(err) });
   process.exit(1);

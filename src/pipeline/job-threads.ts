@@ -15,7 +15,7 @@ import type { IntakeOptions } from '../domain/intake.ts';
 import { isErrorCode, SyncError } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { NoteTemplates, TemplateSources } from '../render/templates.ts';
+import type { NoteSettings, NoteTemplates, TemplateSources } from '../render/templates.ts';
 import type { Prepared } from './prepare.ts';
 
 export interface JobThreadsOptions {
@@ -35,6 +35,7 @@ export interface JobThreadsOptions {
 export interface JobThreadData {
   templatesDir: string;
   templates: TemplateSources;
+  noteSettings: NoteSettings;
   intake: IntakeOptions;
   enrich: EnrichOptions;
 }
@@ -125,7 +126,7 @@ export class JobThreads {
    * is ready waits in its port. Resolves when the thread has compiled the templates.
    */
   private spawn(i: number, pending: Map<number, Pending>): Promise<void> {
-    const data: JobThreadData = { templatesDir: this.o.templates.dir, templates: this.o.templates.sources, intake: this.o.intake, enrich: this.o.enrich };
+    const data: JobThreadData = { templatesDir: this.o.templates.dir, templates: this.o.templates.sources, noteSettings: this.o.templates.settings, intake: this.o.intake, enrich: this.o.enrich };
     const worker = new Worker(THREAD_URL, { workerData: data });
     const slot: Slot = { worker, pending, progressAt: Date.now() };
     this.slots[i] = slot;

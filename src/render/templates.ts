@@ -22,6 +22,10 @@ import type { LiquidOptions, Template } from 'liquidjs';
 import { codePointLength, cutText, NOTE_TEXT_MAX_CHARS } from '../domain/text-cut.ts';
 import type { Enrichment, InputWarning, RenderedNote } from '../domain/types.ts';
 import { SyncError } from '../errors.ts';
+import { catalogFor, chooseLanguage, compileCatalogs, readCatalogs } from './i18n.ts';
+import type { CatalogSources, Catalogs } from './i18n.ts';
+import { localDay, NOTE_CONTEXT, noteZone, registerNoteFilters } from './note-format.ts';
+import type { NoteContext } from './note-format.ts';
 import { escapeHtml, sanitiseData, tidyText, toSubjectLine } from './sanitise.ts';
 
 /** The repository's `templates/` folder (the defaults shipped with the package). */
@@ -42,8 +46,18 @@ interface CompiledTemplate {
   readonly parsed: Template[];
 }
 
-/** The text of the three templates, as read. */
-export type TemplateSources = Record<Part, string>;
+/** The text of the three templates and of the label catalogs, as read. */
+export type TemplateSources = Record<Part, string> & { catalogs: CatalogSources };
+
+/** The admin's choices for every note: NOTE_LANGUAGE and NOTE_TIME_ZONE (null: the file's). */
+export interface NoteSettings {
+  /** a language tag with a catalog: every note in it, whatever the session's `lang` */
+  readonly language: string | null;
+  /** an IANA zone for every time on a note; null: the offset the file carries */
+  readonly timeZone: string | null;
+}
+
+export const DEFAULT_NOTE_SETTINGS: NoteSettings = Object.freeze({ language: null, timeZone: null });
 
 /** Parsed templates, ready to render. Create with loadTemplates(). */
 export interface NoteTemplates {
@@ -54,6 +68,8 @@ export interface NoteTemplates {
   readonly subject: CompiledTemplate;
   readonly text: CompiledTemplate;
   readonly html: CompiledTemplate;
+  readonly catalogs: Catalogs;
+  readonly settings: NoteSettings;
 }
 
 // Bounds against a template (or data) that would hang or exhaust the worker.
@@ -81,7 +97,9 @@ export function createEngine(dir: string, escapeHtml: boolean): Liquid {
     memoryLimit: MEMORY_LIMIT,
   };
   if (escapeHtml) options.outputEscape = 'escape';
-  return new Liquid(options);
+  const engine = new Liquid(options);
+  registerNoteFilters(engine);
+  return engine;
 }
 
 async function readTemplate(dir: string, file: string): Promise<string> {
@@ -115,7 +133,7 @@ function compile(engine: Liquid, dir: string, file: string, source: string): Com
  * Throws SyncError CONFIG_INVALID naming the file (and the Liquid error with its line) when a
  * template is missing or does not parse.
  */
-export async function loadTemplates(dir: string = DEFAULT_TEMPLATES_DIR): Promise<NoteTemplates> {
+export async function loadTemplates(dir: string = DEFAULT_TEMPLATES_DIR, settings: NoteSettings = DEFAULT_NOTE_SETTINGS): Promise<NoteTemplates> {
   const root = resolve(dir);
   let isDir = false;
   try {
@@ -125,16 +143,27 @@ export async function loadTemplates(dir: string = DEFAULT_TEMPLATES_DIR): Promis
   }
   if (!isDir) throw new SyncError('CONFIG_INVALID', `templates folder ${root} does not exist or is not a folder`);
 
-  const [subject, text, html] = await Promise.all([
+  const [subject, text, html, catalogs] = await Promise.all([
     readTemplate(root, TEMPLATE_FILES.subject),
     readTemplate(root, TEMPLATE_FILES.text),
     readTemplate(root, TEMPLATE_FILES.html),
+    readCatalogs(root, DEFAULT_TEMPLATES_DIR),
   ]);
-  return compileTemplates(root, { subject, text, html });
+  return compileTemplates(root, { subject, text, html, catalogs }, settings);
 }
 
-/** Parses templates already read from the folder `dir` (which still serves their includes). */
-export function compileTemplates(dir: string, sources: TemplateSources): NoteTemplates {
+/**
+ * Parses templates and catalogs already read from the folder `dir` (which still serves their
+ * includes). Throws CONFIG_INVALID for NOTE_LANGUAGE without a catalog.
+ */
+export function compileTemplates(dir: string, sources: TemplateSources, settings: NoteSettings = DEFAULT_NOTE_SETTINGS): NoteTemplates {
+  const catalogs = compileCatalogs(sources.catalogs);
+  if (settings.language !== null && catalogFor(catalogs, settings.language) === null) {
+    throw new SyncError(
+      'CONFIG_INVALID',
+      `NOTE_LANGUAGE=${settings.language} has no label catalog in ${catalogs.folder} (there are: ${catalogs.languages.join(', ')}); add ${settings.language}.json there or choose one of those`,
+    );
+  }
   const textEngine = createEngine(dir, false);
   const htmlEngine = createEngine(dir, true);
   return {
@@ -143,6 +172,33 @@ export function compileTemplates(dir: string, sources: TemplateSources): NoteTem
     subject: compile(textEngine, dir, TEMPLATE_FILES.subject, sources.subject),
     text: compile(textEngine, dir, TEMPLATE_FILES.text, sources.text),
     html: compile(htmlEngine, dir, TEMPLATE_FILES.html, sources.html),
+    catalogs,
+    settings,
+  };
+}
+
+/**
+ * The language and zone of one note, and what templates see of them as `note`:
+ * `note.language` (the catalog, `fr`), `note.locale` (`fr-CA`), `note.time_zone`
+ * (`America/Toronto`, `UTC-07:00`).
+ */
+export function noteGlobals(t: NoteTemplates, view: Record<string, unknown>): Record<PropertyKey, unknown> {
+  const session = (view['session'] ?? {}) as { lang?: unknown; utc_offset_minutes?: unknown; kind?: unknown };
+  const times = (view['times'] ?? {}) as Record<string, { iso?: unknown } | undefined>;
+  const language = chooseLanguage(t.catalogs, typeof session.lang === 'string' ? session.lang : null, t.settings.language);
+  const zone = noteZone(t.settings.timeZone, typeof session.utc_offset_minutes === 'number' ? session.utc_offset_minutes : null);
+  const start = times['created']?.iso ?? times['updated']?.iso;
+  const startMs = typeof start === 'string' ? Date.parse(start) : Number.NaN;
+  const context: NoteContext = {
+    language,
+    timeZone: zone.timeZone,
+    zoneLabel: zone.zoneLabel,
+    day: Number.isNaN(startMs) ? null : localDay(new Date(startMs), zone.timeZone),
+    kind: typeof session.kind === 'string' ? session.kind : null,
+  };
+  return {
+    note: { language: language.catalog, locale: language.locale, time_zone: zone.zoneLabel },
+    [NOTE_CONTEXT]: context,
   };
 }
 
@@ -155,10 +211,10 @@ export function templateScope(e: Enrichment): Record<string, unknown> {
   return { ...view, fields: sanitiseData(e.fields) };
 }
 
-function renderPart(t: NoteTemplates, part: Part, scope: Record<string, unknown>): string {
+function renderPart(t: NoteTemplates, part: Part, scope: Record<string, unknown>, globals: Record<PropertyKey, unknown>): string {
   const c = t[part];
   try {
-    return String(c.engine.renderSync(c.parsed, scope));
+    return String(c.engine.renderSync(c.parsed, scope, { globals }));
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new SyncError('CONFIG_INVALID', `template ${c.file} failed to render (${join(t.dir, c.file)}): ${message}`, {
@@ -198,9 +254,10 @@ export function fitNote(note: RenderedNote): { note: RenderedNote; warnings: Inp
 
 export function renderNote(t: NoteTemplates, e: Enrichment, opts: { html?: boolean } = {}): RenderedNote {
   const scope = templateScope(e);
+  const globals = noteGlobals(t, scope);
   return {
-    subject: toSubjectLine(renderPart(t, 'subject', scope)),
-    text: tidyText(renderPart(t, 'text', scope)),
-    html: opts.html === false ? '' : renderPart(t, 'html', scope).trim() + '\n',
+    subject: toSubjectLine(renderPart(t, 'subject', scope, globals)),
+    text: tidyText(renderPart(t, 'text', scope, globals)),
+    html: opts.html === false ? '' : renderPart(t, 'html', scope, globals).trim() + '\n',
   };
 }

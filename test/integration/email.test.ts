@@ -74,10 +74,10 @@ describe('e-mail target', () => {
     assert.deepEqual(m.mailArgs, { RET: 'HDRS', ENVID: m.parsed.messageId });
     assert.deepEqual(m.rcptArgs, [{ NOTIFY: 'FAILURE,DELAY', ORCPT: 'rfc822;support@helpdesk.example.com' }]);
     assert.match(m.parsed.text ?? '', /No Resolution - followup needed/);
-    assert.match(m.parsed.text ?? '', /Note: notes/);
+    assert.match(m.parsed.text ?? '', /Agent's note: notes/);
     assert.match(m.parsed.text ?? '', /5\/5/);
     assert.match(m.parsed.text ?? '', /068ak00000HCpbFAAT/);
-    assert.match(String(m.parsed.html), /<table/);
+    assert.match(String(m.parsed.html), /<strong>Agent&#39;s note: <\/strong>notes<br>/);
     const att = m.parsed.attachments[0]!;
     assert.equal(att.filename, 'metadata_call-1418.json');
     assert.deepEqual(JSON.parse(att.content.toString()).id, 1418);

@@ -59,7 +59,19 @@ describe('job threads', () => {
       }
     }
     const one = await pool.prepare(fixture('metadata_call-1418.json'), true);
-    assert.ok(one.skip === null && /<table/.test(one.note.html) && !('view' in one.update), 'a written note, and no template data in the update');
+    assert.ok(one.skip === null && /<strong>Disposition: /.test(one.note.html) && !('view' in one.update), 'a written note, and no template data in the update');
+  });
+
+  it('write the note in NOTE_LANGUAGE and NOTE_TIME_ZONE, as the main thread does', async () => {
+    const templates = await loadTemplates(undefined, { language: 'de', timeZone: 'Europe/Berlin' });
+    const pool = await startPool({ templates });
+    const local = { intake: intakeOptionsOf(config), enrich: enrichOptionsOf(config), templates };
+    const doc = fixture('metadata_call-1418.json');
+    const prepared = await pool.prepare(doc, true);
+    assert.deepEqual(prepared, prepareJob(local, doc, true));
+    assert.ok(prepared.skip === null);
+    assert.match(prepared.note.subject, /^Anruf 1418 /);
+    assert.match(prepared.note.text, /Details · Zeitzone Europe\/Berlin\n  Beginn: 23\.03\.2026, 21:12:51\n/);
   });
 
   it('fail a job with the same code and field as the main thread would', async () => {

@@ -168,7 +168,7 @@ describe('queue and local CRM', () => {
     assert.equal((await app.queue.waitFor(s.jobId!)).status, 'delivered');
     const n = crm.get(TICKET)!.notes[0]!;
     assert.match(n.text, /No Resolution - followup needed/);
-    assert.match(n.html, /<table/);
+    assert.match(n.html, /<strong>Disposition: <\/strong>/);
     assert.match(n.subject, /^Call 1418/);
   });
 

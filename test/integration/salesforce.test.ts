@@ -85,7 +85,9 @@ describe('Salesforce target', () => {
   });
 
   it('coalesces concurrent jobs: 120 new sessions cost one API call per batch, nothing read first', async () => {
-    const { app, sf } = await start({ env: { SF_BATCH_WAIT_MS: '300', WORKER_CONCURRENCY: '200' } });
+    // a batch waits up to 1 s for more: long enough that two test files running beside this
+    // one on a 2-core machine do not spread 120 jobs over more than three batches
+    const { app, sf } = await start({ env: { SF_BATCH_WAIT_MS: '1000', WORKER_CONCURRENCY: '200' } });
     const cases = Array.from({ length: 120 }, (_, i) => sf.insert('Case', { Subject: `case ${i}` }));
     sf.reset();
     const before = sf.apiCalls();

@@ -136,6 +136,7 @@ describe('enrich: the view of call-1418', () => {
       status: 'finished',
       status_label: 'finished',
       lang: 'en',
+      utc_offset_minutes: -420,
     });
     assert.deepEqual(v.times.created, { iso: '2026-03-23T20:12:51.000Z', human: '2026-03-23 20:12:51 UTC' });
     assert.equal(v.times.ended.human, '2026-03-23 20:16:46 UTC');
@@ -154,7 +155,7 @@ describe('enrich: the view of call-1418', () => {
   it('lists the human and virtual agents and the answer type', () => {
     assert.equal(v.answer_type, 'manual');
     assert.equal(v.answer_type_label, 'human agent');
-    assert.deepEqual(v.agents, [{ name: 'Jane Smith', id: 5, email: 'jane.smith@example.com' }]);
+    assert.deepEqual(v.agents, [{ name: 'Jane Smith', named: true, id: 5, email: 'jane.smith@example.com' }]);
     assert.equal(v.agent_names, 'Jane Smith');
     assert.equal(v.virtual_agent_names, 'ccaas_escalation_va');
   });
@@ -224,7 +225,7 @@ describe('enrich: the view of call-1418', () => {
   });
 
   it('counts participants and carries the ticket', () => {
-    assert.deepEqual(v.participants, { agents: 2, end_users: 1, virtual_agents: 2, others: 0, total: 5 });
+    assert.deepEqual(v.participants, { agents: 1, end_users: 1, virtual_agents: 2, others: 0, total: 4 });
     assert.deepEqual(v.ticket, {
       system: 'salesforce',
       system_label: 'Salesforce',
@@ -233,6 +234,16 @@ describe('enrich: the view of call-1418', () => {
       object: 'Case',
       is_account: false,
     });
+  });
+
+  it("links the customer's Contact on the Case's Salesforce, and names the recording file CCAI stores", () => {
+    assert.deepEqual(v.customer, {
+      crm_id: '003ak00000ipFq5AAE',
+      crm_object: 'Contact',
+      url: 'https://crm.example.com/lightning/r/Contact/003ak00000ipFq5AAE/view',
+    });
+    assert.deepEqual(v.files, { recording: 'call-1418', recordings: 1 });
+    assert.equal('chat' in v, false, 'a call has no chat counts');
   });
 
   it('omits what the file does not carry: no empty strings or lists anywhere', () => {
@@ -385,20 +396,55 @@ describe('enrich: variants', () => {
     for (const key of ['recording', 'dispositions', 'csat', 'transfers', 'escalations', 'outcome', 'last_disposition']) {
       assert.equal(key in v, false, `${key} should be omitted`);
     }
-    assert.deepEqual(v.custom_data[0], { label: 'CustomDataOne', value: 'test1' });
+    assert.deepEqual(v.custom_data[0], { label: 'CustomDataOne', value: 'test1', value_lines: ['test1'] });
     assert.equal(v.custom_data.length, 4);
+    // messages counted; response times of 0 say nothing; no transcript (`transcript: false`)
+    assert.deepEqual(v.chat, { messages: 2 });
+    assert.equal('files' in v, false);
+    assert.deepEqual(v.customer, { email: 'customer@example.com' });
+  });
+
+  it('chat: response times, and the transcript CCAI stores as chat-{id}.txt when the file says there is one', () => {
+    const s = buildChatSession();
+    s.chat = { messages: 14, averageResponse: 12, longestResponse: 40 };
+    s.media = { transcript: true, recordings: 0 };
+    const v = view(s);
+    assert.deepEqual(v.chat, {
+      messages: 14,
+      average_response: { seconds: 12, human: '12s' },
+      longest_response: { seconds: 40, human: '40s' },
+    });
+    assert.deepEqual(v.files, { transcript: 'chat-135.txt' });
+  });
+
+  it('links a customer only where the CRM and its address are known', () => {
+    const s = buildSession();
+    s.customer = { crmId: '001ak00000AbCdE', name: 'Ana Lima', email: null };
+    assert.deepEqual(view(s).customer, {
+      name: 'Ana Lima',
+      crm_id: '001ak00000AbCdE',
+      crm_object: 'Account',
+      url: 'https://crm.example.com/lightning/r/Account/001ak00000AbCdEAAV/view',
+    });
+    const zendesk = enrich(s, { system: 'zendesk', id: '123', url: 'https://acme.zendesk.com/agent/tickets/123', object: null, isAccount: false });
+    s.customer = { crmId: '9001', name: null, email: null };
+    const z = enrich(s, { system: 'zendesk', id: '123', url: 'https://acme.zendesk.com/agent/tickets/123', object: null, isAccount: false });
+    assert.equal((z.view as View).customer.url, 'https://acme.zendesk.com/agent/users/9001');
+    assert.equal('url' in (zendesk.view as View).customer, false, 'a Salesforce id is no Zendesk user');
+    const noUrl = enrich(s, { system: 'salesforce', id: '500ak000024vx4uAAA', url: null, object: 'Case', isAccount: false });
+    assert.deepEqual((noUrl.view as View).customer, { crm_id: '9001' });
   });
 
   it('secured custom data is excluded by default, from the view and from everything written', () => {
     const e = enrich(everything(), buildTicket());
     assert.equal('secured_custom_data' in e.view, false);
     assert.doesNotMatch(JSON.stringify(e), /123-45-6789|SSN/);
-    assert.deepEqual((e.view as View).custom_data, [{ label: 'Plan', value: 'Gold' }]);
+    assert.deepEqual((e.view as View).custom_data, [{ label: 'Plan', value: 'Gold', value_lines: ['Gold'] }]);
   });
 
   it('secured custom data is in the view only when the admin opts in, and never in fields', () => {
     const e = enrich(everything(), buildTicket(), { recordingLink: 'unless-denied', includeSecuredCustomData: true });
-    assert.deepEqual((e.view as View).secured_custom_data, [{ label: 'SSN', value: '123-45-6789' }]);
+    assert.deepEqual((e.view as View).secured_custom_data, [{ label: 'SSN', value: '123-45-6789', value_lines: ['123-45-6789'] }]);
     assert.doesNotMatch(JSON.stringify(e.fields), /123-45-6789/);
   });
 
@@ -542,6 +588,10 @@ describe('templates/README.md documents the enrichment', () => {
     paths(view(everything(), opted), '', all);
     paths(view(buildSession()), '', all);
     paths(view(buildSession({ recording: { permission: 'denied' } })), '', all);
+    const chat = buildChatSession({ customer: { crmId: '003ak00000ipFq5AAE', name: 'Ana Lima', email: 'ana@example.com' } });
+    chat.chat = { messages: 3, averageResponse: 4, longestResponse: 9 };
+    chat.media = { transcript: true, recordings: 0 };
+    paths(view(chat), '', all);
     assert.ok(all.size > 100, 'the samples exercise the whole view');
     for (const p of all) {
       // last_disposition.* has the keys of dispositions[], documented once

@@ -65,27 +65,35 @@ describe('default templates', () => {
     assert.equal(note(buildChatSession()).subject, 'Chat 135 · Messaging Inbound (Web Chat)');
   });
 
-  it('text note: dispositions with notes, CSAT, recording link, people, routing, transfers, durations', () => {
+  it('text note: what matters first (disposition, note, rating, who, how long, recording), then the details', () => {
     const t = note(buildSession()).text;
-    for (const expected of [
-      'Call 1418 · Voice Inbound (IVR) · finished',
-      '1. No Resolution - followup needed · Jane Smith',
-      'Note: notes',
-      '2. key_1 · Jane Smith · after transfer',
-      'Rating:          5/5 ★★★★★',
-      'https://crm.example.com/sfc/servlet.shepherd/version/download/068ak00000HCpbFAAT',
-      'Permission:      not asked',
-      'Started:         2026-03-23 20:12:51 UTC',
-      'Agent:           Jane Smith',
-      'Virtual agent:   ccaas_escalation_va',
-      'Menu:            optional-dispositions_menu-8 · path menu-path-test/optional-dispositions_menu-8 · id 6/8',
-      'ccaas_escalation_va → Jane Smith · by virtual agent',
-      'Jane Smith (va-escalation_menu_id) → Jane Smith (menu-path-test/optional-dispositions_menu-8) · transferred',
-      'Handle time:     2m 20s',
-      'Talk:            2m 06s',
+    const top = [
+      'Call 1418 · Voice Inbound (IVR)\n',
+      'Disposition: No Resolution - followup needed\n',
+      "Agent's note: notes\n",
+      'Disposition after transfer: key_1\n',
+      'Customer rating: 5/5 ★★★★★\n',
+      'Handled by: Jane Smith, after the virtual agent ccaas_escalation_va\n',
+      'Customer: https://crm.example.com/lightning/r/Contact/003ak00000ipFq5AAE/view\n',
+      'Duration: 2 min, 6 sec on the call · 14 sec of wrap-up · 2 min, 20 sec in all\n',
+      'Waiting: 27 sec in the queue · 5 sec on hold\n',
+      'Recording: https://crm.example.com/sfc/servlet.shepherd/version/download/068ak00000HCpbFAAT\n',
+      'Details · times in UTC-07:00\n',
+      '  Started: Mar 23, 2026, 1:12:51 PM\n',
+      '  Ended: 1:16:46 PM\n',
+      '  Transfer: Jane Smith (va-escalation_menu_id) → Jane Smith (optional-dispositions_menu-8) · 1:15:03 PM\n',
+      '  Participants: 1 agent, 1 customer, and 2 virtual agents\n',
       'Salesforce Case 500ak000024vx4uAAA',
-    ]) {
-      assert.ok(t.includes(expected), `text note lacks ${JSON.stringify(expected)}:\n${t}`);
+    ];
+    let at = 0;
+    for (const expected of top) {
+      const found = t.indexOf(expected, at);
+      assert.ok(found >= 0, `text note lacks ${JSON.stringify(expected)} after position ${at}:\n${t}`);
+      at = found + expected.length;
+    }
+    // noise a reader cannot use: zero priority, menu ids, the version, "finished", unverified Smart Actions, 2 agents for 2 legs
+    for (const noise of ['Queue priority', '6/8', '2026-03-23T20:16:58', 'finished', 'Smart Actions', '2 agents', 'virtual agent #']) {
+      assert.ok(!t.includes(noise), `text note has ${JSON.stringify(noise)}:\n${t}`);
     }
     assert.doesNotMatch(t, /\n\n\n/, 'no runs of blank lines');
     assert.doesNotMatch(t, /[ \t]+\n/, 'no trailing spaces');
@@ -94,51 +102,59 @@ describe('default templates', () => {
 
   it('text and HTML notes carry the CSAT comment', () => {
     const n = note(buildSession({ csat: { rating: 4, comment: 'Very helpful, thanks!\nWill call again.' } }));
-    assert.match(n.text, /Rating: +4\/5 ★★★★☆/);
-    assert.match(n.text, /Comment: +Very helpful, thanks!\n +Will call again\./);
+    assert.ok(n.text.includes('Customer rating: 4/5 ★★★★☆\n'));
+    assert.ok(n.text.includes("Customer's comment:\n  Very helpful, thanks!\n  Will call again.\n"));
     assert.ok(n.html.includes('4/5 ★★★★☆'));
     assert.ok(n.html.includes('Very helpful, thanks!<br>Will call again.'));
     assert.equal(n.subject, 'Call 1418 · Voice Inbound (IVR) · No Resolution - followup needed; key_1 · CSAT 4/5');
   });
 
-  it('HTML note: the same content, with a link to the recording and the ticket, and nothing external', () => {
+  it('HTML note: the same content, labels in their own words with their colon, links, nothing external', () => {
     const h = note(buildSession()).html;
-    assert.ok(h.includes('<strong>No Resolution - followup needed</strong>'));
-    assert.ok(h.includes('Note: notes'));
-    assert.ok(h.includes('5/5 ★★★★★'));
-    assert.ok(
-      h.includes(
-        '<a href="https://crm.example.com/sfc/servlet.shepherd/version/download/068ak00000HCpbFAAT">',
-      ),
-    );
+    assert.ok(h.includes('<strong>Disposition: </strong>No Resolution - followup needed<br>'));
+    assert.ok(h.includes('<strong>Agent&#39;s note: </strong>notes<br>'));
+    assert.ok(h.includes('<strong>Customer rating: </strong>5/5 ★★★★★<br>'));
+    assert.ok(h.includes('<a href="https://crm.example.com/sfc/servlet.shepherd/version/download/068ak00000HCpbFAAT">'));
+    assert.ok(h.includes('<a href="https://crm.example.com/lightning/r/Contact/003ak00000ipFq5AAE/view">Contact 003ak00000ipFq5AAE</a>'));
     assert.ok(h.includes('<a href="https://crm.example.com/lightning/r/Case/500ak000024vx4uAAA/view">500ak000024vx4uAAA</a>'));
     assert.doesNotMatch(h, /<script|<style|<img|<link|<iframe|src=|url\(|@import/i);
     assert.ok(h.startsWith('<div'));
   });
 
-  it('omits sections the file does not carry (chat-135: no recording, dispositions, CSAT, transfers)', () => {
+  it('chat-135: messages and chat time named as such; no recording, disposition, rating, transfer', () => {
     const n = note(buildChatSession());
-    for (const heading of ['Recording', 'Disposition', 'Customer satisfaction', 'CSAT', 'Transfer', 'Escalation', 'How it ended', 'Secured', 'Routing\n  Support']) {
-      assert.ok(!n.text.includes(heading), `text has ${heading}:\n${n.text}`);
-      assert.ok(!n.html.includes(`>${heading}`), `html has ${heading}`);
+    for (const absent of ['Recording', 'Disposition', 'Customer rating', 'CSAT', 'Transfer', 'Escalation', 'How it ended', 'Secured', 'on the call']) {
+      assert.ok(!n.text.includes(absent), `text has ${absent}:\n${n.text}`);
+      assert.ok(!n.html.includes(absent), `html has ${absent}`);
     }
-    assert.ok(n.text.includes('Chat:            59s'));
-    assert.ok(n.text.includes('CustomDataOne: test1'));
-    assert.ok(n.html.includes('CustomDataOne'));
+    assert.ok(n.text.includes('Conversation: 2 messages · 59 sec of chat\n'), n.text);
+    assert.ok(n.text.includes('Customer: customer@example.com\n'));
+    assert.ok(n.text.includes('  CustomDataOne: test1'));
+    assert.ok(n.html.includes('CustomDataOne: test1<br>'));
   });
 
-  it('omits the CSAT section and the CSAT part of the subject when there is no rating', () => {
+  it('chat: response times and the transcript file CCAI stores, by name', () => {
+    const s = buildChatSession();
+    s.chat = { messages: 1, averageResponse: 12, longestResponse: 75 };
+    s.media = { transcript: true, recordings: 0 };
+    const n = note(s);
+    assert.ok(n.text.includes('Conversation: 1 message · 59 sec of chat\n'), n.text);
+    assert.ok(n.text.includes('Response time: 12 sec on average · 1 min, 15 sec at the longest\n'), n.text);
+    assert.ok(n.text.includes("Transcript: chat-135.txt, stored beside this session's metadata file\n"), n.text);
+  });
+
+  it('omits the rating and the CSAT part of the subject when there is no rating', () => {
     const n = note(buildSession({ csat: { rating: null, comment: null } }));
     assert.ok(!n.subject.includes('CSAT'));
-    assert.ok(!n.text.includes('Customer satisfaction'));
+    assert.ok(!n.text.includes('Customer rating'));
     assert.ok(!n.text.includes('★'));
-    assert.ok(!n.html.includes('Customer satisfaction'));
+    assert.ok(!n.html.includes('Customer rating'));
   });
 
   it('says why a recording link is withheld', () => {
     const n = note(buildSession({ recording: { permission: 'denied' } }));
-    assert.ok(n.text.includes('Link withheld: the caller denied recording'));
-    assert.ok(n.html.includes('withheld: the caller denied recording'));
+    assert.ok(n.text.includes('Recording: link not shown (the caller refused recording)\n'));
+    assert.ok(n.html.includes('link not shown (the caller refused recording)'));
     assert.ok(!n.text.includes('068ak00000HCpbFAAT'));
     assert.ok(!n.html.includes('068ak00000HCpbFAAT'));
   });
@@ -165,7 +181,7 @@ describe('hostile text in the session', () => {
       assert.ok(!out.includes('root:'), 'no file was read');
       assert.ok(!out.includes(' xy'), 'no filter was applied');
     }
-    assert.ok(n.text.includes(`Note: ${HOSTILE_LIQUID}`));
+    assert.ok(n.text.includes(`Agent's note: ${HOSTILE_LIQUID}`));
     assert.ok(n.html.includes('{{ 7*7 }}'));
     assert.ok(n.html.includes('{% include &#39;/etc/passwd&#39; %}'));
   });
@@ -196,7 +212,7 @@ describe('hostile text in the session', () => {
 
   it('CR/LF put in the view directly (not through enrich) is still collapsed in the subject', () => {
     const e = enrich(buildSession(), buildTicket());
-    const forged: Enrichment = { ...e, view: { ...e.view, disposition_codes: 'A\r\nSubject: forged\n\tB' } };
+    const forged: Enrichment = { ...e, view: { ...e.view, dispositions: [{ leg: 1, code: 'A\r\nSubject: forged\n\tB' }] } };
     const n = renderNote(templates, forged);
     assert.equal(n.subject, 'Call 1418 · Voice Inbound (IVR) · A Subject: forged B · CSAT 5/5');
   });
@@ -213,9 +229,9 @@ describe('hostile text in the session', () => {
     };
     const n = renderNote(templates, forged);
     for (const out of [n.subject, n.text, n.html]) assert.doesNotMatch(out, /[\u0000-\u0008\u000b-\u001f\u007f]/);
-    assert.ok(n.subject.includes('bellcode'));
-    assert.ok(n.text.includes('1. esc[2Jcode'));
-    assert.ok(n.text.includes('Note: nulline\n           tab\there'));
+    assert.ok(n.subject.includes('esc[2Jcode'));
+    assert.ok(n.text.includes('Disposition: esc[2Jcode'));
+    assert.ok(n.text.includes("Agent's note:\n  nulline\n  tab\there"));
   });
 
   it('a very long code gives a subject of at most 200 characters', () => {

@@ -140,12 +140,19 @@ describe('parseSession: the real call-1418 (Salesforce Case, escalation, transfe
     ]);
   });
 
-  it('counts participants by type, Smart Actions and SMS', () => {
-    assert.deepEqual(s.participants, { agents: 2, endUsers: 1, virtualAgents: 2, others: 0 });
+  it('counts participants by type, each person once (agent 5 took two legs), Smart Actions and SMS', () => {
+    assert.deepEqual(s.participants, { agents: 1, endUsers: 1, virtualAgents: 2, others: 0 });
     assert.deepEqual(s.smartActions, { verified: false, photos: 0, videos: 0, text: null });
     assert.deepEqual(s.sms, { inCall: 0, waitTime: 0 });
     assert.deepEqual(s.customData, []);
     assert.deepEqual(s.securedCustomData, []);
+  });
+
+  it("keeps the file's UTC offset, the customer's CRM record and the recordings count", () => {
+    assert.equal(s.utcOffsetMinutes, -420);
+    assert.deepEqual(s.customer, { crmId: '003ak00000ipFq5AAE', name: null, email: null });
+    assert.deepEqual(s.media, { transcript: null, recordings: 1 });
+    assert.deepEqual(s.chat, { messages: null, averageResponse: null, longestResponse: null });
   });
 
   it('keeps the whole document as raw, and the caller phone number only there', () => {
@@ -199,6 +206,11 @@ describe('parseSession: the real call-987 (scheduled call) and chat-135 (no CRM 
     assert.deepEqual(s.participants, { agents: 1, endUsers: 1, virtualAgents: 0, others: 0 });
     assert.equal(s.status, 'finished');
     assert.equal(s.failReason, null);
+    assert.deepEqual(s.chat, { messages: 2, averageResponse: 0, longestResponse: 0 });
+    assert.deepEqual(s.media, { transcript: false, recordings: 0 });
+    // identifier and email are the customer's address; no CRM contact
+    assert.deepEqual(s.customer, { crmId: null, name: null, email: 'customer@example.com' });
+    assert.equal(s.utcOffsetMinutes, -420);
     assert.deepEqual(warnings, []);
   });
 });
@@ -799,6 +811,31 @@ describe('parseSession: the rest of the document', () => {
     assert.deepEqual(ok(d).session.virtualAgents, [ESCALATION_VA, TASK_VA]);
     d.escalations = [];
     assert.deepEqual(ok(d).session.virtualAgents, [{ ...ESCALATION_VA, name: null }, TASK_VA]);
+  });
+
+  it("reads the customer: CRM contact, name (or first and last), e-mail only when it is one", () => {
+    const d = base();
+    d.end_user = { id: 42, identifier: '91237416-3705', out_contact_id: ' 003ak00000ipFq5AAE ', first_name: 'Ana', last_name: 'Lima' };
+    assert.deepEqual(ok(d).session.customer, { crmId: '003ak00000ipFq5AAE', name: 'Ana Lima', email: null });
+    d.end_user = { identifier: 'ana@example.com', name: 'Ana Lima' };
+    assert.deepEqual(ok(d).session.customer, { crmId: null, name: 'Ana Lima', email: 'ana@example.com' });
+  });
+
+  it('reads chat counts, drops a message count that is not one, and takes the offset of created_at', () => {
+    const d = base();
+    d.message_count = '14';
+    d.average_response_time = 12;
+    d.longest_response_time = 40;
+    d.created_at = '2026-03-23T22:12:51.000+02:00';
+    const s = ok(d).session;
+    assert.deepEqual(s.chat, { messages: 14, averageResponse: 12, longestResponse: 40 });
+    assert.equal(s.utcOffsetMinutes, 120);
+    d.message_count = -3;
+    d.created_at = '2026-03-23T20:12:51.000Z';
+    const r = ok(d);
+    assert.equal(r.session.chat.messages, null);
+    assert.ok(r.corrections.some((w) => w.field === 'message_count' && /not a count/.test(w.message)));
+    assert.equal(r.session.utcOffsetMinutes, 0);
   });
 
   it('does not copy end-user phone numbers out of raw', () => {

@@ -25,27 +25,33 @@ export interface RecordingLinkDecision {
   url: string | null;
   /** why a link the file carries is not written, e.g. `withheld: the caller denied recording` */
   withheld: string | null;
+  /** the same as a code, for templates in other languages */
+  withheldReason: WithheldReason | null;
 }
+
+/** Why a recording link is withheld: not http(s), the caller denied, links off, permission not granted. */
+export type WithheldReason = 'not_http' | 'denied' | 'links_off' | 'not_granted';
 
 export function decideRecordingLink(
   recording: Session['recording'],
   policy: RecordingLinkPolicy,
 ): RecordingLinkDecision {
   const raw = text(recording.url);
-  if (raw === null) return { url: null, withheld: null };
+  if (raw === null) return { url: null, withheld: null, withheldReason: null };
   const url = httpUrl(raw);
-  if (url === null) return { url: null, withheld: 'withheld: the recording link is not an http(s) address' };
+  if (url === null) return { url: null, withheld: 'withheld: the recording link is not an http(s) address', withheldReason: 'not_http' };
   const permission = oneLine(recording.permission)?.toLowerCase() ?? null;
   if (permission === 'denied' && policy !== 'never') {
-    return { url: null, withheld: 'withheld: the caller denied recording' };
+    return { url: null, withheld: 'withheld: the caller denied recording', withheldReason: 'denied' };
   }
-  if (policy === 'never') return { url: null, withheld: 'withheld: recording links are turned off for this integration' };
+  if (policy === 'never') return { url: null, withheld: 'withheld: recording links are turned off for this integration', withheldReason: 'links_off' };
   if (policy === 'granted-only' && permission !== 'granted') {
     const was = permission === null ? 'not in the file' : `"${humanise(permission)}"`;
     return {
       url: null,
       withheld: `withheld: recording permission was ${was}; links are written only when the caller granted it`,
+      withheldReason: 'not_granted',
     };
   }
-  return { url, withheld: null };
+  return { url, withheld: null, withheldReason: null };
 }

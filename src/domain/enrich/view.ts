@@ -4,6 +4,7 @@
 import type { AgentRef, Disposition, Escalation, MenuPath, Session, TicketRef, Transfer } from '../types.ts';
 import { CSAT_SCALE, SYSTEM_LABELS, agentName, answerTypeLabel, disconnectedByLabel, duration, formatTime, httpUrl, humanise, lines, meaningful, menuLeaf, oneLine, stars, text } from './format.ts';
 import type { EnrichOptions, RecordingLinkDecision } from './options.ts';
+import { normaliseSalesforceId, salesforceObjectForId } from '../ticket/salesforce-id.ts';
 
 type ViewObject = Record<string, unknown>;
 
@@ -38,6 +39,8 @@ function menuView(m: MenuPath | null): ViewObject | null {
 function agentView(a: AgentRef): ViewObject {
   return obj([
     ['name', agentName(a)],
+    // false when `name` is only the id (`virtual agent #15`): a person cannot use it
+    ['named', oneLine(a.name) !== null],
     ['id', a.id],
     ['email', oneLine(a.email)],
   ]);
@@ -111,9 +114,31 @@ function pairs(list: Array<{ label: string; value: string }>): ViewObject[] {
     out.push(obj([
       ['label', label ?? '(no label)'],
       ['value', value],
+      ['value_lines', value === null ? null : lines(value)],
     ]));
   }
   return out;
+}
+
+/**
+ * The end user's CRM record as a link, where the ticket says which CRM and where it lives:
+ * Salesforce (`003…` Contact, `001…` Account, from the Case link's host), Zendesk users and
+ * Freshdesk contacts (numeric ids). Null when the CRM or its address is not known.
+ */
+export function customerLink(crmId: string, ticket: TicketRef): { url: string; object: string | null } | null {
+  const ticketUrl = httpUrl(ticket.url);
+  if (ticketUrl === null) return null;
+  const origin = new URL(ticketUrl).origin;
+  if (ticket.system === 'salesforce') {
+    const id = normaliseSalesforceId(crmId);
+    if (id === null) return null;
+    const object = salesforceObjectForId(id);
+    return { url: object === null ? `${origin}/${id}` : `${origin}/lightning/r/${object}/${id}/view`, object };
+  }
+  if (!/^\d{1,20}$/.test(crmId)) return null;
+  if (ticket.system === 'zendesk') return { url: `${origin}/agent/users/${crmId}`, object: 'user' };
+  if (ticket.system === 'freshdesk') return { url: `${origin}/a/contacts/${crmId}`, object: 'contact' };
+  return null;
 }
 
 export function buildView(s: Session, ticket: TicketRef, recording: RecordingLinkDecision, opts: EnrichOptions): ViewObject {
@@ -130,6 +155,34 @@ export function buildView(s: Session, ticket: TicketRef, recording: RecordingLin
     ['status', status],
     ['status_label', status === null ? null : humanise(status)],
     ['lang', oneLine(s.lang)],
+    ['utc_offset_minutes', s.utcOffsetMinutes],
+  ]));
+
+  // The customer: their CRM record (a link where the CRM is known), name and e-mail.
+  const crmId = oneLine(s.customer.crmId);
+  const link = crmId === null ? null : customerLink(crmId, ticket);
+  put(view, 'customer', obj([
+    ['name', oneLine(s.customer.name)],
+    ['email', oneLine(s.customer.email)],
+    ['crm_id', crmId],
+    ['crm_object', link?.object ?? null],
+    ['url', link?.url ?? null],
+  ]));
+
+  // Chats: messages and response times, only where they say something.
+  if (s.kind === 'chat') {
+    put(view, 'chat', obj([
+      ['messages', s.chat.messages],
+      ['average_response', s.chat.averageResponse !== null && s.chat.averageResponse > 0 ? duration(s.chat.averageResponse) : null],
+      ['longest_response', s.chat.longestResponse !== null && s.chat.longestResponse > 0 ? duration(s.chat.longestResponse) : null],
+    ]));
+  }
+
+  // Files CCAI stores beside the metadata (external storage): named, never fetched.
+  put(view, 'files', obj([
+    ['transcript', s.media.transcript === true ? `${s.key}.txt` : null],
+    ['recording', s.kind === 'call' && s.media.recordings > 0 ? s.key : null],
+    ['recordings', s.kind === 'call' && s.media.recordings > 0 ? s.media.recordings : null],
   ]));
 
   put(view, 'times', obj([
@@ -186,6 +239,7 @@ export function buildView(s: Session, ticket: TicketRef, recording: RecordingLin
   put(view, 'recording', obj([
     ['url', recording.url],
     ['withheld', recording.withheld],
+    ['withheld_reason', recording.withheldReason],
     ...labelled('permission', permission),
   ]));
 

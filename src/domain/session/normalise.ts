@@ -40,6 +40,7 @@ export function normaliseSession(
     version: head.version,
     versionMs: head.versionMs,
     lang: nonEmpty(doc.lang),
+    utcOffsetMinutes: fileOffset(doc, raw),
     type:
       nonEmpty(doc.session_type_v2) ??
       nonEmpty(doc.session_type) ??
@@ -119,6 +120,13 @@ export function normaliseSession(
       text: agentText(smartActionText(doc.smart_action_text), 'smart_action_text'),
     },
     sms: { inCall: doc.in_call_sms?.length ?? 0, waitTime: doc.wait_time_sms?.length ?? 0 },
+    customer: customer(doc),
+    chat: {
+      messages: count(doc.message_count, 'message_count', warnings),
+      averageResponse: duration(doc.average_response_time, 'average_response_time'),
+      longestResponse: duration(doc.longest_response_time, 'longest_response_time'),
+    },
+    media: { transcript: doc.transcript ?? null, recordings: doc.recordings?.length ?? 0 },
     customData: customData(doc.custom_data_not_secured, 'custom_data_not_secured', agentText),
     securedCustomData: customData(doc.custom_data_secured, 'custom_data_secured', agentText),
     raw,
@@ -262,15 +270,62 @@ function fullName(first: string | null | undefined, last: string | null | undefi
   return nonEmpty([first, last].filter((s) => s != null && s.trim() !== '').join(' '));
 }
 
+/**
+ * People, not legs: `participants[]` has one entry per leg, so an agent who took the call back
+ * after a transfer is listed twice. Entries with the same user (agent), end user or virtual
+ * agent id count once; entries without an id count each.
+ */
 function countParticipants(doc: SessionDocument): Session['participants'] {
   const counts = { agents: 0, endUsers: 0, virtualAgents: 0, others: 0 };
+  const seen = new Set<string>();
+  const first = (kind: string, id: number | null | undefined) => {
+    if (id == null) return true;
+    const key = `${kind}:${id}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  };
   for (const p of present(doc.participants)) {
-    if (p.type === 'end_user') counts.endUsers++;
-    else if (p.type === 'agent') counts.agents++;
-    else if (p.type === 'virtual_agent' || p.type === 'task_virtual_agent') counts.virtualAgents++;
+    if (p.type === 'end_user') counts.endUsers += first('end_user', p.end_user_id) ? 1 : 0;
+    else if (p.type === 'agent') counts.agents += first('agent', p.user_id) ? 1 : 0;
+    else if (p.type === 'virtual_agent' || p.type === 'task_virtual_agent') counts.virtualAgents += first('va', p.virtual_agent_id) ? 1 : 0;
     else counts.others++;
   }
   return counts;
+}
+
+/** The offset of `created_at`, else of `updated_at`: the contact center's local time. */
+function fileOffset(doc: SessionDocument, raw: Record<string, unknown>): number | null {
+  for (const value of [doc.created_at, raw['updated_at']]) {
+    if (typeof value !== 'string') continue;
+    const t = parseTimestamp(value);
+    if (t.ok && t.offsetMinutes !== null) return t.offsetMinutes;
+  }
+  return null;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** The end user as the file describes them; an `identifier` counts as an e-mail only when it is one. */
+function customer(doc: SessionDocument): Session['customer'] {
+  const u = doc.end_user ?? null;
+  const identifier = nonEmpty(u?.identifier?.trim());
+  const email = [u?.email, doc.email, identifier].map((e) => nonEmpty(e?.trim())).find((e) => e !== null && EMAIL.test(e)) ?? null;
+  return {
+    crmId: nonEmpty(u?.out_contact_id?.trim()),
+    name: nonEmpty(u?.name) ?? fullName(u?.first_name, u?.last_name),
+    email,
+  };
+}
+
+/** A count (`message_count`): a whole number of at least 0, else dropped with a warning. */
+function count(value: number | null | undefined, field: string, warnings: InputWarning[]): number | null {
+  if (value == null) return null;
+  if (!Number.isInteger(value) || value < 0) {
+    warnings.push({ field, message: `${field} ${String(value)} is not a count; ignored` });
+    return null;
+  }
+  return value;
 }
 
 // ---- the rest ---------------------------------------------------------------------------

@@ -90,6 +90,7 @@ function documentSchema(mode: Mode) {
     {
       type: soft(text),
       user_id: soft(numberish),
+      end_user_id: soft(numberish),
       virtual_agent_id: soft(numberish),
       name: soft(text),
       first_name: soft(text),
@@ -118,6 +119,19 @@ function documentSchema(mode: Mode) {
       user_id: soft(numberish),
       participant_id: soft(numberish),
       transfer_id: soft(numberish),
+    },
+    { error: 'an object' },
+  );
+
+  const endUser = z.looseObject(
+    {
+      id: soft(numberish),
+      identifier: soft(stringish),
+      out_contact_id: soft(stringish),
+      name: soft(text),
+      first_name: soft(text),
+      last_name: soft(text),
+      email: soft(text),
     },
     { error: 'an object' },
   );
@@ -182,6 +196,13 @@ function documentSchema(mode: Mode) {
       wait_time_sms: soft(list),
       custom_data_not_secured: soft(customData),
       custom_data_secured: soft(customData),
+      end_user: soft(endUser),
+      email: soft(text),
+      message_count: soft(numberish),
+      average_response_time: soft(numberish),
+      longest_response_time: soft(numberish),
+      transcript: soft(flag),
+      recordings: soft(list),
     },
     { error: 'an object' },
   );

@@ -6,7 +6,15 @@
 // by hand: `Date.parse` would quietly roll `2026-02-30` over to March 2.
 
 export type TimestampResult =
-  | { ok: true; iso: string; ms: number; /** true when the text had no offset and was read as UTC */ assumedUtc: boolean }
+  | {
+      ok: true;
+      iso: string;
+      ms: number;
+      /** true when the text had no offset and was read as UTC */
+      assumedUtc: boolean;
+      /** the offset the text carried, in minutes east of UTC (`-07:00` is -420, `Z` is 0); null when it had none */
+      offsetMinutes: number | null;
+    }
   | { ok: false; reason: string };
 
 // date, `T` (or a space), time with optional seconds and fraction, optional offset
@@ -63,5 +71,5 @@ export function parseTimestamp(text: string): TimestampResult {
   }
   const ms = utc - offsetMinutes * 60_000;
   if (!Number.isFinite(ms)) return { ok: false, reason: 'it is out of the range of dates' };
-  return { ok: true, iso: new Date(ms).toISOString(), ms, assumedUtc: !hasOffset };
+  return { ok: true, iso: new Date(ms).toISOString(), ms, assumedUtc: !hasOffset, offsetMinutes: hasOffset ? offsetMinutes : null };
 }
