@@ -12,7 +12,7 @@ const me = `user ${userInfo().username} (uid ${process.getuid!()})`;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const STACK = /^\s+at /m;
 
-describe('start-up: folders the command cannot write', () => {
+describe('start-up: folders the command cannot write, catalogs it cannot read', () => {
   const prefix = uniquePrefix('start');
   const env = { REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, HTTP_PORT: '0' };
   let tmp: { path: string; cleanup(): void };
@@ -43,6 +43,26 @@ describe('start-up: folders the command cannot write', () => {
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`^ccai-crm-sync: INBOX_DIR ${escape(inbox)} is not writable by ${escape(me)}: ENOTDIR.*\\n$`));
     assert.doesNotMatch(r.stderr, STACK);
+  });
+
+  it('worker: a broken label catalog is one line naming the file, its line and column', async () => {
+    const templates = join(tmp.path, 'templates-broken-catalog');
+    execFileSync('cp', ['-r', join(ROOT, 'templates'), templates]);
+    writeFileSync(join(templates, 'locales', 'fr.json'), '{\n  "label": {\n    "rating": "Satisfaction client",,\n  }\n}\n');
+    const r = await runCli(['worker'], { ...env, DATA_DIR: join(tmp.path, 'data-catalog'), TEMPLATES_DIR: templates }, { timeoutMs: 30_000 });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^ccai-crm-sync: label catalog fr\\.json is not valid JSON \\(${escape(join(templates, 'locales', 'fr.json'))}\\) \\(line 3, column \\d+\\)`));
+    assert.equal(r.stderr.split('\n').length, 2, 'one line');
+  });
+
+  it('worker: NOTE_LANGUAGE without a catalog, and a NOTE_TIME_ZONE that is no zone, are named', async () => {
+    const r = await runCli(['worker'], { ...env, DATA_DIR: join(tmp.path, 'data-lang'), NOTE_LANGUAGE: 'ja', NOTE_TIME_ZONE: 'Europe/Pariss' }, { timeoutMs: 30_000 });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /NOTE_TIME_ZONE.*IANA time zone/);
+    assert.doesNotMatch(r.stderr, STACK);
+    const lang = await runCli(['worker'], { ...env, DATA_DIR: join(tmp.path, 'data-lang'), NOTE_LANGUAGE: 'ja' }, { timeoutMs: 30_000 });
+    assert.equal(lang.code, 2, lang.stderr);
+    assert.match(lang.stderr, /NOTE_LANGUAGE=ja has no label catalog in .*locales \(there are: de, en, es, fr, pt\)/);
   });
 
   it('run: an unwritable DATA_DIR likewise (run writes rejected copies and the local CRM there)', async () => {
