@@ -1,6 +1,6 @@
 // `run <file|folder>... [--dry-run] [--json]`: process inputs through the queue until they are
 // drained and report one result per input.
-import { relative, resolve } from 'node:path';
+import { basename, dirname, relative, resolve } from 'node:path';
 import type { Config } from '../config.ts';
 import { intake, notMetadata, notMetadataByName } from '../domain/intake.ts';
 import type { InputWarning, RenderedNote } from '../domain/types.ts';
@@ -56,6 +56,8 @@ interface Input {
   path: string | null;
   /** found inside a folder (or a bucket, an SFTP folder) given on the command line */
   discovered: boolean;
+  /** the names beside it in that folder (its session's recording and transcript are named on the note) */
+  siblings?: readonly string[];
 }
 
 /** Opens `gs://…` or `sftp://…` for reading (the composition root builds the adapter from the settings). */
@@ -76,22 +78,39 @@ export async function expand(paths: string[], openRemote?: RemoteOpener, opened:
       const storage = await openRemote(p);
       opened.push(storage);
       for await (const page of storage.list()) {
+        const siblings = namesByFolder(page.map((entry) => entry.name));
         for (const entry of page) {
           const source = remoteSource(storage, entry);
           const byName = notMetadataByName(entry.name, entry.contentType);
           if (byName) out.push(blank(source, 'skipped', byName));
-          else out.push({ source, path: null, discovered: true, read: (max) => readRemote(storage, entry, max) });
+          else out.push({ source, path: null, discovered: true, siblings: siblings.get(dirname(entry.name)) ?? [], read: (max) => readRemote(storage, entry, max) });
         }
       }
       continue;
     }
-    for (const e of await listInputs(p)) {
+    const listed = await listInputs(p);
+    const siblings = namesByFolder(listed.map((e) => e.path));
+    for (const e of listed) {
       if (e.kind === 'file') {
         const file = e.read;
-        out.push({ source: displayPath(e.path), path: file, discovered: e.discovered, read: (max) => readDocument(file, max) });
+        const input: Input = { source: displayPath(e.path), path: file, discovered: e.discovered, read: (max) => readDocument(file, max) };
+        if (e.discovered) input.siblings = siblings.get(dirname(e.path)) ?? [];
+        out.push(input);
       } else if (e.kind === 'skip') out.push(blank(displayPath(e.path), 'skipped', e.reason));
       else out.push(blank(displayPath(e.path), 'rejected', `INPUT_UNREADABLE: ${e.reason}`, 'INPUT_UNREADABLE'));
     }
+  }
+  return out;
+}
+
+/** `a/b/call-1.mp3`, `a/b/metadata.json` -> `a/b` => [`call-1.mp3`, `metadata.json`] */
+function namesByFolder(paths: readonly string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const p of paths) {
+    const folder = dirname(p);
+    const list = out.get(folder);
+    if (list === undefined) out.set(folder, [basename(p)]);
+    else list.push(basename(p));
   }
   return out;
 }
@@ -356,7 +375,7 @@ async function submitOne(app: App, config: Config, item: Input): Promise<{ resul
     const keptAt = read.problem.code === 'INPUT_UNREADABLE' ? null : await keepRejectedCopy(rejectedDir, reasonFor(item.source, read.problem, null), item.path ? { path: item.path } : null);
     return { result: { ...blank(item.source, 'rejected', problemText(read.problem), read.problem.code), keptAt }, jobId: null };
   }
-  const s = await app.submit(read.bytes, item.source, { discovered: item.discovered });
+  const s = await app.submit(read.bytes, item.source, item.siblings === undefined ? { discovered: item.discovered } : { discovered: item.discovered, siblings: item.siblings });
   const result = fromSubmit(s);
   if (s.intake.status === 'rejected') {
     result.keptAt = await keepRejectedCopy(rejectedDir, reasonFor(item.source, s.intake.problem, s.session), read.bytes);

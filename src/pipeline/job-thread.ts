@@ -28,7 +28,7 @@ const options = { intake: data.intake, enrich: data.enrich, templates };
 
 port.on('message', (m: JobThreadRequest) => {
   try {
-    reply({ id: m.id, prepared: prepareJob(options, m.document, m.html) });
+    reply({ id: m.id, prepared: prepareJob(options, m.document, m.html, null, m.files) });
   } catch (err) {
     reply({ id: m.id, error: describe(err) });
   }

@@ -45,6 +45,8 @@ export interface JobThreadRequest {
   id: number;
   document: string;
   html: boolean;
+  /** the session's files its source listed beside it (SessionJobData.files) */
+  files?: readonly string[];
 }
 
 /** A thread's answer to one request. */
@@ -204,9 +206,9 @@ export class JobThreads {
   }
 
   /** Reads, decides and renders one job's document on the next thread. */
-  prepare(document: string, html: boolean): Promise<Prepared> {
+  prepare(document: string, html: boolean, files?: readonly string[]): Promise<Prepared> {
     if (this.closing) return Promise.reject(new SyncError('INTERNAL', 'the worker is shutting down'));
-    const request: JobThreadRequest = { id: this.next++, document, html };
+    const request: JobThreadRequest = files === undefined ? { id: this.next++, document, html } : { id: this.next++, document, html, files };
     const i = request.id % this.slots.length;
     return new Promise<Prepared>((resolve, reject) => {
       const p: Pending = { request, resolve, reject };

@@ -28,12 +28,12 @@ export type Prepared = (
  * acceptable, e.g. after a configuration change between submission and the job.
  * `parsed` is this very document's intake when the caller still has it (intake-cache.ts).
  */
-export function prepareJob(o: PrepareOptions, document: string, html: boolean, parsed: IntakeResult | null = null): Prepared {
+export function prepareJob(o: PrepareOptions, document: string, html: boolean, parsed: IntakeResult | null = null, files: readonly string[] = []): Prepared {
   const r = parsed ?? intake(Buffer.from(document, 'utf8'), o.intake);
   if (r.status === 'rejected') throw new SyncError(r.problem.code, r.problem.message, { field: r.problem.field });
   if (r.status === 'ignored') throw new SyncError('INPUT_NOT_SESSION', r.reason);
   if (r.status === 'skipped') return { skip: r.reason, warnings: r.warnings };
-  const e = enrich(r.session, r.ticket, o.enrich);
+  const e = enrich(r.session, r.ticket, o.enrich, files);
   const fitted = fitNote(renderNote(o.templates, e, { html }));
   const { view: _rendered, warnings: cut, ...update } = e;
   const warnings = cut.length + fitted.warnings.length > 0 ? [...r.warnings, ...cut, ...fitted.warnings] : r.warnings;

@@ -42,8 +42,8 @@ function write(deps: ProcessDeps, p: Prepared, data: SessionJobData, meta: JobMe
  */
 function startJob(deps: ProcessDeps, data: SessionJobData, meta: JobMeta): Started | Promise<Started> {
   const html = deps.target.usesHtml !== false;
-  if (deps.threads) return deps.threads.prepare(data.document, html).then((p) => write(deps, p, data, meta));
-  return write(deps, prepareJob(deps, data.document, html, deps.cache?.take(meta.jobId, data.document) ?? null), data, meta);
+  if (deps.threads) return deps.threads.prepare(data.document, html, data.files).then((p) => write(deps, p, data, meta));
+  return write(deps, prepareJob(deps, data.document, html, deps.cache?.take(meta.jobId, data.document) ?? null, data.files), data, meta);
 }
 
 export function createSessionProcessor(deps: ProcessDeps) {

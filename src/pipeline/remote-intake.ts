@@ -22,7 +22,7 @@ import type { SubmitResult } from './submit.ts';
 export interface RemoteIntakeDeps {
   storage: RemoteStorage;
   state: RemoteStateStore;
-  submit(bytes: Uint8Array, source: string, opts: { discovered: boolean }): Promise<SubmitResult>;
+  submit(bytes: Uint8Array, source: string, opts: { discovered: boolean; siblings?: readonly string[] }): Promise<SubmitResult>;
   maxBytes: number;
   rejectedDir: string;
   log: Logger;
@@ -61,7 +61,11 @@ export function remoteSource(storage: RemoteStorage, entry: RemoteEntry): string
  * Throws when the queue cannot take the document (Redis down): nothing is remembered then, and
  * the next sweep (or the notification's redelivery) takes it again.
  */
-export async function takeEntry(deps: RemoteIntakeDeps, entry: RemoteEntry, opts: { remember: boolean; finish: boolean } = { remember: true, finish: true }): Promise<Taken> {
+export async function takeEntry(
+  deps: RemoteIntakeDeps,
+  entry: RemoteEntry,
+  opts: { remember: boolean; finish: boolean; siblings?: readonly string[] } = { remember: true, finish: true },
+): Promise<Taken> {
   const { storage } = deps;
   const done = async (t: Taken, putAway: 'processed' | 'rejected' | null, as: RemoteEntry = entry): Promise<Taken> => {
     if (putAway && opts.finish) {
@@ -94,7 +98,7 @@ export async function takeEntry(deps: RemoteIntakeDeps, entry: RemoteEntry, opts
     deps.log.warn({ source, code: problem.code }, 'object rejected');
     return done({ submit: null, status: 'rejected', reason: problem.message, code: problem.code, keptAt }, 'rejected', claimed);
   }
-  const s = await deps.submit(read.bytes, source, { discovered: true });
+  const s = await deps.submit(read.bytes, source, opts.siblings === undefined ? { discovered: true } : { discovered: true, siblings: opts.siblings });
   switch (s.status) {
     case 'ignored':
       return done({ ...none, submit: s, status: 'ignored', reason: s.reason }, 'processed', claimed);
@@ -145,7 +149,7 @@ export async function sweep(
     /** objects taken at once (default 1: an SFTP connection does one thing at a time) */
     concurrency?: number;
     /** how one object is taken (default takeEntry; the poller's shares one download between a sweep and a notification) */
-    take?: (entry: RemoteEntry) => Promise<Taken>;
+    take?: (entry: RemoteEntry, siblings: readonly string[]) => Promise<Taken>;
   },
 ): Promise<SweepResult> {
   const { storage, state } = deps;
@@ -159,6 +163,14 @@ export async function sweep(
   for await (const page of storage.list()) {
     if (opts.stopped?.() || (opts.beforePage && !(await opts.beforePage()))) return result;
     const members = page.map((e) => ledgerMember(e.name, e.version));
+    // the names beside each object in its folder: its session's recording and transcript are named on the note
+    const folders = new Map<string, string[]>();
+    for (const e of page) {
+      const [folder, name] = splitName(e.name);
+      const list = folders.get(folder);
+      if (list === undefined) folders.set(folder, [name]);
+      else list.push(name);
+    }
     const known = await state.known(storage.label, members);
     await state.touch(storage.label, members.filter((m) => known.has(m)), sweepMs);
     const ready: RemoteEntry[] = [];
@@ -197,7 +209,8 @@ export async function sweep(
       while (next < ready.length && !opts.stopped?.()) {
         const entry = ready[next++]!;
         try {
-          const t = await (opts.take ?? ((e: RemoteEntry) => takeEntry(deps, e)))(entry);
+          const siblings = folders.get(splitName(entry.name)[0]) ?? [];
+          const t = await (opts.take ?? ((e: RemoteEntry, s: readonly string[]) => takeEntry(deps, e, { remember: true, finish: true, siblings: s })))(entry, siblings);
           opts.settle.delete(entry.name);
           opts.onTaken?.(t);
           if (t.status === 'rejected') result.rejected++;
@@ -219,4 +232,10 @@ export async function sweep(
   // and files that vanished while settling leave the settle memory
   for (const name of opts.settle.keys()) if (!seenNames.has(name)) opts.settle.delete(name);
   return result;
+}
+
+/** `calls/2026/metadata.json` -> [`calls/2026`, `metadata.json`]; a name without a folder is in ``. */
+function splitName(name: string): [string, string] {
+  const at = name.lastIndexOf('/');
+  return at < 0 ? ['', name] : [name.slice(0, at), name.slice(at + 1)];
 }

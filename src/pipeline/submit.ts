@@ -46,6 +46,19 @@ export interface SubmitOptions {
   discovered?: boolean;
   /** the caller logs a rejection itself, with what it did about it (the inbox may wait for more bytes) */
   quiet?: boolean;
+  /**
+   * the names of the files beside the document in its folder, as the source listed them: the
+   * session's own recording and transcript among them (`call-1418.mp3`, `chat-135.txt`) are
+   * named on its note
+   */
+  siblings?: readonly string[];
+}
+
+/** The session's own files among a folder's names: `<kind>-<id>.txt|mp3|wav`, as CCAI names them. */
+export function sessionFiles(sessionKey: string, siblings: readonly string[] | undefined): string[] {
+  if (siblings === undefined) return [];
+  const own = new Set([`${sessionKey}.txt`, `${sessionKey}.mp3`, `${sessionKey}.wav`]);
+  return [...new Set(siblings.filter((n) => own.has(n.toLowerCase())))].sort();
 }
 
 /** The document's text with out_ticket_url's user name and password removed, when it has any. */
@@ -85,6 +98,7 @@ export async function submitDocument(deps: SubmitDeps, bytes: Uint8Array, source
       // and without credentials in the ticket link (the job's data stays in Redis for days)
       const text = withoutLinkCredentials(documentText(bytes), r.session.ticket.url);
       const session = r.session;
+      const files = sessionFiles(session.key, opts.siblings);
       const q = await deps.queue.enqueue(
         session,
         {
@@ -95,6 +109,7 @@ export async function submitDocument(deps: SubmitDeps, bytes: Uint8Array, source
           ticketId: r.ticket.id,
           receivedAt: new Date().toISOString(),
           ...(warnings.length > 0 ? { warnings } : {}),
+          ...(files.length > 0 ? { files } : {}),
         },
         // Before the job exists: a fast worker's "delivered" is never overwritten, and the
         // job finds the parsed document if this process takes it.

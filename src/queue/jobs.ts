@@ -25,6 +25,11 @@ export interface SessionJobData {
    */
   warnings?: InputWarning[];
   /**
+   * the session's own files CCAI stored beside the metadata (`chat-135.txt`, `call-1418.wav`),
+   * as the source listed them; named on the note, never read
+   */
+  files?: string[];
+  /**
    * why the last attempt failed, written by the worker (worker.ts) before the job fails or is
    * retried: the code as a typed field, read with failureOf()
    */

@@ -95,6 +95,8 @@ export function startInbox(deps: InboxDeps): InboxSource {
   let running: Promise<number> | null = null;
   let closed = false;
   let last: string | null = null;
+  /** the names the current pass listed (regular files), for the documents it submits */
+  let listed: string[] = [];
 
   const sigOf = (st: Stats) => `${st.size}:${st.mtimeMs}`;
 
@@ -206,7 +208,7 @@ export function startInbox(deps: InboxDeps): InboxSource {
       return true;
     }
     unreadable.delete(name);
-    const r = await deps.submit(read.bytes, source, { discovered: true, quiet: true });
+    const r = await deps.submit(read.bytes, source, { discovered: true, quiet: true, siblings: listed });
     // written again since it was read: what was submitted is not what the file holds now
     if (!(await unchanged())) return false;
     if (r.status === 'rejected' && r.intake.status === 'rejected' && INCOMPLETE.has(r.intake.problem.code) && now - firstSeenAt < graceMs) {
@@ -295,6 +297,8 @@ export function startInbox(deps: InboxDeps): InboxSource {
       log.error({ dir, code: err.code }, 'cannot read inbox folder');
       return [];
     });
+    // what this pass saw: a document's session's recording and transcript are named on its note
+    listed = entries.filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name);
     for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       if (closed) break;
       // dot-files are claims (given back once stale), uploads in progress (`.name.part`) or

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { expand } from '../../src/cli/run.ts';
 import { fixture } from '../helpers/documents.ts';
+import { localNotes } from '../helpers/local-notes.ts';
 import { FIXTURES, TEST_REDIS_URL, dropPrefix, runCli, tempDir, uniquePrefix } from '../helpers/env.ts';
 import { emailSettings, startSmtpSink } from '../helpers/smtp-sink.ts';
 
@@ -116,6 +117,15 @@ describe('ccai-crm-sync run / show', () => {
     assert.equal(rec.fields.csat_rating, 5);
     assert.equal(rec.notes.length, 1);
     assert.equal(rec.notes[0].sessionKey, 'call-1418');
+  });
+
+  it("names the recording CCAI stored beside the metadata, as the folder lists it, without reading it", () => {
+    const [note] = localNotes(dataDir, '500ak000024vx4uAAA', 'call-1418');
+    assert.ok(note, 'the note of call-1418');
+    assert.ok(note.text.includes("Recording file: call-1418.mp3, stored beside this session's metadata file\n"), note.text);
+    // call-987 lists a recording, but none is in the folder: the name CCAI gives it, either extension
+    const [other] = localNotes(dataDir, '500ak00001nkg4MAAQ', 'call-987');
+    assert.ok(other?.text.includes('Recording file: call-987.mp3 or .wav'), other?.text);
   });
 
   it('the same folder again writes nothing twice', async () => {

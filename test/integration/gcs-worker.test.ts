@@ -88,11 +88,14 @@ describe('a Cloud Storage bucket, end to end', () => {
     assert.equal(downloads(`${PREFIX}call-601.mp3`), 0, 'the recording was never downloaded');
   });
 
-  it('a notification lost: the sweep takes the object', async () => {
+  it('a notification lost: the sweep takes the object, and names the recording it listed beside it', async () => {
+    gcs.put(BUCKET, `${PREFIX}call-602.wav`, 'RIFF....WAVE', { contentType: 'audio/wav' });
     gcs.put(BUCKET, `${PREFIX}metadata-602.json`, session(602));
     const t0 = Date.now();
     await waitFor('the note, from the sweep', async () => notes('call-602').length === 1, 30_000);
     process.stderr.write(`# sweep path (GCS_SWEEP_MS=2000): upload to note in ${Date.now() - t0} ms\n`);
+    assert.ok(notes('call-602')[0]!.text.includes("Recording file: call-602.wav, stored beside this session's metadata file"), notes('call-602')[0]!.text);
+    assert.equal(downloads(`${PREFIX}call-602.wav`), 0, 'named, never downloaded');
   });
 
   it('a notification delivered twice is one note and one download', async () => {

@@ -417,6 +417,15 @@ describe('enrich: variants', () => {
     assert.deepEqual(v.files, { transcript: 'chat-135.txt' });
   });
 
+  it("names the session's files the storage listed beside it, exactly, over what the file implies", () => {
+    const s = buildSession();
+    const e = enrich(s, buildTicket(), undefined, ['call-1418.wav']);
+    assert.deepEqual((e.view as View).files, { recording: 'call-1418', recording_files: ['call-1418.wav'], recordings: 1 });
+    const chat = buildChatSession();
+    const c = enrich(chat, buildTicket(), undefined, ['chat-135.txt', 'call-1418.wav']);
+    assert.deepEqual((c.view as View).files, { transcript: 'chat-135.txt' }, 'only its own files; a chat has no recording');
+  });
+
   it('links a customer only where the CRM and its address are known', () => {
     const s = buildSession();
     s.customer = { crmId: '001ak00000AbCdE', name: 'Ana Lima', email: null };

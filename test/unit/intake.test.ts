@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { intake, notMetadataByName, recogniseMedia } from '../../src/domain/intake.ts';
+import { sessionFiles } from '../../src/pipeline/submit.ts';
 import { FIXTURES } from '../helpers/env.ts';
 
 const opts = { maxBytes: 5 * 1024 * 1024, allowedHosts: [] as string[] };
@@ -127,5 +128,14 @@ describe('remote objects: what the name or the content type says, before any dow
     for (const name of ['metadata-1418.json', 'metadata-1418.txt', 'folder/metadata_9.json', 'export.json', 'notes.txt', 'metadata-1.mp3']) {
       assert.equal(notMetadataByName(name, 'text/plain'), null, name);
     }
+  });
+});
+
+describe('sessionFiles: the session\'s own recording and transcript among the names beside it', () => {
+  it('keeps <kind>-<id>.txt, .mp3 and .wav of that session, in any case, each once', () => {
+    const names = ['metadata.json', 'call-1418.MP3', 'call-1418.wav', 'call-14180.mp3', 'chat-1418.txt', 'call-1418-photo-1.jpg', 'call-1418.wav'];
+    assert.deepEqual(sessionFiles('call-1418', names), ['call-1418.MP3', 'call-1418.wav']);
+    assert.deepEqual(sessionFiles('chat-1418', names), ['chat-1418.txt']);
+    assert.deepEqual(sessionFiles('call-1418', undefined), []);
   });
 });

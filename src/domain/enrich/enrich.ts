@@ -23,7 +23,11 @@ import { DEFAULT_ENRICH_OPTIONS, decideRecordingLink } from './options.ts';
 import type { EnrichOptions } from './options.ts';
 import { buildView } from './view.ts';
 
-export function enrich(session: Session, ticket: TicketRef, opts: EnrichOptions = DEFAULT_ENRICH_OPTIONS): Enrichment {
+/**
+ * `storedFiles`: the session's own files its source listed beside the metadata
+ * (`call-1418.wav`, `chat-135.txt`), named on the note.
+ */
+export function enrich(session: Session, ticket: TicketRef, opts: EnrichOptions = DEFAULT_ENRICH_OPTIONS, storedFiles: readonly string[] = []): Enrichment {
   const recording = decideRecordingLink(session.recording, opts.recordingLink);
   const warnings: InputWarning[] = [];
   return {
@@ -31,7 +35,7 @@ export function enrich(session: Session, ticket: TicketRef, opts: EnrichOptions 
     sessionKey: session.key,
     version: session.version,
     fields: limitFields(buildFields(session, recording), warnings),
-    view: buildView(session, ticket, recording, opts),
+    view: buildView(session, ticket, recording, opts, storedFiles),
     warnings,
   };
 }

@@ -141,7 +141,7 @@ export function customerLink(crmId: string, ticket: TicketRef): { url: string; o
   return null;
 }
 
-export function buildView(s: Session, ticket: TicketRef, recording: RecordingLinkDecision, opts: EnrichOptions): ViewObject {
+export function buildView(s: Session, ticket: TicketRef, recording: RecordingLinkDecision, opts: EnrichOptions, storedFiles: readonly string[] = []): ViewObject {
   const view: ViewObject = {};
   const kindLabel = s.kind === 'call' ? 'Call' : 'Chat';
 
@@ -178,10 +178,17 @@ export function buildView(s: Session, ticket: TicketRef, recording: RecordingLin
     ]));
   }
 
-  // Files CCAI stores beside the metadata (external storage): named, never fetched.
+  // Files CCAI stores beside the metadata (external storage): named, never fetched. The
+  // storage's own listing names them exactly; else the file says there is a transcript
+  // (`transcript: true`, always chat-{id}.txt) or recordings (call-{id}.mp3 or .wav).
+  const stored = storedFiles.filter((n) => n.toLowerCase().startsWith(`${s.key}.`));
+  const transcript = stored.find((n) => n.toLowerCase().endsWith('.txt')) ?? (s.media.transcript === true ? `${s.key}.txt` : null);
+  const recordingFiles = stored.filter((n) => /\.(mp3|wav)$/i.test(n));
+  const hasRecording = s.kind === 'call' && (s.media.recordings > 0 || recordingFiles.length > 0);
   put(view, 'files', obj([
-    ['transcript', s.media.transcript === true ? `${s.key}.txt` : null],
-    ['recording', s.kind === 'call' && s.media.recordings > 0 ? s.key : null],
+    ['transcript', transcript],
+    ['recording', hasRecording ? s.key : null],
+    ['recording_files', recordingFiles],
     ['recordings', s.kind === 'call' && s.media.recordings > 0 ? s.media.recordings : null],
   ]));
 

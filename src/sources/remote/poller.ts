@@ -56,14 +56,15 @@ export function startRemotePoller(deps: RemoteIntakeDeps, o: PollerOptions): Rem
   // the object again.
   const inFlight = new Map<string, Promise<Taken>>();
   /** The take of this version; one that joined another's answers `elsewhere` (counted once, by the first). */
-  const takeOnce = async (entry: RemoteEntry): Promise<Taken> => {
+  const takeOnce = async (entry: RemoteEntry, siblings?: readonly string[]): Promise<Taken> => {
     const member = ledgerMember(entry.name, entry.version);
     const running = inFlight.get(member);
     if (running) {
       await running;
       return { status: 'elsewhere', submit: null, reason: 'taken meanwhile by another delivery of this object', code: null, keptAt: null };
     }
-    const p = takeEntry(deps, entry).finally(() => inFlight.delete(member));
+    // a sweep knows the names beside the object (its session's recording, transcript); a notification does not
+    const p = takeEntry(deps, entry, siblings === undefined ? undefined : { remember: true, finish: true, siblings }).finally(() => inFlight.delete(member));
     inFlight.set(member, p);
     return p;
   };
