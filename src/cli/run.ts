@@ -8,6 +8,7 @@ import { isErrorCode, SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createApp, enrichOptionsOf, intakeOptionsOf, noteSettingsOf } from '../app/app.ts';
 import type { App } from '../app/app.ts';
+import { sessionFiles } from '../pipeline/submit.ts';
 import type { SubmitResult } from '../pipeline/submit.ts';
 import { JobFailedError, formatFailure, jobIdFor, mergeWarnings } from '../queue/jobs.ts';
 import type { JobFailure } from '../queue/jobs.ts';
@@ -186,7 +187,7 @@ async function dryRun(config: Config, items: Array<Input | RunResult>): Promise<
         continue;
       }
       firstSource.set(jobIdFor(r.session), item.source);
-      const p = prepareJob(prepare, '', true, r);
+      const p = prepareJob(prepare, '', true, r, sessionFiles(r.session.key, item.siblings));
       if (p.skip !== null) throw new Error('unreachable: an accepted document is never skipped by its preparation');
       results.push({
         source: item.source,

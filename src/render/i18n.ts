@@ -72,10 +72,15 @@ export async function readCatalogs(dir: string, fallbackDir: string): Promise<Ca
   return { folder, files };
 }
 
-/** `fr_ca` -> `fr-CA`; null when it is not a language tag. */
+/**
+ * `fr_ca` -> `fr-CA`; null when it is not a language tag. Only language, script and region are
+ * kept: a file's `-u-ca-islamic-nu-arab` or `-x-…` would change the calendar and digits of a
+ * note, and make every session a locale of its own.
+ */
 export function canonical(tag: string): string | null {
   try {
-    return Intl.getCanonicalLocales(tag.trim().replace(/_/g, '-'))[0] ?? null;
+    const first = Intl.getCanonicalLocales(tag.trim().replace(/_/g, '-'))[0];
+    return first === undefined ? null : new Intl.Locale(first).baseName;
   } catch {
     return null;
   }
@@ -201,6 +206,17 @@ export function chooseLanguage(catalogs: Catalogs, sessionLang: string | null, f
   return { catalog: catalog ?? BASE_LANGUAGE, locale, t: memoised(catalogs, locale) };
 }
 
+/** The options of one lookup as a key: each value with its type, so `undefined`, NaN and null stay apart. */
+function memoKey(options: Record<string, unknown>): string {
+  return Object.keys(options)
+    .sort()
+    .map((k) => {
+      const v = options[k];
+      return `${k}\u0001${typeof v}\u0001${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`;
+    })
+    .join('\u0002');
+}
+
 /**
  * i18next's `t` for a locale, remembering its answers: a lookup walks the fallback chain,
  * plural and context suffixes and interpolation (about 20 µs), and a note makes dozens, mostly
@@ -209,10 +225,12 @@ export function chooseLanguage(catalogs: Catalogs, sessionLang: string | null, f
 function memoised(catalogs: Catalogs, locale: string): TFunction {
   let entry = catalogs.memo.get(locale);
   if (entry === undefined) {
+    // one per locale a file named (`fr-CA`, `fr-BE`, …): a few dozen at most in real use
+    if (catalogs.memo.size >= 200) catalogs.memo.clear();
     const fixed = catalogs.i18n.getFixedT(locale);
     const answers = new Map<string, string>();
     const t = ((key: string, options?: Record<string, unknown>) => {
-      const id = options === undefined ? key : `${key}\u0000${JSON.stringify(options)}`;
+      const id = options === undefined ? key : `${key}\u0000${memoKey(options)}`;
       const known = answers.get(id);
       if (known !== undefined) return known;
       if (answers.size > 5_000) answers.clear();

@@ -7,6 +7,7 @@ declare namespace Intl {
   }
   interface DurationFormatOptions {
     style?: 'long' | 'short' | 'narrow' | 'digital';
+    secondsDisplay?: 'always' | 'auto';
   }
   class DurationFormat {
     constructor(locale?: string | string[], options?: DurationFormatOptions);

@@ -4,7 +4,7 @@
 // note being rendered travel in the render's globals (NOTE_CONTEXT), so one parsed template
 // serves every language.
 import type { Context, Liquid } from 'liquidjs';
-import { humanise } from '../domain/enrich/format.ts';
+import { formatDuration as plainDuration, humanise } from '../domain/enrich/format.ts';
 import type { NoteLanguage } from './i18n.ts';
 
 /** What the filters need for one note; `note` in the templates shows its public part. */
@@ -22,6 +22,9 @@ export interface NoteContext {
    */
   readonly kind: string | null;
 }
+
+/** A fixed offset as Intl names it: `-07:00`. */
+const OFFSET_ZONE = /^([+-])(\d{2}):(\d{2})$/;
 
 /** What LiquidJS binds `this` to in a filter. */
 interface FilterImpl {
@@ -50,7 +53,10 @@ export function offsetZone(minutes: number): string {
  * carry; else UTC.
  */
 export function noteZone(configured: string | null, fileOffsetMinutes: number | null): { timeZone: string; zoneLabel: string } {
-  if (configured !== null) return { timeZone: configured, zoneLabel: configured };
+  if (configured !== null) {
+    const zone = new Intl.DateTimeFormat('en', { timeZone: configured }).resolvedOptions().timeZone;
+    return { timeZone: zone, zoneLabel: OFFSET_ZONE.test(zone) ? `UTC${zone}` : zone };
+  }
   if (fileOffsetMinutes === null || fileOffsetMinutes === 0) return { timeZone: 'UTC', zoneLabel: 'UTC' };
   const zone = offsetZone(fileOffsetMinutes);
   return { timeZone: zone, zoneLabel: `UTC${zone}` };
@@ -94,8 +100,6 @@ function instant(value: unknown): Date | null {
   return Number.isNaN(ms) ? null : new Date(ms);
 }
 
-const OFFSET_ZONE = /^([+-])(\d{2}):(\d{2})$/;
-
 /** The local calendar day of an instant in a zone, `2026-03-23`. */
 export function localDay(at: Date, timeZone: string): string {
   // a fixed offset (the file's own, the usual case) is arithmetic; a named zone asks Intl
@@ -116,10 +120,18 @@ function formatDuration(locale: string, total: number): string {
   const known = durations.get(key);
   if (known !== undefined) return known;
   if (durations.size > 20_000) durations.clear();
-  const text = cached(`du|${locale}`, () => new Intl.DurationFormat(locale, { style: 'short' })).format(durationParts(total));
+  let text: string;
+  if (total > LONGEST_DURATION_S) text = plainDuration(total);
+  else if (total === 0) {
+    // every unit zero: DurationFormat prints nothing unless told to show the seconds
+    text = cached(`du0|${locale}`, () => new Intl.DurationFormat(locale, { style: 'short', secondsDisplay: 'always' })).format({ seconds: 0 });
+  } else text = cached(`du|${locale}`, () => new Intl.DurationFormat(locale, { style: 'short' })).format(durationParts(total));
   durations.set(key, text);
   return text;
 }
+
+/** Longer than any session (ten years): written as plain h/m/s, past what Intl.DurationFormat takes. */
+const LONGEST_DURATION_S = 315_360_000;
 
 function seconds(value: unknown): number | null {
   const n = typeof value === 'number' ? value : typeof value === 'object' && value !== null && 'seconds' in value ? (value as { seconds: unknown }).seconds : null;
@@ -164,7 +176,10 @@ export function registerNoteFilters(engine: Liquid): void {
     const code = String(value);
     const key = `code.${String(field)}.${code.toLowerCase().replace(/[^a-z0-9_]+/g, '_')}`;
     const c = noteContext(this);
-    return c.language.t(key, c.kind === null ? { defaultValue: humanise(code) } : { defaultValue: humanise(code), context: c.kind }) as string;
+    // the file's own text never goes through i18next (it would read `{{…}}` and `$t(…)` in it):
+    // a code the catalog does not know comes back as its key, and is written readable here
+    const words = c.language.t(key, c.kind === null ? {} : { context: c.kind }) as string;
+    return words === key ? humanise(code) : words;
   });
   /** `{{ times.created | time }}`: date and time in the note's zone and locale */
   engine.registerFilter('time', function (this: FilterImpl, value: unknown) {

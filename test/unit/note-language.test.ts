@@ -122,6 +122,26 @@ function pick(l: { catalog: string; locale: string }): { catalog: string; locale
   return { catalog: l.catalog, locale: l.locale };
 }
 
+describe('values from the file stay values', () => {
+  it('a code with i18next syntax in it is written as it is, never looked up or filled in', async () => {
+    const s = buildSession({ disconnectedBy: '$t(label.rating, {"lng": "de"}) {{context}}' });
+    const t = (await note(s)).text;
+    assert.ok(t.includes('  Ended by: $t(label.rating, {"lng": "de"}) {{context}}\n'), t);
+  });
+
+  it('a duration of 0 says 0; one no session can last is written plainly instead of failing the job', async () => {
+    const zero = (await note(buildChatSession({ durations: { talk: 0, handle: 0 } }))).text;
+    assert.ok(zero.includes('Conversation: 2 messages · 0 sec of chat\n'), zero);
+    const huge = (await note(buildSession({ durations: { talk: 1e15, afterCallWork: 0, handle: 1e15 } }))).text;
+    assert.match(huge, /Duration: \d+h \d{2}m \d{2}s on the call\n/);
+  });
+
+  it("a lang with a calendar or digits of its own (-u-ca-…-nu-…) gets the language's usual ones", async () => {
+    const t = (await note(buildSession({ lang: 'fr-u-ca-islamic-nu-arab' }))).text;
+    assert.ok(t.includes('23 mars 2026'), t);
+  });
+});
+
 describe('the label catalogs are files an admin edits', () => {
   it('an edited label is used without any code change', async () => {
     const en = JSON.parse(await readFile(join(DEFAULT_TEMPLATES_DIR, 'locales', 'en.json'), 'utf8'));
@@ -235,6 +255,11 @@ describe('times on the note', () => {
     const t = (await note(s)).text;
     assert.ok(t.includes('  Started: Mar 23, 2026, 11:58:00 PM\n'), t);
     assert.ok(t.includes('  Ended: Mar 24, 2026, 12:03:00 AM\n'), t);
+  });
+
+  it('NOTE_TIME_ZONE is named as Intl knows it: utc is UTC, -0800 is UTC-08:00', async () => {
+    assert.ok((await note(buildSession(), { timeZone: 'utc' })).text.includes('Details · times in UTC\n'));
+    assert.ok((await note(buildSession(), { timeZone: '-0800' })).text.includes('Details · times in UTC-08:00\n'));
   });
 
   it('a file written in UTC says so', async () => {
