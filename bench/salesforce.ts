@@ -748,18 +748,33 @@ async function crossCheck(
   const say = (s: string) => process.stderr.write(`check: ${s}\n`);
   say(`${counted.tasks} Tasks for ${counted.versions} session versions of ${n} sessions; ${counted.duplicateTasks} versions with more than one Task (${counted.extraTasks} Tasks too many), ${counted.lost} sessions without a Task${counted.lostSample.length ? ` (${counted.lostSample.join(', ')}${counted.lost > counted.lostSample.length ? ', ...' : ''})` : ''}; ${counted.posts} CaseComments/FeedItems, ${counted.duplicatePosts} written twice${counted.unattributed ? `; ${counted.unattributed} Tasks with a CallObject naming no bench session` : ''}`);
 
-  // (1) through the REST API, after the API calls were counted
+  // (1) through the REST API, after the API calls were counted; the double answers in pages
+  // (as Salesforce does, 2,000 records at most): nextRecordsUrl is followed to the end
   const q = encodeURIComponent('SELECT Id, CallObject FROM Task');
-  const res = await fetch(`${info.url}/services/data/v${info.apiVersion}/query?q=${q}`, { headers: { Authorization: `Bearer ${info.token}` } });
-  if (!res.ok) {
-    say(`REST query of the Tasks failed: HTTP ${res.status}`);
+  type Page = { totalSize: number; done: boolean; nextRecordsUrl?: string; records: Array<{ Id: string; CallObject: string | null }> };
+  let url: string | null = `${info.url}/services/data/v${info.apiVersion}/query?q=${q}`;
+  let totalSize = 0;
+  const records: Page['records'] = [];
+  let failed: number | null = null;
+  while (url !== null) {
+    const res = await fetch(url, { headers: { Authorization: `Bearer ${info.token}` } });
+    if (!res.ok) {
+      failed = res.status;
+      break;
+    }
+    const page = (await res.json()) as Page;
+    totalSize = page.totalSize;
+    records.push(...page.records);
+    url = !page.done && page.nextRecordsUrl ? `${info.url}${page.nextRecordsUrl}` : null;
+  }
+  if (failed !== null) {
+    say(`REST query of the Tasks failed: HTTP ${failed}`);
   } else {
-    const body = (await res.json()) as { totalSize: number; records: Array<{ Id: string; CallObject: string | null }> };
     const perVersion = new Map<string, number>();
-    for (const r of body.records) if (r.CallObject) perVersion.set(r.CallObject, (perVersion.get(r.CallObject) ?? 0) + 1);
+    for (const r of records) if (r.CallObject) perVersion.set(r.CallObject, (perVersion.get(r.CallObject) ?? 0) + 1);
     const dupRest = [...perVersion.values()].filter((c) => c > 1).length;
-    const agree = body.totalSize === counted.tasks && perVersion.size === counted.versions && dupRest === counted.duplicateTasks;
-    say(`the double's REST query finds ${body.totalSize} Tasks, ${perVersion.size} CallObjects, ${dupRest} with more than one Task: ${agree ? 'agrees' : 'DISAGREES with its state'}`);
+    const agree = totalSize === counted.tasks && records.length === totalSize && perVersion.size === counted.versions && dupRest === counted.duplicateTasks;
+    say(`the double's REST query finds ${totalSize} Tasks (${records.length} read over its pages), ${perVersion.size} CallObjects, ${dupRest} with more than one Task: ${agree ? 'agrees' : 'DISAGREES with its state'}`);
   }
 
   // (2) plant one duplicate and one lost session, count again from the double's state
