@@ -12,22 +12,18 @@
 //
 // Needs Redis (REDIS_URL or 127.0.0.1:6379). Uses its own key prefix and removes it after.
 // Chromium is only for the picture (apt-get install chromium); nothing else needs it.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { createApp } from '../src/app/app.ts';
+import { CHROMIUM, launchChromium } from '../test/helpers/chromium.ts';
 import { ROOT, TEST_REDIS_URL, dropPrefix, tempDir, uniquePrefix } from '../test/helpers/env.ts';
 import { emailSettings, startSmtpSink } from '../test/helpers/smtp-sink.ts';
 
 const SAMPLE = join(ROOT, 'samples/metadata_call-1418.json');
 const DOCS = join(ROOT, 'docs');
-const CHROMIUM = '/usr/bin/chromium';
 const WIDTH = 900;
-const run = promisify(execFile);
 
 /** The message the worker sends for the sample call, as the SMTP server received it. */
 async function sendSample(): Promise<{ raw: Buffer; text: string; html: string; subject: string }> {
@@ -57,39 +53,19 @@ async function sendSample(): Promise<{ raw: Buffer; text: string; html: string; 
 }
 
 /**
- * Screenshots the HTML part with headless Chromium, as a mail client shows it: in a UTF-8 page
- * (the part's charset is in its MIME header, not in the HTML) with a small margin. The page is
- * measured first (a script in a throwaway copy writes its height into the DOM) so the picture
- * is as tall as the e-mail.
+ * Screenshots the HTML part with headless Chromium (test/helpers/chromium.ts), as a mail client
+ * shows it: in a UTF-8 page (the part's charset is in its MIME header, not in the HTML) with a
+ * small margin, as tall as the e-mail. Nothing external loads.
  */
 async function screenshot(html: string, png: string): Promise<void> {
-  const work = tempDir('ccai-email-example-chromium');
+  const browser = await launchChromium();
   try {
-    const page = (extra: string) => `<!doctype html><html><head><meta charset="utf-8"></head><body style="margin:16px;background:#fff">\n${html}${extra}</body></html>\n`;
-    const flags = (profile: string) => [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--hide-scrollbars',
-      `--user-data-dir=${join(work.path, profile)}`,
-    ];
-    const measure = join(work.path, 'measure.html');
-    // the body's own height plus its margins: scrollHeight would be at least the window's
-    writeFileSync(measure, page('<script>document.body.setAttribute("data-height", String(Math.ceil(document.body.getBoundingClientRect().height) + 32))</script>'));
-    const { stdout } = await run(CHROMIUM, [...flags('measure'), `--window-size=${WIDTH},2000`, '--dump-dom', pathToFileURL(measure).href], { timeout: 60_000 });
-    const measured = Number(/data-height="(\d+)"/.exec(stdout)?.[1]);
-    const height = Number.isFinite(measured) && measured > 0 ? measured : 2000;
-    const shown = join(work.path, 'email.html');
-    writeFileSync(shown, page(''));
-    await run(CHROMIUM, [...flags('shot'), `--window-size=${WIDTH},${height}`, `--screenshot=${png}`, pathToFileURL(shown).href], { timeout: 60_000 });
-    if (!existsSync(png)) throw new Error(`chromium wrote no ${png}`);
+    const page = await browser.newPage({ viewport: { width: WIDTH, height: 600 } });
+    await page.route('**/*', (route) => route.abort());
+    await page.setContent(`<!doctype html><html><head><meta charset="utf-8"></head><body style="margin:16px;background:#fff">\n${html}</body></html>\n`);
+    writeFileSync(png, await page.screenshot({ fullPage: true }));
   } finally {
-    work.cleanup();
+    await browser.close();
   }
 }
 
