@@ -4,16 +4,16 @@
 // daylight-saving change.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { enrich } from '../../src/domain/enrich/enrich.ts';
 import type { RenderedNote, Session } from '../../src/domain/types.ts';
-import { SyncError } from '../../src/errors.ts';
 import { loadConfig } from '../../src/config.ts';
 import { chooseLanguage } from '../../src/render/i18n.ts';
 import { DEFAULT_TEMPLATES_DIR, loadTemplates, renderNote } from '../../src/render/templates.ts';
 import type { NoteSettings, NoteTemplates } from '../../src/render/templates.ts';
+import { copyTemplates, loadError } from '../helpers/templates.ts';
 import { buildChatSession, buildSession, buildTicket } from '../helpers/session-builder.ts';
 
 let tmp: string;
@@ -39,26 +39,6 @@ async function templatesFor(settings: Partial<NoteSettings> = {}, dir = DEFAULT_
 
 async function note(s: Session, settings: Partial<NoteSettings> = {}, dir?: string): Promise<RenderedNote> {
   return renderNote(await templatesFor(settings, dir), enrich(s, buildTicket()));
-}
-
-async function copyTemplates(name: string, files: Record<string, string | null>): Promise<string> {
-  const dir = join(tmp, name);
-  await cp(DEFAULT_TEMPLATES_DIR, dir, { recursive: true });
-  for (const [file, content] of Object.entries(files)) {
-    if (content === null) await unlink(join(dir, file));
-    else await writeFile(join(dir, file), content);
-  }
-  return dir;
-}
-
-async function loadError(dir: string, settings: Partial<NoteSettings> = {}): Promise<SyncError> {
-  try {
-    await loadTemplates(dir, { language: null, timeZone: null, ...settings });
-  } catch (err) {
-    assert.ok(err instanceof SyncError, String(err));
-    return err;
-  }
-  assert.fail('loadTemplates should have failed');
 }
 
 describe('the note language', () => {
@@ -146,14 +126,14 @@ describe('the label catalogs are files an admin edits', () => {
   it('an edited label is used without any code change', async () => {
     const en = JSON.parse(await readFile(join(DEFAULT_TEMPLATES_DIR, 'locales', 'en.json'), 'utf8'));
     en.label.rating = 'How the caller rated us';
-    const dir = await copyTemplates('edited', { 'locales/en.json': JSON.stringify(en, null, 2) });
+    const dir = await copyTemplates(tmp, 'edited', { 'locales/en.json': JSON.stringify(en, null, 2) });
     const n = await note(buildSession(), {}, dir);
     assert.ok(n.text.includes('How the caller rated us: 5/5'), n.text);
   });
 
   it('a new language is a new file; a label it lacks falls back to English, and the load says so', async () => {
     const it = { kind: { call: 'Chiamata', chat: 'Chat' }, label: { rating: 'Valutazione del cliente' } };
-    const dir = await copyTemplates('italian', { 'locales/it.json': JSON.stringify(it) });
+    const dir = await copyTemplates(tmp, 'italian', { 'locales/it.json': JSON.stringify(it) });
     const t = await loadTemplates(dir, { language: null, timeZone: null });
     assert.ok(t.catalogs.languages.includes('it'));
     assert.ok(t.catalogs.notices.some((m) => /it\.json lacks \d+ label/.test(m) && /en text is used/.test(m)), t.catalogs.notices.join('\n'));
@@ -164,7 +144,7 @@ describe('the label catalogs are files an admin edits', () => {
   });
 
   it('a catalog that is not JSON is reported at load with its file, line and column', async () => {
-    const dir = await copyTemplates('broken-json', { 'locales/fr.json': '{\n  "kind": {\n    "call": "Appel",\n    "chat": "Chat"\n  ,\n}\n' });
+    const dir = await copyTemplates(tmp, 'broken-json', { 'locales/fr.json': '{\n  "kind": {\n    "call": "Appel",\n    "chat": "Chat"\n  ,\n}\n' });
     const err = await loadError(dir);
     assert.equal(err.code, 'CONFIG_INVALID');
     assert.match(err.message, /label catalog fr\.json is not valid JSON/);
@@ -173,14 +153,14 @@ describe('the label catalogs are files an admin edits', () => {
   });
 
   it('a label that is not text, or a broken {{placeholder}}, is named', async () => {
-    let dir = await copyTemplates('not-text', { 'locales/de.json': JSON.stringify({ label: { rating: 5 } }) });
+    let dir = await copyTemplates(tmp, 'not-text', { 'locales/de.json': JSON.stringify({ label: { rating: 5 } }) });
     assert.match((await loadError(dir)).message, /de\.json is broken .*label\.rating must be text/);
-    dir = await copyTemplates('braces', { 'locales/de.json': JSON.stringify({ text: { wait: '{{duration in der Warteschlange' } }) });
+    dir = await copyTemplates(tmp, 'braces', { 'locales/de.json': JSON.stringify({ text: { wait: '{{duration in der Warteschlange' } }) });
     assert.match((await loadError(dir)).message, /text\.wait has 1 "\{\{" but 0 "\}\}"/);
   });
 
   it('a templates copy made before the catalogs existed (no locales/) uses the shipped ones', async () => {
-    const dir = await copyTemplates('no-locales', {});
+    const dir = await copyTemplates(tmp, 'no-locales', {});
     await rm(join(dir, 'locales'), { recursive: true });
     const t = await loadTemplates(dir, { language: null, timeZone: null });
     assert.equal(t.catalogs.folder, join(DEFAULT_TEMPLATES_DIR, 'locales'));
@@ -189,7 +169,7 @@ describe('the label catalogs are files an admin edits', () => {
   });
 
   it('the English catalog must exist; NOTE_LANGUAGE must have a catalog', async () => {
-    const dir = await copyTemplates('no-en', { 'locales/en.json': null });
+    const dir = await copyTemplates(tmp, 'no-en', { 'locales/en.json': null });
     assert.match((await loadError(dir)).message, /en\.json is missing: every other language falls back to it/);
     const err = await loadError(DEFAULT_TEMPLATES_DIR, { language: 'ja' });
     assert.match(err.message, /NOTE_LANGUAGE=ja has no label catalog .*there are: de, en, es, fr, pt/);
@@ -198,7 +178,7 @@ describe('the label catalogs are files an admin edits', () => {
   it('catalog text is escaped in the HTML note like any other output', async () => {
     const en = JSON.parse(await readFile(join(DEFAULT_TEMPLATES_DIR, 'locales', 'en.json'), 'utf8'));
     en.label.rating = '<img src=x onerror=alert(1)>';
-    const dir = await copyTemplates('hostile-catalog', { 'locales/en.json': JSON.stringify(en) });
+    const dir = await copyTemplates(tmp, 'hostile-catalog', { 'locales/en.json': JSON.stringify(en) });
     const n = await note(buildSession(), {}, dir);
     assert.ok(n.html.includes('&lt;img src=x onerror=alert(1)&gt;: '), n.html);
     assert.doesNotMatch(n.html, /<img/);

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { SyncError } from '../../src/errors.ts';
 import { sanitiseData, tidyText, toSubjectLine } from '../../src/render/sanitise.ts';
 import { DEFAULT_TEMPLATES_DIR, loadTemplates, renderNote } from '../../src/render/templates.ts';
 import type { NoteTemplates } from '../../src/render/templates.ts';
+import { copyTemplates, loadError } from '../helpers/templates.ts';
 import { buildChatSession, buildSession, buildTicket, disposition } from '../helpers/session-builder.ts';
 
 const HOSTILE_LIQUID = "{{ 7*7 }} {{ 7 | times: 7 }} {% include '/etc/passwd' %} {{ 'x' | append: 'y' }}";
@@ -29,27 +30,6 @@ after(async () => {
 
 function note(s: Session, opts?: EnrichOptions): RenderedNote {
   return renderNote(templates, enrich(s, buildTicket(), opts));
-}
-
-/** A copy of the default templates in a fresh temp folder, with some files replaced. */
-async function templateDir(name: string, files: Record<string, string | null> = {}): Promise<string> {
-  const dir = join(tmp, name);
-  await cp(DEFAULT_TEMPLATES_DIR, dir, { recursive: true });
-  for (const [file, content] of Object.entries(files)) {
-    if (content === null) await unlink(join(dir, file));
-    else await writeFile(join(dir, file), content);
-  }
-  return dir;
-}
-
-async function loadError(dir: string): Promise<SyncError> {
-  try {
-    await loadTemplates(dir);
-  } catch (err) {
-    assert.ok(err instanceof SyncError, `expected a SyncError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail(`loadTemplates(${dir}) should have failed`);
 }
 
 describe('default templates', () => {
@@ -243,7 +223,7 @@ describe('hostile text in the session', () => {
 
 describe('loading templates', () => {
   it('a broken template fails with the file name and the Liquid error line', async () => {
-    const dir = await templateDir('broken', { 'note.html.liquid': '<p>\n{{ session.key }}\n{% iff csat %}x{% endif %}\n</p>\n' });
+    const dir = await copyTemplates(tmp, 'broken', { 'note.html.liquid': '<p>\n{{ session.key }}\n{% iff csat %}x{% endif %}\n</p>\n' });
     const err = await loadError(dir);
     assert.equal(err.code, 'CONFIG_INVALID');
     assert.match(err.message, /template note\.html\.liquid is broken/);
@@ -252,21 +232,21 @@ describe('loading templates', () => {
   });
 
   it('an unclosed tag is reported with its file', async () => {
-    const dir = await templateDir('unclosed', { 'subject.liquid': '{% if csat %}CSAT' });
+    const dir = await copyTemplates(tmp, 'unclosed', { 'subject.liquid': '{% if csat %}CSAT' });
     const err = await loadError(dir);
     assert.match(err.message, /template subject\.liquid is broken/);
     assert.match(err.message, /line:1/);
   });
 
   it('an unknown filter is an error at load time, not silently ignored', async () => {
-    const dir = await templateDir('filter', { 'note.txt.liquid': 'ok\n{{ session.key | upcasee }}\n' });
+    const dir = await copyTemplates(tmp, 'filter', { 'note.txt.liquid': 'ok\n{{ session.key | upcasee }}\n' });
     const err = await loadError(dir);
     assert.match(err.message, /template note\.txt\.liquid is broken/);
     assert.match(err.message, /upcasee/);
   });
 
   it('a missing template is named', async () => {
-    const dir = await templateDir('missing', { 'subject.liquid': null });
+    const dir = await copyTemplates(tmp, 'missing', { 'subject.liquid': null });
     const err = await loadError(dir);
     assert.match(err.message, /template subject\.liquid is missing/);
   });
@@ -277,7 +257,7 @@ describe('loading templates', () => {
   });
 
   it('an edited template is used, and may render a partial from its own folder', async () => {
-    const dir = await templateDir('partial', {
+    const dir = await copyTemplates(tmp, 'partial', {
       'subject.liquid': 'Case note {{ session.key }}{% render "suffix" %}',
       'suffix.liquid': ' [ccai]',
     });
@@ -299,7 +279,7 @@ describe('loading templates', () => {
       "{% include '/etc/passwd' %}",
     ];
     for (const [i, attempt] of attempts.entries()) {
-      const dir = await templateDir(`escape-${i}`, { 'note.txt.liquid': `x ${attempt}` });
+      const dir = await copyTemplates(tmp, `escape-${i}`, { 'note.txt.liquid': `x ${attempt}` });
       await symlink(secret, join(dir, 'link.liquid'));
       const t = await loadTemplates(dir);
       assert.throws(
@@ -311,7 +291,7 @@ describe('loading templates', () => {
   });
 
   it('templates see only the data itself, not inherited JavaScript properties', async () => {
-    const dir = await templateDir('proto', {
+    const dir = await copyTemplates(tmp, 'proto', {
       'subject.liquid': '[{{ session.constructor.name }}][{{ fields.__proto__ }}][{{ agents.constructor }}][{{ session.key }}]',
     });
     const t = await loadTemplates(dir);
@@ -319,7 +299,7 @@ describe('loading templates', () => {
   });
 
   it('the HTML engine escapes by default; the text engine does not', async () => {
-    const dir = await templateDir('escape', {
+    const dir = await copyTemplates(tmp, 'escape', {
       'note.txt.liquid': '{{ session.type }}',
       'note.html.liquid': '<p>{{ session.type }}</p>',
     });
