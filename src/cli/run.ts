@@ -1,6 +1,6 @@
 // `run <file|folder>... [--dry-run] [--json]`: process inputs through the queue until they are
 // drained and report one result per input.
-import { basename, dirname, relative, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import type { Config } from '../config.ts';
 import { intake, notMetadata, notMetadataByName } from '../domain/intake.ts';
 import type { InputWarning, RenderedNote } from '../domain/types.ts';
@@ -8,7 +8,7 @@ import { isErrorCode, SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createApp, enrichOptionsOf, intakeOptionsOf, noteSettingsOf } from '../app/app.ts';
 import type { App } from '../app/app.ts';
-import { sessionFiles } from '../pipeline/submit.ts';
+import { namesByFolder, sessionFiles } from '../pipeline/submit.ts';
 import type { SubmitResult } from '../pipeline/submit.ts';
 import { JobFailedError, formatFailure, jobIdFor, mergeWarnings } from '../queue/jobs.ts';
 import type { JobFailure } from '../queue/jobs.ts';
@@ -100,18 +100,6 @@ export async function expand(paths: string[], openRemote?: RemoteOpener, opened:
       } else if (e.kind === 'skip') out.push(blank(displayPath(e.path), 'skipped', e.reason));
       else out.push(blank(displayPath(e.path), 'rejected', `INPUT_UNREADABLE: ${e.reason}`, 'INPUT_UNREADABLE'));
     }
-  }
-  return out;
-}
-
-/** `a/b/call-1.mp3`, `a/b/metadata.json` -> `a/b` => [`call-1.mp3`, `metadata.json`] */
-function namesByFolder(paths: readonly string[]): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const p of paths) {
-    const folder = dirname(p);
-    const list = out.get(folder);
-    if (list === undefined) out.set(folder, [basename(p)]);
-    else list.push(basename(p));
   }
   return out;
 }

@@ -10,6 +10,7 @@
 // A sweep lists the whole root page by page and takes what the ledger does not know yet (no
 // name cursor: listings come in name order with no time filter); a file still being written
 // (SFTP) is taken once its version stayed the same for the settle time.
+import { posix } from 'node:path';
 import { notMetadata, notMetadataByName } from '../domain/intake.ts';
 import type { InputProblem } from '../domain/types.ts';
 import type { Logger } from '../logger.ts';
@@ -17,6 +18,7 @@ import type { RemoteEntry, RemoteStorage } from '../sources/remote/storage.ts';
 import { keepRejectedCopy, reasonFor } from '../sources/rejected.ts';
 import { ledgerMember } from '../store/remote-state.ts';
 import type { RemoteStateStore } from '../store/remote-state.ts';
+import { namesByFolder } from './submit.ts';
 import type { SubmitResult } from './submit.ts';
 
 export interface RemoteIntakeDeps {
@@ -164,13 +166,7 @@ export async function sweep(
     if (opts.stopped?.() || (opts.beforePage && !(await opts.beforePage()))) return result;
     const members = page.map((e) => ledgerMember(e.name, e.version));
     // the names beside each object in its folder: its session's recording and transcript are named on the note
-    const folders = new Map<string, string[]>();
-    for (const e of page) {
-      const [folder, name] = splitName(e.name);
-      const list = folders.get(folder);
-      if (list === undefined) folders.set(folder, [name]);
-      else list.push(name);
-    }
+    const folders = namesByFolder(page.map((e) => e.name));
     const known = await state.known(storage.label, members);
     await state.touch(storage.label, members.filter((m) => known.has(m)), sweepMs);
     const ready: RemoteEntry[] = [];
@@ -209,7 +205,7 @@ export async function sweep(
       while (next < ready.length && !opts.stopped?.()) {
         const entry = ready[next++]!;
         try {
-          const siblings = folders.get(splitName(entry.name)[0]) ?? [];
+          const siblings = folders.get(posix.dirname(entry.name)) ?? [];
           const t = await (opts.take ?? ((e: RemoteEntry, s: readonly string[]) => takeEntry(deps, e, { remember: true, finish: true, siblings: s })))(entry, siblings);
           opts.settle.delete(entry.name);
           opts.onTaken?.(t);
@@ -232,10 +228,4 @@ export async function sweep(
   // and files that vanished while settling leave the settle memory
   for (const name of opts.settle.keys()) if (!seenNames.has(name)) opts.settle.delete(name);
   return result;
-}
-
-/** `calls/2026/metadata.json` -> [`calls/2026`, `metadata.json`]; a name without a folder is in ``. */
-function splitName(name: string): [string, string] {
-  const at = name.lastIndexOf('/');
-  return at < 0 ? ['', name] : [name.slice(0, at), name.slice(at + 1)];
 }

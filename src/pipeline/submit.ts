@@ -1,5 +1,6 @@
 // Submitting a document from any source: intake (pure), then either queue it, or say why not.
 // Sources decide what to do with their original afterwards (move, copy, answer HTTP).
+import { posix } from 'node:path';
 import { intake } from '../domain/intake.ts';
 import type { IntakeOptions, IntakeResult } from '../domain/intake.ts';
 import type { InputWarning } from '../domain/types.ts';
@@ -52,6 +53,21 @@ export interface SubmitOptions {
    * named on its note
    */
   siblings?: readonly string[];
+}
+
+/**
+ * Names grouped by their folder (`a/b/call-1.mp3` -> `a/b` => `call-1.mp3`): what a source
+ * passes as `siblings` for each document it lists. A name without a folder is in `.`.
+ */
+export function namesByFolder(paths: readonly string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const p of paths) {
+    const folder = posix.dirname(p);
+    const list = out.get(folder);
+    if (list === undefined) out.set(folder, [posix.basename(p)]);
+    else list.push(posix.basename(p));
+  }
+  return out;
 }
 
 /** The session's own files among a folder's names: `<kind>-<id>.txt|mp3|wav`, as CCAI names them. */
