@@ -89,6 +89,15 @@ const schema = z.object({
   HTTP_REQUEST_TIMEOUT_MS: int(1_000, 3_600_000).default(DEFAULT_HTTP_TIMEOUTS.requestMs),
   HTTP_HEADERS_TIMEOUT_MS: int(1_000, 600_000).default(DEFAULT_HTTP_TIMEOUTS.headersMs),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(DEFAULT_HTTP_TIMEOUTS.keepAliveMs),
+  // The admin console under /admin on the HTTP port: on only with a password (HTTP Basic)
+  ADMIN_USER: z
+    .string()
+    .min(1)
+    .regex(/^[^:\s]+$/, 'must not contain ":" or spaces (HTTP Basic separates user and password with ":")')
+    .default('admin'),
+  ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  /** shows everything, changes nothing: no replay buttons, bull-board read-only */
+  ADMIN_READ_ONLY: bool.default(false),
   LOCAL_CRM_LATENCY_MS: int(0, 600_000).default(0),
   // threads that prepare jobs (read, decide, render) beside the main thread; RENDER_THREADS
   // is the older name of the same setting
@@ -205,7 +214,7 @@ function folderOf(p: string): string {
 }
 
 /** Variables whose value may instead come from a file named by `NAME_FILE` (Docker/K8s secrets). */
-export const SECRET_VARS = ['HTTP_TOKEN', 'REDIS_URL', 'SF_CLIENT_SECRET', 'SF_ACCESS_TOKEN', 'SF_PRIVATE_KEY', 'SMTP_URL', 'IMAP_URL', 'MAIL_ID_SECRET', 'SFTP_PASSWORD'] as const;
+export const SECRET_VARS = ['HTTP_TOKEN', 'ADMIN_PASSWORD', 'REDIS_URL', 'SF_CLIENT_SECRET', 'SF_ACCESS_TOKEN', 'SF_PRIVATE_KEY', 'SMTP_URL', 'IMAP_URL', 'MAIL_ID_SECRET', 'SFTP_PASSWORD'] as const;
 
 function readSecretFiles(env: Record<string, string | undefined>, problems: string[]) {
   const out: Record<string, string | undefined> = {};

@@ -13,6 +13,19 @@ export interface ApplyContext {
   jobId?: string;
 }
 
+/**
+ * What a target can tell about itself, for the admin console: this process's view (each worker
+ * has its own connection, and its own pause).
+ */
+export interface TargetState {
+  /** the org's daily API usage as Salesforce last reported it (Sforce-Limit-Info), when known */
+  apiUsage?: { used: number; limit: number } | null;
+  /** writes are held until then (API usage past the threshold, refused credentials) */
+  pause?: { until: string; why: string } | null;
+  /** the mail server refused e-mails (a reply code, or refused credentials) since this process started */
+  refusals?: { count: number; lastAt: string | null; last: string | null };
+}
+
 export interface Target {
   readonly name: string;
   /** false when the target never writes the HTML note (saves rendering it) */
@@ -23,4 +36,6 @@ export interface Target {
    */
   apply(update: TicketUpdate, note: RenderedNote, ctx?: ApplyContext): Promise<ApplyResult>;
   close(): Promise<void>;
+  /** the target's state as this process sees it (the admin console's overview) */
+  state?(): TargetState;
 }

@@ -12,7 +12,7 @@ import type { Transporter } from 'nodemailer';
 import type { Enrichment, TicketUpdate, RenderedNote } from '../../domain/types.ts';
 import { SyncError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import type { ApplyContext, ApplyResult, Target } from '../target.ts';
+import type { ApplyContext, ApplyResult, Target, TargetState } from '../target.ts';
 import { decideWrite } from '../../domain/enrich/decide.ts';
 import { makeOurMessageId } from '../../domain/mail/message-id.ts';
 import { withoutCredentials } from '../../domain/ticket/match.ts';
@@ -56,10 +56,15 @@ export class EmailTarget implements Target {
   readonly name = 'email';
   private readonly o: EmailTargetOptions;
   readonly store: MailStore;
+  private refusals: { count: number; lastAt: string | null; last: string | null } = { count: 0, lastAt: null, last: null };
 
   constructor(o: EmailTargetOptions) {
     this.o = o;
     this.store = o.store;
+  }
+
+  state(): TargetState {
+    return { refusals: { ...this.refusals } };
   }
 
   async apply(e: TicketUpdate, note: RenderedNote, ctx: ApplyContext = {}): Promise<ApplyResult> {
@@ -177,7 +182,11 @@ export class EmailTarget implements Target {
             : [],
       });
     } catch (err) {
-      throw fromSmtpError(err);
+      const se = fromSmtpError(err);
+      // a refusal is the server answering no (a reply code, refused credentials), not an unreachable server
+      const e = err as { responseCode?: unknown; code?: unknown };
+      if (typeof e?.responseCode === 'number' || e?.code === 'EAUTH') this.refusals = { count: this.refusals.count + 1, lastAt: new Date().toISOString(), last: se.message };
+      throw se;
     }
     return known;
   }

@@ -12,7 +12,7 @@ import type { Connection } from 'jsforce';
 import type { TicketUpdate, FieldValue, RenderedNote } from '../../domain/types.ts';
 import { ERROR_CODES, SyncError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import type { ApplyResult, Target } from '../target.ts';
+import type { ApplyResult, Target, TargetState } from '../target.ts';
 import { Batcher } from './batcher.ts';
 import { connect } from './connection.ts';
 import type { SalesforceAuth } from './connection.ts';
@@ -89,6 +89,9 @@ export class SalesforceTarget implements Target {
   private readonly opts: SalesforceTargetOptions;
   private readonly base: string;
   private pausedUntil = 0;
+  private pauseWhy = '';
+  /** the usage seen before a pause forgot it (until the first request after the pause brings the new figure) */
+  private lastUsage: { used: number; limit: number } | null = null;
   /** text field lengths of the mapped fields, from check(): values are cut to fit instead of refused */
   private fieldLengths: FieldLengths = new Map();
   /** API calls this process made (the benchmark reads it) */
@@ -157,6 +160,14 @@ export class SalesforceTarget implements Target {
     return problems;
   }
 
+  state(): TargetState {
+    const usage = this.conn.limitInfo?.apiUsage;
+    return {
+      apiUsage: usage && usage.limit > 0 ? { used: usage.used, limit: usage.limit } : (this.lastUsage ?? null),
+      pause: this.pausedUntil > Date.now() ? { until: new Date(this.pausedUntil).toISOString(), why: this.pauseWhy } : null,
+    };
+  }
+
   private throwIfPaused(): void {
     const left = this.pausedUntil - Date.now();
     if (left > 0) {
@@ -201,6 +212,9 @@ export class SalesforceTarget implements Target {
   private pause(why: string, ms = PAUSE_MS): void {
     if (this.pausedUntil > Date.now()) return;
     this.pausedUntil = Date.now() + ms;
+    this.pauseWhy = why;
+    const seen = this.conn.limitInfo?.apiUsage;
+    if (seen && seen.limit > 0) this.lastUsage = { used: seen.used, limit: seen.limit };
     // Forget the usage we saw: the first request after the pause brings the org's new figure
     // (otherwise the old one would pause us again without ever asking).
     (this.conn as unknown as { limitInfo: unknown }).limitInfo = {};
