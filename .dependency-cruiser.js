@@ -126,6 +126,14 @@ export default {
       'ssh2-sftp-client and ssh2 (types too) belong in src/sources/sftp/: the rest of the code sees a ' +
         'RemoteStorage (src/sources/remote/storage.ts), and a worker that reads no SFTP folder never loads them.',
     ),
+    sdkOnlyIn(
+      'sdk-bull-board-only-in-queue',
+      ['@bull-board/api', '@bull-board/express', '@bull-board/ui', 'express'],
+      ['queue'],
+      'bull-board (@bull-board/*) and express, which its adapter runs on (types too), belong in src/queue/ ' +
+        '(board.ts, the queue board of the admin console, beside the bullmq queue it shows): the HTTP server ' +
+        'gets a QueueBoard, a plain node:http handler, and stays on node:http.',
+    ),
     {
       name: 'sdk-sqlite-only-in-local',
       severity: 'error',

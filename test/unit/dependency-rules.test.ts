@@ -1,10 +1,10 @@
 // The dependency rules themselves (.dependency-cruiser.js, checked over src/ by `npm run deps`):
 // on the small tree in test/fixtures/deps/ (laid out like src/), each rule fires where the tree
 // breaks it, with the comment that says why, and stays quiet where the tree keeps it (zod and
-// node:crypto in domain/, bullmq in queue/, node:sqlite in targets/local/, the Google Cloud
-// clients in sources/gcs/, ssh2-sftp-client in sources/sftp/, a package whose entry point is
-// in dist/, jsforce's internals in
-// jsforce-internals.ts).
+// node:crypto in domain/, bullmq, bull-board and express in queue/ (bull-board's adapter
+// through its published subpath, not its dist/), node:sqlite in targets/local/, the Google
+// Cloud clients in sources/gcs/, ssh2-sftp-client in sources/sftp/, a package whose entry
+// point is in dist/, jsforce's internals in jsforce-internals.ts).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -32,9 +32,12 @@ const EXPECTED: Array<[string, string, string]> = [
   ['sdk-gcs-only-in-gcs-source', 'src/sources/reads-bucket.ts', '@google-cloud/storage'],
   ['sdk-gcs-only-in-gcs-source', 'src/sources/reads-bucket.ts', '@google-cloud/pubsub'],
   ['sdk-sftp-only-in-sftp-source', 'src/sources/remote/reads-sftp.ts', 'ssh2-sftp-client'],
+  ['sdk-bull-board-only-in-queue', 'src/sources/serves-board.ts', '@bull-board/express'],
+  ['sdk-bull-board-only-in-queue', 'src/sources/serves-board.ts', 'express'],
   ['sdk-sqlite-only-in-local', 'src/pipeline/uses-sqlite.ts', 'node:sqlite'],
   ['no-smtp-server-in-src', 'src/pipeline/uses-smtp-server.ts', 'smtp-server'],
   ['no-deep-imports', 'src/targets/salesforce/connection.ts', 'jsforce/lib/request.js'],
+  ['no-deep-imports', 'src/queue/bull-board-dist.ts', '@bull-board/api/dist/queueAdapters/bullMQ.js'],
   ['internals-file-of-one-library', 'src/targets/email/nodemailer-internals.ts', 'jsforce/lib/request.js'],
   ['no-unresolvable', 'src/pipeline/unresolvable.ts', './missing.ts'],
 ];
