@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { checkCommand } from './check.ts';
 import { demoCommand } from './demo.ts';
+import { DEFAULT_CLOSE_REASON, localCrmCommand } from './local-crm.ts';
 import { runCommand as body, setup } from './context.ts';
 import type { GlobalOptions } from './context.ts';
 import { replayCommand } from './replay.ts';
@@ -69,6 +70,43 @@ program
     body(async () => {
       const { config } = setup(globals());
       return showCommand(config, ticket, opts);
+    }),
+  );
+
+const localCrm = program
+  .command('local-crm')
+  .description('close or reopen a ticket of the local CRM (a closed ticket refuses new notes, as a real CRM does), list the closed ones');
+localCrm
+  .command('close')
+  .description('close a ticket: the local CRM refuses new notes on it (TARGET_REJECTED) until it is reopened')
+  .argument('<ticket>', 'ticket id (it need not have a record yet)')
+  .option('--reason <text>', 'why, shown in every refusal', DEFAULT_CLOSE_REASON)
+  .option('--json', 'print as JSON')
+  .action((ticket: string, opts: { reason: string; json?: boolean }) =>
+    body(async () => {
+      const { config } = setup(globals());
+      return localCrmCommand(config, { action: 'close', ticket, reason: opts.reason }, opts);
+    }),
+  );
+localCrm
+  .command('reopen')
+  .description('reopen a closed ticket (then `replay` what it refused); exit code 1 when it was not closed')
+  .argument('<ticket>', 'ticket id')
+  .option('--json', 'print as JSON')
+  .action((ticket: string, opts: { json?: boolean }) =>
+    body(async () => {
+      const { config } = setup(globals());
+      return localCrmCommand(config, { action: 'reopen', ticket }, opts);
+    }),
+  );
+localCrm
+  .command('closed')
+  .description('list the closed tickets')
+  .option('--json', 'print as JSON')
+  .action((opts: { json?: boolean }) =>
+    body(async () => {
+      const { config } = setup(globals());
+      return localCrmCommand(config, { action: 'closed' }, opts);
     }),
   );
 
