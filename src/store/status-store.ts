@@ -152,6 +152,19 @@ export interface SessionPage {
   truncated: boolean;
 }
 
+export type StateCounts = Partial<Record<SessionState, number>>;
+
+export interface StatusActivity {
+  /** the last 60 minutes, oldest first, every minute present (empty counts allowed) */
+  perMinute: Array<{ minute: string; counts: StateCounts }>;
+  /** the sum of the last 60 minutes */
+  lastHour: StateCounts;
+  /** the sum of the last 24 hours, the current one included */
+  lastDay: StateCounts;
+  /** code -> events of the last 24 hours */
+  codesLastDay: Record<string, number>;
+}
+
 export interface StatusStoreOptions {
   /** index entries one search call looks at, at most (tests make it small) */
   scanBound?: number;
@@ -372,6 +385,37 @@ export class StatusStore {
 
   private async forget(sessions: string[]): Promise<void> {
     await (this.redis as WithScripts)[FORGET](1 + sessions.length, this.indexKey, ...sessions.map((s) => `${this.prefix}:${s}`), ...sessions);
+  }
+
+  /**
+   * Events per state over the last hour (per minute) and the last day (per hour), and per code
+   * over the last day, from the counters (events that became a session's latest). One pipeline.
+   */
+  async activity(now = this.now()): Promise<StatusActivity> {
+    const minute0 = Math.floor(now / 60_000);
+    const hour0 = Math.floor(now / 3_600_000);
+    const p = this.redis.pipeline();
+    for (let i = 59; i >= 0; i--) p.hgetall(`${this.prefix}:minute:${minute0 - i}`);
+    for (let i = 23; i >= 0; i--) p.hgetall(`${this.prefix}:hour:${hour0 - i}`);
+    const replies = (await exec(p)) as Array<Record<string, string>>;
+    const lastHour: StateCounts = {};
+    const lastDay: StateCounts = {};
+    const codesLastDay: Record<string, number> = {};
+    const perMinute = replies.slice(0, 60).map((h, i) => {
+      const counts: StateCounts = {};
+      for (const [state, n] of Object.entries(h)) {
+        counts[state as SessionState] = Number(n);
+        lastHour[state as SessionState] = (lastHour[state as SessionState] ?? 0) + Number(n);
+      }
+      return { minute: new Date((minute0 - 59 + i) * 60_000).toISOString(), counts };
+    });
+    for (const h of replies.slice(60)) {
+      for (const [field, n] of Object.entries(h)) {
+        if (field.startsWith('code:')) codesLastDay[field.slice(5)] = (codesLastDay[field.slice(5)] ?? 0) + Number(n);
+        else lastDay[field as SessionState] = (lastDay[field as SessionState] ?? 0) + Number(n);
+      }
+    }
+    return { perMinute, lastHour, lastDay, codesLastDay };
   }
 }
 

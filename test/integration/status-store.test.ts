@@ -266,6 +266,61 @@ describe('StatusStore', () => {
     assert.equal(await redis.zcard(`${p}:status:index`), 4);
   });
 
+  it('counts activity per minute and hour by state, and codes per hour, batches included', async () => {
+    const { store, clock, record, log } = consoleStore();
+    const at = async (ms: number, n: number, session: (i: number) => string) => {
+      clock.now = ms;
+      // one turn: a batch (past 256, two script calls)
+      await Promise.all(
+        Array.from({ length: n }, (_, i) => {
+          const state = STATES[i % STATES.length]!;
+          return record(session(i), { state, code: codeFor(state, i) });
+        }),
+      );
+    };
+    await at(T0 - 25 * 3_600_000, 12, (i) => `call-${i}`); // a day ago and more: not counted
+    await at(T0 - 3 * 3_600_000, 30, (i) => `call-${i}`);
+    await at(T0 - 61 * 60_000, 7, (i) => `chat-${i}`); // just over an hour ago: the day, not the hour
+    await at(T0 - 59 * 60_000, 9, (i) => `chat-${i}`);
+    await at(T0 - 5 * 60_000, 20, (i) => `call-${i}`);
+    await at(T0, 600, (i) => `call-${i % 200}`);
+    // news about an older version: history only, not counted
+    clock.now = T0;
+    await record('chat-1', { state: 'delivered', version: '2026-03-24T10:00:00.000Z' });
+    await record('chat-1', { state: 'failed', code: 'TARGET_BOUNCED', version: '2026-03-20T10:00:00.000Z' }, { unlessNewer: true, latest: false });
+
+    const got = await store.activity(T0);
+    const minute0 = Math.floor(T0 / 60_000);
+    const hour0 = Math.floor(T0 / 3_600_000);
+    const add = (to: Record<string, number>, k: string) => (to[k] = (to[k] ?? 0) + 1);
+    const perMinute = Array.from({ length: 60 }, (_, i) => ({ minute: new Date((minute0 - 59 + i) * 60_000).toISOString(), counts: {} as Record<string, number> }));
+    const lastHour: Record<string, number> = {};
+    const lastDay: Record<string, number> = {};
+    const codes: Record<string, number> = {};
+    for (const l of log.filter((x) => x.latest)) {
+      const m = Math.floor(l.ms / 60_000) - (minute0 - 59);
+      if (m >= 0 && m < 60) {
+        add(perMinute[m]!.counts, l.event.state);
+        add(lastHour, l.event.state);
+      }
+      if (Math.floor(l.ms / 3_600_000) > hour0 - 24) {
+        add(lastDay, l.event.state);
+        if (l.event.code) add(codes, l.event.code);
+      }
+    }
+    assert.deepEqual(got.perMinute, perMinute);
+    assert.deepEqual(got.lastHour, lastHour);
+    assert.deepEqual(got.lastDay, lastDay);
+    assert.deepEqual(got.codesLastDay, codes);
+    assert.equal(
+      Object.values(got.lastHour).reduce((a, b) => a + b, 0),
+      600 + 20 + 9 + 1,
+      'the batch counted whole',
+    );
+    assert.equal(got.codesLastDay.TARGET_BOUNCED, undefined, 'history only: not counted');
+    assert.equal(got.perMinute.length, 60);
+  });
+
   it('trims index entries older than the status TTL', async () => {
     const { store, clock, record, prefix: p } = consoleStore({ ttlDays: 30 });
     clock.now = T0 - 31 * DAY;
@@ -280,5 +335,27 @@ describe('StatusStore', () => {
       (await store.search({ limit: 10 })).items.map((s) => s.session),
       ['call-3', 'call-2'],
     );
+  });
+
+  it('news of an older version (unlessNewer, history only) moves nothing: index, ticket set, counters', async () => {
+    const { store, clock, record, prefix: p } = consoleStore();
+    clock.now = T0;
+    await record('call-2', { state: 'delivered', version: '2026-03-24T10:00:00.000Z', ticket: 'T1' });
+    clock.now = T0 + 5 * 60_000;
+    await record('call-2', { state: 'failed', code: 'TARGET_BOUNCED', version: '2026-03-23T20:16:58.000Z', ticket: 'T2' }, { unlessNewer: true, latest: false });
+    assert.equal(Number(await redis.zscore(`${p}:status:index`, 'call-2')), T0);
+    assert.equal(await redis.exists(`${p}:status:ticket:T2`), 0);
+    const a = await store.activity(T0 + 5 * 60_000);
+    assert.deepEqual([a.lastHour, a.codesLastDay], [{ delivered: 1 }, {}]);
+    assert.equal((await store.search({ limit: 5, state: 'failed' })).items.length, 0);
+    // the same version's news is the latest
+    clock.now = T0 + 6 * 60_000;
+    await record('call-2', { state: 'failed', code: 'TARGET_BOUNCED', version: '2026-03-24T10:00:00.000Z', ticket: 'T1' }, { unlessNewer: true });
+    assert.equal(Number(await redis.zscore(`${p}:status:index`, 'call-2')), T0 + 6 * 60_000);
+    assert.deepEqual(
+      (await store.search({ limit: 5, state: 'failed' })).items.map((s) => s.session),
+      ['call-2'],
+    );
+    assert.deepEqual((await store.activity(T0 + 6 * 60_000)).codesLastDay, { TARGET_BOUNCED: 1 });
   });
 });
