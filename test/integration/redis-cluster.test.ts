@@ -148,9 +148,17 @@ describe('on a Redis Cluster (three masters)', () => {
     // status: several sessions in one script call (two keys each)
     const status = new StatusStore(redis, prefix);
     const event = (state: SessionState, reason: string) => ({ state, version: '2026-03-23T20:16:58.000Z', ticket: null, reason, code: null, source: 'test', jobId: null });
-    await Promise.all([status.record('call-1', event('queued', 'a')), status.record('call-2', event('queued', 'b')), status.record('call-1', event('delivered', 'c'))]);
+    await Promise.all([status.record('call-1', event('queued', 'a')), status.record('call-2', { ...event('queued', 'b'), ticket: TICKET_987 }), status.record('call-1', event('delivered', 'c'))]);
     assert.deepEqual((await status.get('call-1'))?.history.map((e) => e.reason), ['c', 'a']);
     assert.equal((await status.get('call-2'))?.latest.reason, 'b');
+    // what the admin console reads, kept by the same call (the index, the ticket's set, the
+    // counters) and read with pipelines and a script of their own
+    assert.deepEqual((await status.search({ limit: 10 })).items.map((s) => `${s.session} ${s.state}`).sort(), ['call-1 delivered', 'call-2 queued']);
+    assert.deepEqual((await status.search({ ticket: TICKET_987, limit: 10 })).items.map((s) => s.session), ['call-2']);
+    assert.deepEqual((await status.activity()).lastHour, { queued: 2, delivered: 1 });
+    await redis.del(`${prefix}:status:call-2`);
+    assert.deepEqual((await status.search({ limit: 10 })).items.map((s) => s.session), ['call-1']);
+    assert.equal(await redis.zscore(`${prefix}:status:index`, 'call-2'), null, 'the gone hash’s entry dropped');
 
     // the e-mail claim: three keys in one script; markSent: a MULTI with two scripts in it
     const mail = new MailStore(redis, prefix, { claimLeaseMs: 5_000 });
