@@ -57,6 +57,8 @@ export interface App {
   /** the worker's job threads (JOB_THREADS), when it has any */
   threads: JobThreads | null;
   target: Target | null;
+  /** the note templates, loaded when started with a worker */
+  templates: NoteTemplates | null;
   close(): Promise<void>;
 }
 
@@ -212,6 +214,7 @@ export async function createApp(
     worker,
     threads,
     target,
+    templates,
     submit: (bytes, source, o) => submitDocument({ intake: intakeOptions, queue, status, log: submitLog, cache }, bytes, source, o),
     async close() {
       // Graceful: a worker's close() waits for its active jobs to finish. Whatever fails on

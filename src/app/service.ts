@@ -8,6 +8,8 @@ import type { HttpSource } from '../sources/http.ts';
 import type { MailboxReader } from '../sources/imap/mailbox.ts';
 import { startInbox } from '../sources/inbox.ts';
 import type { InboxSource } from '../sources/inbox.ts';
+import type { AdminConsole } from '../admin/console.ts';
+import { ADMIN_BASE, startConsole } from './admin.ts';
 import type { App } from './app.ts';
 import type { RemoteSources } from './remote.ts';
 
@@ -60,6 +62,15 @@ export async function startService(app: App): Promise<Service> {
     }
   }
   const startedAt = new Date().toISOString();
+  let admin: AdminConsole | null = null;
+  try {
+    admin = await startConsole(app, { inbox, startedAt });
+  } catch (err) {
+    await remote?.close();
+    await inbox?.close();
+    await mailbox?.close();
+    throw err;
+  }
   const http = await startHttp(
     {
       token: config.HTTP_TOKEN,
@@ -69,6 +80,7 @@ export async function startService(app: App): Promise<Service> {
       submit: app.submit,
       status: (key) => app.status.get(key),
       onDocument: (outcome) => metrics.documents.inc({ source: 'http', outcome }),
+      admin: admin ? (req, res, url) => admin.handle(req, res, url) : null,
       async health() {
         const redisOk = await app.ping();
         const workerOk = Boolean(app.worker?.isRunning());
@@ -99,7 +111,7 @@ export async function startService(app: App): Promise<Service> {
     config.HTTP_PORT,
     config.HTTP_HOST,
   );
-  log.info({ target: app.target?.name, inbox: config.INBOX_DIR ?? null, mailbox: config.imap ? config.imap.folders : null, remote: remote?.pollers.map((p) => p.label) ?? null, http: `${config.HTTP_HOST}:${http.port}` }, 'worker started');
+  log.info({ target: app.target?.name, inbox: config.INBOX_DIR ?? null, mailbox: config.imap ? config.imap.folders : null, remote: remote?.pollers.map((p) => p.label) ?? null, http: `${config.HTTP_HOST}:${http.port}`, admin: admin ? `http://${urlHost(config.HTTP_HOST)}:${http.port}${ADMIN_BASE}` : null }, 'worker started');
   return {
     http,
     async close() {
@@ -109,4 +121,9 @@ export async function startService(app: App): Promise<Service> {
       await http.close();
     },
   };
+}
+
+/** A host as it goes in a URL (an IPv6 address in brackets). */
+function urlHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }

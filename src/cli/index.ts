@@ -137,10 +137,11 @@ program
 program
   .command('demo')
   .description('run the bundled sample files into the local CRM and show the result')
-  .action(() =>
+  .option('--console', 'then keep a worker running with the admin console on, and print its address and password')
+  .action((opts: { console?: boolean }) =>
     body(async () => {
       const { config, log } = oneShot();
-      return demoCommand(config, log);
+      return demoCommand(config, log, opts);
     }),
   );
 

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.ts';
 import { createApp } from '../app/app.ts';
 import { failureOf } from '../queue/jobs.ts';
 import { staleAfterMs } from '../store/mailbox-state.ts';
+import { answering } from '../store/source-health.ts';
 import { EXIT, printJson, warningText } from './context.ts';
 
 export async function statusCommand(config: Config, log: Logger, key: string | undefined, opts: { json?: boolean }): Promise<number> {
@@ -59,11 +60,11 @@ async function overview(config: Config, log: Logger, opts: { json?: boolean }): 
     const folders = (await app.mailboxState.health()).map((f) => ({
       ...f,
       // the reader's own limit (its IMAP_POLL_MS), as it saved it
-      ok: f.state === 'stopped' || (f.lastOkAt !== null && Date.now() - Date.parse(f.lastOkAt) < (f.staleAfterMs ?? staleAfterMs(config.IMAP_POLL_MS))),
+      ok: answering(f, staleAfterMs(config.IMAP_POLL_MS)),
     }));
     const remote = (await app.remoteState.health()).map((r) => ({
       ...r,
-      ok: r.state === 'stopped' || (r.lastOkAt !== null && Date.now() - Date.parse(r.lastOkAt) < r.staleAfterMs),
+      ok: answering(r, r.staleAfterMs),
     }));
     const ok = folders.every((f) => f.ok) && remote.every((r) => r.ok);
     if (opts.json) {

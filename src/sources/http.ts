@@ -1,6 +1,6 @@
 // The HTTP endpoint: POST /sessions takes one metadata document (bearer token, size-limited)
 // and answers with the session id and its job's state; GET /sessions/<kind-id> tells where a
-// session is; /healthz and /metrics are for the platform.
+// session is; /healthz and /metrics are for the platform; /admin is the admin console's, when on.
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
@@ -33,6 +33,8 @@ export interface HttpDeps {
   health(): Promise<{ ok: boolean; [k: string]: unknown }>;
   metrics(): Promise<{ contentType: string; body: string }>;
   onDocument?: (outcome: string) => void;
+  /** the admin console, when on: answers every request under /admin (its own auth) */
+  admin?: ((req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>) | null;
   log: Logger;
 }
 
@@ -95,6 +97,10 @@ export async function startHttp(deps: HttpDeps, port: number, host: string): Pro
         const m = await deps.metrics();
         res.writeHead(200, { 'content-type': m.contentType });
         return res.end(m.body);
+      }
+      if (url.pathname === '/admin' || url.pathname.startsWith('/admin/')) {
+        if (!deps.admin) return send(res, 404, 'the admin console is off: set ADMIN_PASSWORD (or ADMIN_PASSWORD_FILE) to turn it on\n');
+        return await deps.admin(req, res, url);
       }
       if (url.pathname === '/sessions' || url.pathname.startsWith('/sessions/')) {
         if (!deps.token) return send(res, 503, { error: { code: 'DISABLED', message: 'the ingest endpoint is disabled: set HTTP_TOKEN (or HTTP_TOKEN_FILE) to enable it' } });
