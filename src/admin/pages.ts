@@ -168,7 +168,7 @@ export function overviewPage(d: OverviewData, o: { readOnly: boolean }): Page {
   const codes = Object.entries(d.codesLastDay).sort((a, b) => b[1] - a[1]);
   const body = html`
 <p class="lede">${ok(d.redis && d.worker, 'Running', 'Needs attention')}: Redis ${d.redis ? 'answers' : 'does not answer'}, the worker ${d.worker ? 'runs' : 'does not run'} (started ${when(d.startedAt)}).</p>
-<section>
+<section id="sessions">
 <h2>Sessions</h2>
 <table class="counts"><thead><tr><th></th>${STATES.map((s) => html`<th scope="col">${stateBadge(s)}</th>`)}</tr></thead>
 <tbody>${countsRow('last hour', d.lastHour)}${countsRow('last 24 hours', d.lastDay)}</tbody></table>
@@ -176,7 +176,7 @@ export function overviewPage(d: OverviewData, o: { readOnly: boolean }): Page {
 <h3>Per minute, last hour (UTC)</h3>
 ${minuteChart(d.perMinute)}
 </section>
-<section>
+<section id="failed">
 <h2>Failed now</h2>
 ${
   d.failed.length === 0
@@ -193,16 +193,16 @@ ${d.failed.map(
 ${codes.length === 0 ? html`<p>None.</p>` : html`<table class="codes"><tbody>${codes.map(([code, n]) => html`<tr><td><code>${code}</code></td><td class="num">${n}</td></tr>`)}</tbody></table><p class="hint">Every failed attempt counts, retried or not.</p>`}
 </section>
 <div class="pair">
-<section>
+<section id="queue">
 <h2>Queue</h2>
 <table><tbody>${Object.entries(d.counts).map(([k, v]) => html`<tr><th scope="row">${k}</th><td class="num">${v}</td></tr>`)}</tbody></table>
 </section>
-<section>
+<section id="target">
 <h2>Target</h2>
 <table><tbody>${targetRows}</tbody></table>
 </section>
 </div>
-<section>
+<section id="sources">
 <h2>Sources</h2>
 ${
   d.sources.length === 0
@@ -316,7 +316,7 @@ export function sessionPage(d: SessionPageData, o: { readOnly: boolean; token: s
   const body = html`
 <table class="facts"><tbody>
 <tr><th scope="row">Status</th><td>${stateBadge(l.state)} ${when(l.at)}</td></tr>
-${l.reason ? html`<tr><th scope="row">Why</th><td>${l.code ? html`<code>${l.code}</code>: ` : ''}<span class="reason">${l.reason}</span></td></tr>` : ''}
+${l.reason ? html`<tr><th scope="row">${l.state === 'delivered' ? 'Result' : 'Why'}</th><td>${l.code ? html`<code>${l.code}</code>: ` : ''}<span class="reason">${l.reason}</span></td></tr>` : ''}
 <tr><th scope="row">Ticket</th><td>${ticketLine}</td></tr>
 <tr><th scope="row">Version</th><td>${l.version ?? ''}</td></tr>
 <tr><th scope="row">From</th><td>${l.source ?? ''}</td></tr>

@@ -3,7 +3,7 @@
 // TARGET_REJECTED, in Salesforce's words), a delivered one whose agent note holds markup, a
 // chat with no ticket (skipped) and a truncated file (rejected). `fix()` lifts the rule, so a
 // replay delivers the failed ones. For the browser test and `npm run console-pictures`.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSalesforceDouble } from '../salesforce/double.ts';
 import type { SalesforceDouble } from '../salesforce/double.ts';
@@ -43,6 +43,7 @@ export async function startConsoleScenario(opts: { readOnly?: boolean } = {}): P
   const user = 'admin';
   const password = 'console-test-password-1';
   const token = 'console-scenario-token-abcdef';
+  mkdirSync(join(tmp.path, 'inbox'));
   let worker: WorkerProcess;
   try {
     worker = await startWorkerProcess({
@@ -52,7 +53,8 @@ export async function startConsoleScenario(opts: { readOnly?: boolean } = {}): P
       SF_BATCH_WAIT_MS: '50',
       REDIS_URL: TEST_REDIS_URL,
       QUEUE_PREFIX: prefix,
-      DATA_DIR: tmp.path,
+      DATA_DIR: join(tmp.path, 'data'),
+      INBOX_DIR: join(tmp.path, 'inbox'),
       HTTP_TOKEN: token,
       ADMIN_PASSWORD: password,
       ...(opts.readOnly ? { ADMIN_READ_ONLY: 'true' } : {}),

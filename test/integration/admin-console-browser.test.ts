@@ -50,7 +50,9 @@ describe('admin console in a browser', () => {
     await row.waitFor();
     assert.match(await row.innerText(), /TARGET_REJECTED[\s\S]*\b3\b[\s\S]*FIELD_CUSTOM_VALIDATION_EXCEPTION: Closed cases cannot get new activities/);
     const counts = page.locator('table.counts');
-    assert.match(await counts.innerText(), /last hour/);
+    assert.match(await counts.innerText(), /last hour\s+4\s+0\s+1\s+1\s+0\s+3/, 'queued, retrying, delivered, skipped, rejected, failed');
+    assert.match(await page.locator('section#sources').locator('tr', { hasText: 'inbox' }).innerText(), /inbox[\s\S]*ok[\s\S]*watching/);
+    assert.match(await page.locator('section#target').innerText(), /salesforce[\s\S]*API usage\s+\d+ of 100,000 API requests/);
 
     // search: every failed session with that code
     await page.goto(`${s.base}/admin/sessions`);
@@ -92,7 +94,29 @@ describe('admin console in a browser', () => {
     const tasks = s.sf.records('Task').filter((t) => t.WhatId === s.closedCase);
     assert.equal(tasks.length, 3, 'one Task per replayed session, none twice');
     await page.goto(`${s.base}/admin`);
-    assert.match(await page.locator('section', { hasText: 'Failed now' }).innerText(), /No failed session is waiting for a replay/);
+    assert.match(await page.locator('section#failed').innerText(), /No failed session is waiting for a replay/);
+    await page.close();
+  });
+
+  it('finds sessions by ticket, by session key and by time range', async () => {
+    const page = await context.newPage();
+    await page.goto(`${s.base}/admin/sessions`);
+    await page.fill('input[name=q]', s.closedCase);
+    await page.click('form.search button[type=submit]');
+    const onTicket = await page.locator('table.sessions tbody tr td:first-child a').allInnerTexts();
+    assert.deepEqual([...onTicket].sort(), [...s.failed].sort());
+    // a session key opens its page
+    await page.fill('input[name=q]', s.hostile);
+    await page.click('form.search button[type=submit]');
+    await page.waitForURL(`**/admin/sessions/${s.hostile}`);
+    // a range that ended before the sessions: nothing; one around now: all five that have a key
+    const iso = (ms: number) => new Date(ms).toISOString().slice(0, 16);
+    await page.goto(`${s.base}/admin/sessions?from=${iso(Date.now() - 3_600_000)}&to=${iso(Date.now() - 1_800_000)}`);
+    assert.equal(await page.locator('table.sessions').count(), 0);
+    assert.match(await page.locator('main').innerText(), /No session matches/);
+    await page.goto(`${s.base}/admin/sessions?from=${iso(Date.now() - 600_000)}&to=${iso(Date.now() + 60_000)}`);
+    const recent = await page.locator('table.sessions tbody tr td:first-child a').allInnerTexts();
+    assert.deepEqual([...recent].sort(), [...s.failed, s.hostile, 'chat-135'].sort());
     await page.close();
   });
 

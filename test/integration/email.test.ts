@@ -270,6 +270,11 @@ describe('e-mail target', () => {
     // the helpdesk's server refuses MAIL_TO: a configuration problem, in the server's words
     await assert.rejects(app.queue.waitFor(s.jobId!), /TARGET_CONFIG: SMTP: .*550 no such mailbox/);
     assert.equal((await app.queue.failed())[0]!.attempts, 1, 'not retried');
+    // the admin console's overview counts the refusal, in the server's words
+    const refusals = app.target!.state!().refusals!;
+    assert.equal(refusals.count, 1);
+    assert.match(refusals.last ?? '', /550 no such mailbox/);
+    assert.ok(refusals.lastAt !== null && Date.now() - Date.parse(refusals.lastAt) < 60_000);
   });
 
   it('refused SMTP credentials (TARGET_AUTH) hold the queue for the 5 minutes the registry declares; the job waits, no attempt used', async () => {

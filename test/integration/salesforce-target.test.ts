@@ -54,12 +54,21 @@ describe('Salesforce target, directly', () => {
     await t.apply(onCase(caseId, '2026-03-23T20:16:58.000Z', 5), note);
     sf.setDailyLimit(1000, 950); // the org's usage jumps: the next read's answer says 95%, so its write waits
     await assert.rejects(t.apply(onCase(caseId, '2026-03-23T20:17:58.000Z', 5), note), (err: SyncError) => err.code === 'TARGET_RATE_LIMITED' && (err.retryAfterMs ?? 0) > 0);
+    // what the admin console shows: the usage Salesforce reported and the pause, with its end
+    const paused = t.state();
+    // (the read that brought the figure counts too)
+    assert.equal(paused.apiUsage?.limit, 1000);
+    assert.ok(paused.apiUsage!.used >= 950 && paused.apiUsage!.used < 960, String(paused.apiUsage?.used));
+    assert.equal(paused.pause?.why, `API usage ${paused.apiUsage!.used}/1000`);
+    assert.ok(Date.parse(paused.pause!.until) > Date.now());
     const calls = sf.apiCalls();
     sf.setDailyLimit(1000, 10); // a new day
     await new Promise((r) => setTimeout(r, 350));
     const r = await t.apply(onCase(caseId, '2026-03-23T20:18:58.000Z', 5), note);
     assert.equal(r.status, 'delivered');
     assert.ok(sf.apiCalls() > calls, 'asked the org again');
+    assert.equal(t.state().pause, null, 'the pause is over');
+    assert.ok((t.state().apiUsage?.used ?? 0) < 950, 'the new day\'s usage');
     await t.close();
   });
 
