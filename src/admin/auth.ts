@@ -54,12 +54,15 @@ function hostOf(value: string | undefined): string | null {
 }
 
 /**
- * A state-changing request comes from our own pages: its Origin (else its Referer) is the host
- * it was sent to. "null" origins (sandboxed frames, file: pages) and requests with neither
- * header are refused.
+ * A state-changing request comes from our own pages: its Origin (else, when it has none, its
+ * Referer) is the host it was sent to, or the one a proxy says it was (X-Forwarded-Host: a
+ * page on another site cannot set that header on a browser's request). "null" origins
+ * (sandboxed frames, file: pages) and requests with neither header are refused.
  */
 export function sameOrigin(req: IncomingMessage): boolean {
-  const from = hostOf(typeof req.headers.origin === 'string' ? req.headers.origin : undefined) ?? hostOf(req.headers.referer);
+  // an Origin decides alone (a "null" one is refused); only a request without one is judged by its Referer
+  const origin = req.headers.origin;
+  const from = typeof origin === 'string' ? hostOf(origin) : hostOf(req.headers.referer);
   if (!from) return false;
   const forwarded = req.headers['x-forwarded-host'];
   const hosts = [req.headers.host, ...(typeof forwarded === 'string' ? forwarded.split(',') : [])].filter((h): h is string => Boolean(h)).map((h) => h.trim().toLowerCase());

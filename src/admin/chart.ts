@@ -33,11 +33,17 @@ function niceMax(n: number): number {
   return 10 * p;
 }
 
-const hhmm = (iso: string) => iso.slice(11, 16);
+/** HH:MM of a time (only digits and a colon reach the SVG, whatever it is given) */
+const hhmm = (iso: string) => {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? '--:--' : new Date(t).toISOString().slice(11, 16);
+};
+/** a count as a whole number (only digits reach the SVG) */
+const count = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0);
 
 export function minuteChart(minutes: readonly MinuteCounts[]): Html {
   const n = Math.max(1, minutes.length);
-  const totals = minutes.map((m) => SERIES.reduce((s, x) => s + (m.counts[x.state] ?? 0), 0));
+  const totals = minutes.map((m) => SERIES.reduce((s, x) => s + count(m.counts[x.state]), 0));
   const top = niceMax(Math.max(0, ...totals));
   const plotW = W - LEFT - 4;
   const plotH = H - TOP - BOTTOM;
@@ -48,11 +54,11 @@ export function minuteChart(minutes: readonly MinuteCounts[]): Html {
   minutes.forEach((m, i) => {
     let base = 0;
     const x = (LEFT + i * step + 1).toFixed(1);
-    const parts = SERIES.filter((s) => (m.counts[s.state] ?? 0) > 0).map((s) => `${m.counts[s.state]} ${s.label}`);
+    const parts = SERIES.filter((s) => count(m.counts[s.state]) > 0).map((s) => `${count(m.counts[s.state])} ${s.label}`);
     const title = `${hhmm(m.minute)} UTC: ${parts.length ? parts.join(', ') : 'nothing'}`;
     const rects: string[] = [];
     for (const s of SERIES) {
-      const v = m.counts[s.state] ?? 0;
+      const v = count(m.counts[s.state]);
       if (v <= 0) continue;
       const y1 = y(base + v);
       const h = y(base) - y1;

@@ -6,10 +6,11 @@
 // everything and changes nothing.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseSessionKey } from '../domain/session/parse.ts';
+import { matchTicket } from '../domain/ticket/match.ts';
 import type { Logger } from '../logger.ts';
 import { authorised, formToken, sameOrigin, validFormToken } from './auth.ts';
 import type { Credentials } from './auth.ts';
-import { escapeHtml } from './html.ts';
+import { escapeHtml, query } from './html.ts';
 import { BASE, layout, messagePage, overviewPage, replayedPage, replayPage, sessionPage, sessionsPage, stylesheet } from './pages.ts';
 import type { FailedGroup, LayoutOptions, Page, SearchForm, SessionRow, SourceRow, StatusEventView, TargetView } from './pages.ts';
 import type { MinuteCounts } from './chart.ts';
@@ -53,6 +54,8 @@ export interface ConsoleDeps {
   /** the note this worker renders from a file, and the ticket it goes to */
   note(document: string, files: string[]): { subject: string; text: string; html: string; ticketUrl: string | null; ticketSystem: string | null } | { error: string } | { skip: string };
   replayable(filter: FailedFilter): Promise<{ jobs: FailedView[]; expired: number }>;
+  /** the newest failed sessions, at most `limit`, for the overview (complete: there are no more) */
+  failedSample(limit: number): Promise<{ jobs: FailedView[]; expired: number; complete: boolean }>;
   replay(filter: FailedFilter): Promise<{ jobs: FailedView[]; expired: number }>;
   /** a short summary of an error code, for the overview */
   codeSummary(code: string): string | null;
@@ -69,6 +72,8 @@ const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; frame-sr
 // the HTML note in its frame: its own inline styles, nothing else; a sandbox (no script, its own origin)
 const NOTE_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'";
 const SEARCH_PAGE = 50;
+/** failed jobs the overview reads (each whole: its data is the metadata file) to group them by code */
+const OVERVIEW_FAILED = 2_000;
 const MAX_FORM_BYTES = 16 * 1024;
 
 const COMMON_HEADERS = {
@@ -80,6 +85,8 @@ const COMMON_HEADERS = {
 export function createConsole(deps: ConsoleDeps): AdminConsole {
   const c = deps.credentials;
   const token = formToken(c);
+  let failedSignIns = 0;
+  let lastSignInWarning = 0;
   const layoutOptions: LayoutOptions = { user: c.user, readOnly: deps.readOnly, queueName: deps.queueName, board: deps.board !== null };
 
   function sendPage(res: ServerResponse, status: number, page: Page): void {
@@ -93,6 +100,16 @@ export function createConsole(deps: ConsoleDeps): AdminConsole {
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (!authorised(req, c)) {
+      // credentials that were given and wrong (a browser's first request carries none): said in
+      // the log at most once a minute, with how many and from where, never what was tried
+      if (req.headers.authorization) {
+        failedSignIns++;
+        if (Date.now() - lastSignInWarning >= 60_000) {
+          deps.log.warn({ failed: failedSignIns, from: req.socket.remoteAddress ?? null }, 'admin console: wrong user or password');
+          lastSignInWarning = Date.now();
+          failedSignIns = 0;
+        }
+      }
       res.writeHead(401, { 'www-authenticate': 'Basic realm="ccai-crm-sync admin", charset="UTF-8"', 'content-type': 'text/plain; charset=utf-8', ...COMMON_HEADERS });
       res.end('the admin console needs ADMIN_USER and ADMIN_PASSWORD\n');
       return;
@@ -125,6 +142,11 @@ export function createConsole(deps: ConsoleDeps): AdminConsole {
       if (rest.length === 2 && rest[1] === 'note.html') return noteHtml(res, key, url.searchParams.get('job'));
       return refuse(res, 404, 'Not found', `No page ${path}.`);
     }
+    if (path === `${BASE}/replay/done` && reading) {
+      const scope = scopeOf((k) => url.searchParams.get(k));
+      const n = Number(url.searchParams.get('n') ?? 0);
+      return sendPage(res, 200, replayedPage(Number.isSafeInteger(n) && n >= 0 ? n : 0, scope));
+    }
     if (path === `${BASE}/replay`) {
       if (reading) return replayForm(res, url);
       if (req.method === 'POST') return replayNow(req, res);
@@ -136,8 +158,9 @@ export function createConsole(deps: ConsoleDeps): AdminConsole {
   }
 
   async function overview() {
-    const [health, counts, activity, sources, failed] = await Promise.all([deps.health(), deps.counts(), deps.activity(), deps.sources(), deps.replayable(() => true)]);
-    return { ...activity, ...health, queueName: deps.queueName, counts, sources, target: deps.target(), failed: groupFailed(failed.jobs, deps.codeSummary) };
+    const [health, counts, activity, sources, failed] = await Promise.all([deps.health(), deps.counts(), deps.activity(), deps.sources(), deps.failedSample(OVERVIEW_FAILED)]);
+    const sampled = failed.complete ? null : `Grouped from the newest ${OVERVIEW_FAILED.toLocaleString('en-US')} of ${(counts.failed ?? 0).toLocaleString('en-US')} failed jobs; the replay page counts them all.`;
+    return { ...activity, ...health, queueName: deps.queueName, counts, sources, target: deps.target(), failed: groupFailed(failed.jobs, deps.codeSummary), failedNote: sampled };
   }
 
   async function sessions(res: ServerResponse, url: URL): Promise<void> {
@@ -166,7 +189,7 @@ export function createConsole(deps: ConsoleDeps): AdminConsole {
     const result = asKey
       ? { items: [], next: null, truncated: false, scanned: 0 }
       : await searchOrExplain({
-          ...(form.q ? { ticket: form.q } : {}),
+          ...(form.q ? { ticket: ticketIdOf(form.q) } : {}),
           ...(form.state ? { state: form.state } : {}),
           ...(form.code ? { code: form.code } : {}),
           ...(from !== undefined && !Number.isNaN(from) ? { from } : {}),
@@ -227,12 +250,12 @@ export function createConsole(deps: ConsoleDeps): AdminConsole {
     };
   }
 
-  async function replayForm(res: ServerResponse, url: URL): Promise<void> {
+  async function replayForm(res: ServerResponse, url: URL, status = 200, notice: string | null = null): Promise<void> {
     const scope = scopeOf((k) => url.searchParams.get(k));
     const all = await deps.replayable(() => true);
     const jobs = all.jobs.filter(scope.filter);
     const codes = groupFailed(all.jobs, deps.codeSummary).map((g) => ({ code: g.code, count: g.count }));
-    sendPage(res, 200, replayPage(scope, jobs, codes, { readOnly: deps.readOnly, token, expired: all.expired }));
+    sendPage(res, status, replayPage(scope, jobs, codes, { readOnly: deps.readOnly, token, expired: all.expired, notice }));
   }
 
   async function replayNow(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -241,10 +264,21 @@ export function createConsole(deps: ConsoleDeps): AdminConsole {
     if (!validFormToken(body.get('token'), c)) return refuse(res, 403, 'Refused', 'The form is not one of the console\'s (its token is missing or wrong): open the page again and retry.');
     if (deps.readOnly) return refuse(res, 403, 'Read-only', 'This console is read-only (ADMIN_READ_ONLY=true): nothing can be replayed from it.');
     const scope = scopeOf((k) => body.get(k));
+    const params = { ...(scope.code ? { code: scope.code } : {}), ...(scope.session ? { session: scope.session } : {}) };
+    // what was confirmed is a number: when more (or fewer) have failed since, ask again
+    const expected = body.get('expected');
+    if (expected !== null) {
+      const now = (await deps.replayable(scope.filter)).jobs.length;
+      if (String(now) !== expected.trim()) {
+        const again = new URL(`${BASE}/replay${query(params)}`, 'http://console');
+        return replayForm(res, again, 409, `The count changed since you looked: ${now} now, not ${expected.trim()}. Nothing was replayed; confirm again.`);
+      }
+    }
     const done = await deps.replay(scope.filter);
-    const expected = Number(body.get('expected') ?? NaN);
     deps.log.info({ user: c.user, code: scope.code, session: scope.session, replayed: done.jobs.length }, 'admin console: failed sessions replayed');
-    sendPage(res, 200, replayedPage(done.jobs, scope, Number.isFinite(expected) && expected !== done.jobs.length));
+    // answered with a page of its own: reloading it does not post the replay again
+    res.writeHead(303, { location: `${BASE}/replay/done${query({ ...params, n: done.jobs.length })}`, ...COMMON_HEADERS });
+    res.end();
   }
 
   return { handle };
@@ -264,6 +298,12 @@ export function groupFailed(jobs: readonly FailedView[], summary: (code: string)
     groups.set(code, g);
   }
   return [...groups.values()].sort((a, b) => b.count - a.count || a.code.localeCompare(b.code));
+}
+
+/** A ticket id as sessions record it (a 15-character Salesforce id as its 18-character form). */
+function ticketIdOf(q: string): string {
+  const m = matchTicket({ id: q, url: null, isAccount: false }, { allowedHosts: [] });
+  return m.outcome === 'matched' ? m.ticket.id : q;
 }
 
 /** A datetime-local value (`2026-12-07T07:30`) read as UTC; `end` takes the whole last minute. */

@@ -59,6 +59,8 @@ export interface OverviewData {
   sources: SourceRow[];
   target: TargetView;
   failed: FailedGroup[];
+  /** said when the groups were made from part of the failed jobs */
+  failedNote: string | null;
   redis: boolean;
   worker: boolean;
   startedAt: string;
@@ -187,7 +189,8 @@ ${d.failed.map(
 <td>${o.readOnly ? '' : html`<a class="button" href="${`${BASE}/replay${query({ code: g.code })}`}">Replay ${g.count}…</a>`}</td></tr>`,
 )}
 </tbody></table>
-<p class="hint">${failedTotal} failed in all. ${o.readOnly ? '' : html`<a href="${`${BASE}/replay`}">Replay every failed session…</a>`}</p>`
+${d.failedNote ? html`<p class="notice">${d.failedNote}</p>` : ''}
+<p class="hint">${d.failedNote ? '' : html`${failedTotal} failed in all. `}${o.readOnly ? '' : html`<a href="${`${BASE}/replay`}">Replay every failed session…</a>`}</p>`
 }
 <h3>Errors in the last 24 hours, by code</h3>
 ${codes.length === 0 ? html`<p>None.</p>` : html`<table class="codes"><tbody>${codes.map(([code, n]) => html`<tr><td><code>${code}</code></td><td class="num">${n}</td></tr>`)}</tbody></table><p class="hint">Every failed attempt counts, retried or not.</p>`}
@@ -352,7 +355,7 @@ export function replayPage(
   scope: { code: string | null; session: string | null },
   jobs: ReadonlyArray<{ sessionKey: string; ticketId: string; reason: string; code: string | null }>,
   codes: ReadonlyArray<{ code: string; count: number }>,
-  o: { readOnly: boolean; token: string; expired: number },
+  o: { readOnly: boolean; token: string; expired: number; notice?: string | null },
 ): Page {
   const what = scope.session ? html`session ${scope.session}` : scope.code ? html`every failed session with <code>${scope.code}</code>` : html`every failed session`;
   const shown = jobs.slice(0, 200);
@@ -361,6 +364,7 @@ export function replayPage(
 <label>Error code <select name="code">${html`<option value="">any</option>`}${codes.map((c) => html`<option value="${c.code}"${c.code === scope.code ? trusted(' selected') : ''}>${c.code} (${c.count})</option>`)}</select></label>
 <button type="submit">Count</button>
 </form>
+${o.notice ? html`<p class="notice">${o.notice}</p>` : ''}
 <p class="lede">${jobs.length} failed session(s): ${what}.</p>
 ${o.expired ? html`<p class="notice">${o.expired} returned e-mail(s) cannot be replayed: their jobs expired (KEEP_COMPLETED_DAYS); submit their files again.</p>` : ''}
 ${
@@ -378,13 +382,14 @@ ${
   return { title: 'Replay failed sessions', section: 'replay', body };
 }
 
-export function replayedPage(replayed: ReadonlyArray<{ sessionKey: string; ticketId: string }>, scope: { code: string | null; session: string | null }, changed: boolean): Page {
-  const back = scope.session ? sessionHref(scope.session) : `${BASE}/sessions${query({ state: 'queued' })}`;
+export function replayedPage(n: number, scope: { code: string | null; session: string | null }): Page {
+  const what = scope.session ? html`session ${scope.session}` : scope.code ? html`failed sessions with <code>${scope.code}</code>` : html`failed sessions`;
+  const next = scope.session
+    ? html`<a href="${sessionHref(scope.session)}">${scope.session}</a>`
+    : html`<a href="${`${BASE}/sessions${query({ code: scope.code ?? '' })}`}">the sessions${scope.code ? html` that had <code>${scope.code}</code>` : ''}</a>`;
   const body = html`
-<p class="lede"><span class="good">Replayed ${replayed.length} session(s).</span> A running worker picks them up; their pages say how it went.</p>
-${changed ? html`<p class="notice">The failed list changed between the count and the replay: what failed with this code by then was replayed.</p>` : ''}
-<ul>${replayed.slice(0, 200).map((j) => html`<li><a href="${sessionHref(j.sessionKey)}">${j.sessionKey}</a> (ticket ${j.ticketId})</li>`)}</ul>
-<p><a href="${back}">Continue</a></p>`;
+<p class="lede"><span class="good">Replayed ${n} session(s)</span>: ${what}.</p>
+<p>A running worker picks them up. See how it went: ${next}, or the <a href="${BASE}">overview</a>.</p>`;
   return { title: 'Replayed', section: 'replay', body };
 }
 

@@ -12,7 +12,7 @@ import { answering } from '../store/source-health.ts';
 import type { InboxSource } from '../sources/inbox.ts';
 import type { App } from './app.ts';
 import { enrichOptionsOf } from './app.ts';
-import { replay, replayable } from './replay.ts';
+import { failedSample, replay, replayable } from './replay.ts';
 
 export const ADMIN_BASE = '/admin';
 
@@ -128,6 +128,10 @@ export async function startConsole(app: App, ctx: ConsoleContext): Promise<Admin
     replayable: async (filter) => {
       const r = await replayable(app, (f) => filter(asView(f)));
       return { jobs: r.jobs.map(asView), expired: r.expired };
+    },
+    failedSample: async (limit) => {
+      const r = await failedSample(app, limit);
+      return { jobs: r.jobs.map(asView), expired: r.expired, complete: r.complete };
     },
     replay: async (filter) => {
       const r = await replay(app, (f) => filter(asView(f)));

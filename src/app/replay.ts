@@ -21,13 +21,23 @@ export interface Replayable {
 
 /** What a replay with this filter would take, without changing anything. */
 export async function replayable(app: App, filter: ReplayFilter = () => true): Promise<Replayable> {
-  const returned = app.config.CRM === 'email' ? await returnedEmails(app) : null;
+  const returned = app.config.CRM === 'email' ? await returnedEmails(app, { forgetExpired: false }) : null;
   return { jobs: [...(await app.queue.failed()).filter(filter), ...(returned?.jobs ?? []).filter(filter)], expired: returned?.expired ?? 0 };
+}
+
+/**
+ * The newest failed jobs, at most `limit` (each read whole: its data holds the metadata file),
+ * and the e-mails that came back, for a summary (the console's overview); nothing changed.
+ */
+export async function failedSample(app: App, limit: number): Promise<Replayable & { complete: boolean }> {
+  const jobs = await app.queue.failed(limit + 1);
+  const returned = app.config.CRM === 'email' ? await returnedEmails(app, { forgetExpired: false }) : null;
+  return { jobs: [...jobs.slice(0, limit), ...(returned?.jobs ?? [])], expired: returned?.expired ?? 0, complete: jobs.length <= limit };
 }
 
 /** Replays what the filter takes; answers the jobs replayed. */
 export async function replay(app: App, filter: ReplayFilter = () => true): Promise<Replayable> {
-  const returned = app.config.CRM === 'email' ? await returnedEmails(app) : null;
+  const returned = app.config.CRM === 'email' ? await returnedEmails(app, { forgetExpired: true }) : null;
   const jobs = await app.queue.replay(filter);
   for (const f of (returned?.jobs ?? []).filter(filter)) {
     // the next run of the job sends the e-mail again, under the next generation of its Message-ID
@@ -41,7 +51,7 @@ export async function replay(app: App, filter: ReplayFilter = () => true): Promi
 }
 
 /** E-mails that came back (their jobs completed), with the code and reason `status` shows for their session. */
-async function returnedEmails(app: App) {
+async function returnedEmails(app: App, opts: { forgetExpired: boolean }) {
   const store = app.mailStore;
   const entries = await store.returned();
   const reasons = new Map<string, { code: ErrorCode | null; reason: string }>();
@@ -56,7 +66,8 @@ async function returnedEmails(app: App) {
     );
   }
   const { jobs, gone } = await app.queue.completedJobs(reasons);
-  // a job removed after KEEP_COMPLETED_DAYS cannot run again: forget it, and say so
-  for (const jobId of gone) await store.dropReturned(jobId);
+  // a job removed after KEEP_COMPLETED_DAYS cannot run again: said by every listing, and
+  // forgotten by a replay (a listing changes nothing)
+  if (opts.forgetExpired) for (const jobId of gone) await store.dropReturned(jobId);
   return { store, entries, jobs, expired: gone.length };
 }

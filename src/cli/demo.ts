@@ -70,7 +70,19 @@ export async function demoCommand(baseConfig: Config, log: Logger, opts: { conso
  */
 async function serveConsole(demoConfig: Config, log: Logger): Promise<void> {
   const password = demoConfig.ADMIN_PASSWORD ?? randomBytes(12).toString('base64url');
-  const config: Config = { ...demoConfig, ADMIN_PASSWORD: password };
+  // the demo's worker reads nothing but what is sent to it: a machine's configured inbox,
+  // mailbox, bucket or SFTP folder (and the ingest endpoint) stay with the real workers, whose
+  // files would otherwise be taken into the demo's local CRM
+  const config: Config = {
+    ...demoConfig,
+    ADMIN_PASSWORD: password,
+    INBOX_DIR: undefined,
+    imap: null,
+    IMAP_URL: undefined,
+    GCS_BUCKET: undefined,
+    SFTP_URL: undefined,
+    HTTP_TOKEN: undefined,
+  };
   const app = await createApp(config, log, { worker: true, allowPrivateRedis: true });
   let service;
   try {
@@ -81,7 +93,8 @@ async function serveConsole(demoConfig: Config, log: Logger): Promise<void> {
   }
   const host = config.HTTP_HOST.includes(':') ? `[${config.HTTP_HOST}]` : config.HTTP_HOST;
   const out = process.stdout;
-  out.write(`\nThe admin console: http://${host}:${service.http.port}/admin\n  user:     ${config.ADMIN_USER}\n  password: ${password}${demoConfig.ADMIN_PASSWORD ? ' (ADMIN_PASSWORD)' : ''}\n`);
+  // a password the admin set is theirs: not printed
+  out.write(`\nThe admin console: http://${host}:${service.http.port}/admin\n  user:     ${config.ADMIN_USER}\n  password: ${demoConfig.ADMIN_PASSWORD ? 'the one in ADMIN_PASSWORD' : password}\n`);
   out.write(`\nIn the console: call-987 failed (TARGET_REJECTED) on the closed ticket ${CLOSED_TICKET}; read why on its page. The fix, from another terminal:\n`);
   out.write(`  npm run cli -- --data-dir ${shellWord(config.dataDir)} local-crm reopen ${CLOSED_TICKET}\n`);
   out.write('then Replay it in the console (Failed, or its page) and watch it become delivered. Ctrl-C stops the worker.\n');

@@ -219,7 +219,14 @@ export class SessionQueue {
     for (const f of chosen) {
       const job = await this.getJob(f.jobId);
       if (!job) continue;
-      await job.retry('failed', { resetAttemptsMade: true });
+      try {
+        await job.retry('failed', { resetAttemptsMade: true });
+      } catch (err) {
+        // replayed meanwhile by someone else (another admin, `replay`, bull-board), or removed:
+        // no longer failed, so not ours to replay; anything else is a real error
+        if ((await job.getState().catch(() => 'unknown')) === 'failed') throw err;
+        continue;
+      }
       replayed.push(f);
     }
     return replayed;

@@ -328,7 +328,21 @@ export class StatusStore {
 
   /** A ticket's sessions: its set read whole, each session's hash, filtered and sorted here. */
   private async searchTicket(q: SessionQuery, after: Position | null, matches: (s: SessionSummary) => boolean): Promise<SessionPage> {
-    const members = await this.redis.smembers(`${this.prefix}:ticket:${q.ticket}`);
+    // a ticket has a few sessions; one with more than the scan bound is read that far (SSCAN),
+    // like a search by time, and says it was cut short
+    const key = `${this.prefix}:ticket:${q.ticket}`;
+    const size = await this.redis.scard(key);
+    let members: string[];
+    if (size <= this.scanBound) members = await this.redis.smembers(key);
+    else {
+      members = [];
+      let cursor = '0';
+      do {
+        const [nextCursor, part] = await this.redis.sscan(key, cursor, 'COUNT', 1_000);
+        cursor = nextCursor;
+        members.push(...part.slice(0, this.scanBound - members.length));
+      } while (cursor !== '0' && members.length < this.scanBound);
+    }
     const hashes = await this.summaries(members);
     const min = q.from ?? -Infinity;
     const max = q.to ?? Infinity;
@@ -342,7 +356,7 @@ export class StatusStore {
     found.sort((a, b) => (isBefore(a.pos, b.pos) ? -1 : 1));
     const rest = after ? found.filter((f) => isBefore(after, f.pos)) : found;
     const page = rest.slice(0, q.limit);
-    return { items: page.map((f) => f.s), scanned: members.length, next: rest.length > q.limit ? encodeCursor(page.at(-1)!.pos) : null, truncated: false };
+    return { items: page.map((f) => f.s), scanned: members.length, next: rest.length > q.limit ? encodeCursor(page.at(-1)!.pos) : null, truncated: size > members.length };
   }
 
   /**

@@ -40,6 +40,8 @@ describe('admin console in a browser', () => {
     assert.equal((await fetch(`${s.base}/admin/queues`, { headers: wrong })).status, 401, 'bull-board is behind the same door');
     assert.equal((await fetch(`${s.base}/admin`, { headers: auth(s) })).status, 200);
     assert.doesNotMatch(s.worker.stderr(), new RegExp(s.password), 'the password is never logged');
+    assert.match(s.worker.stderr(), /admin console: wrong user or password/);
+    assert.doesNotMatch(s.worker.stderr(), /not-the-password/, 'nor what was tried');
   });
 
   it('finds the failed sessions, reads why, replays every one with that code, and sees them delivered', async () => {
@@ -79,8 +81,9 @@ describe('admin console in a browser', () => {
     await page.waitForURL('**/admin/replay?code=TARGET_REJECTED');
     assert.match(await page.locator('p.lede').innerText(), /^3 failed session\(s\): every failed session with TARGET_REJECTED\.$/);
     await page.click('button.primary');
-    await page.waitForURL('**/admin/replay');
-    assert.match(await page.locator('p.lede').innerText(), /Replayed 3 session\(s\)/);
+    // the answer is a page of its own (reloading it replays nothing)
+    await page.waitForURL('**/admin/replay/done?code=TARGET_REJECTED&n=3');
+    assert.match(await page.locator('p.lede').innerText(), /Replayed 3 session\(s\): failed sessions with TARGET_REJECTED/);
 
     // delivered: the session pages say so (read as the admin would, by reloading)
     for (const key of s.failed) {
@@ -105,6 +108,10 @@ describe('admin console in a browser', () => {
     await page.click('form.search button[type=submit]');
     const onTicket = await page.locator('table.sessions tbody tr td:first-child a').allInnerTexts();
     assert.deepEqual([...onTicket].sort(), [...s.failed].sort());
+    // a Salesforce id as its 15-character form finds the same
+    await page.fill('input[name=q]', s.closedCase.slice(0, 15));
+    await page.click('form.search button[type=submit]');
+    assert.deepEqual([...(await page.locator('table.sessions tbody tr td:first-child a').allInnerTexts())].sort(), [...s.failed].sort());
     // a session key opens its page
     await page.fill('input[name=q]', s.hostile);
     await page.click('form.search button[type=submit]');
@@ -147,6 +154,10 @@ describe('admin console in a browser', () => {
     const noToken = await fetch(`${s.base}/admin/replay`, { method: 'POST', headers: { ...headers, origin: s.base }, body: form({}) });
     assert.equal(noToken.status, 403);
     assert.match(await noToken.text(), /token is missing or wrong/);
+    // a count that is no longer true (5 confirmed, none failed now): asked again, nothing replayed
+    const stale = await fetch(`${s.base}/admin/replay`, { method: 'POST', headers: { ...headers, origin: s.base }, body: form({ token, expected: '5' }), redirect: 'manual' });
+    assert.equal(stale.status, 409);
+    assert.match(await stale.text(), /The count changed since you looked: 0 now, not 5\. Nothing was replayed/);
     // bull-board's actions go through the same check
     const board = await fetch(`${s.base}/admin/queues/api/queues`, { headers: auth(s) });
     assert.equal(board.status, 200);
@@ -172,9 +183,17 @@ describe('admin console, read-only', () => {
     const session = await (await fetch(`${s.base}/admin/sessions/${s.failed[0]}`, { headers: auth(s) })).text();
     assert.doesNotMatch(session, /<form/);
     assert.match(session, /Closed cases cannot get new activities/);
-    const r = await fetch(`${s.base}/admin/replay`, { method: 'POST', headers: { ...auth(s), origin: s.base, 'content-type': 'application/x-www-form-urlencoded' }, body: 'code=TARGET_REJECTED' });
+    // with everything a change needs (the console's origin and its token), still refused
+    const token = formToken({ user: s.user, password: s.password });
+    const r = await fetch(`${s.base}/admin/replay`, { method: 'POST', headers: { ...auth(s), origin: s.base, 'content-type': 'application/x-www-form-urlencoded' }, body: `code=TARGET_REJECTED&token=${encodeURIComponent(token)}`, redirect: 'manual' });
     assert.equal(r.status, 403);
+    assert.match(await r.text(), /read-only \(ADMIN_READ_ONLY=true\)/);
+    // and so are bull-board's actions
+    const queues = (await (await fetch(`${s.base}/admin/queues/api/queues`, { headers: auth(s) })).json()) as { queues: Array<{ name: string }> };
+    const retry = await fetch(`${s.base}/admin/queues/api/queues/${encodeURIComponent(queues.queues[0]!.name)}/retry/failed`, { method: 'PUT', headers: { ...auth(s), origin: s.base } });
+    assert.equal(retry.status, 405);
     assert.equal(await s.state(s.failed[0]!), 'failed');
+    assert.equal((await (await fetch(`${s.base}/admin`, { headers: auth(s) })).text()).match(/TARGET_REJECTED<\/code><\/a>[\s\S]*?<td class="num">(\d+)/)?.[1], '3', 'all three still failed');
   });
 });
 

@@ -119,9 +119,10 @@ describe('queue and local CRM', () => {
     assert.equal(again.status, 'queued');
     assert.equal(again.previous, 'failed');
     await assert.rejects(app.queue.waitFor(again.jobId!), /TARGET_DELETED/);
-    // ...and `replay` re-queues what failed.
-    const replayed = await app.queue.replay();
-    assert.equal(replayed.length, 1);
+    // ...and `replay` re-queues what failed. Two replays at once (two admins, the console and
+    // the CLI): the job is replayed once, and neither fails on the one the other took.
+    const both = await Promise.all([app.queue.replay(), app.queue.replay()]);
+    assert.equal(both[0].length + both[1].length, 1);
     await waitFor('replayed job delivered', async () => crm.get(TICKET)?.notes.length === 1);
     assert.equal((await app.queue.failed()).length, 0);
   });

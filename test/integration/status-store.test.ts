@@ -246,6 +246,21 @@ describe('StatusStore', () => {
     assert.ok((await redis.ttl(`${p}:status:ticket:${A}`)) > 29 * 86_400, 'the ticket set expires with the status');
   });
 
+  it('reads a ticket with more sessions than the scan bound that far, and says it was cut short', async () => {
+    const { store, clock, record, prefix: p } = consoleStore({ scanBound: 10 });
+    for (let i = 0; i < 25; i++) {
+      clock.now = T0 + i * 1_000;
+      await record(`call-${3000 + i}`, { state: 'delivered', ticket: 'BUSY' });
+    }
+    const r = await store.search({ ticket: 'BUSY', limit: 50 });
+    assert.equal(r.scanned, 10);
+    assert.equal(r.items.length, 10);
+    assert.equal(r.truncated, true);
+    const all = await new StatusStore(redis, p, 30, { scanBound: 100 }).search({ ticket: 'BUSY', limit: 50 });
+    assert.equal(all.items.length, 25);
+    assert.equal(all.truncated, false);
+  });
+
   it('leaves out a session whose hash has expired, and drops it from the index', async () => {
     const { store, clock, record, latest, prefix: p } = consoleStore();
     for (let i = 0; i < 5; i++) {

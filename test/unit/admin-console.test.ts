@@ -49,6 +49,8 @@ describe('auth', () => {
     assert.equal(sameOrigin(req({ host: '127.0.0.1:8080', origin: 'http://127.0.0.1:8080' })), true);
     assert.equal(sameOrigin(req({ host: '127.0.0.1:8080', origin: 'http://evil.example' })), false);
     assert.equal(sameOrigin(req({ host: '127.0.0.1:8080', origin: 'null' })), false);
+    assert.equal(sameOrigin(req({ host: '127.0.0.1:8080', origin: 'null', referer: 'http://127.0.0.1:8080/admin' })), false, 'an Origin decides alone');
+    assert.equal(sameOrigin(req({ host: '127.0.0.1:8080', origin: 'http://evil.example', referer: 'http://127.0.0.1:8080/admin' })), false);
     assert.equal(sameOrigin(req({ host: '127.0.0.1:8080' })), false);
     assert.equal(sameOrigin(req({ host: '127.0.0.1:8080', referer: 'http://127.0.0.1:8080/admin/replay?code=X' })), true);
     assert.equal(sameOrigin(req({ host: '127.0.0.1:8080', referer: 'http://127.0.0.1:8081/admin' })), false);
