@@ -445,5 +445,6 @@ button.primary{background:#1a73e8;color:#fff}
 .swatch{display:inline-block;width:.8em;height:.8em;margin-right:.3em;vertical-align:-.05em;border-radius:2px}
 ${swatches}
 ul.warnings li{margin:.2rem 0}
+table.sessions td:first-child,table.sessions td:last-child,table.events td:first-child{white-space:nowrap}
 `;
 }
