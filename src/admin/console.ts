@@ -12,7 +12,10 @@ import { authorised, formToken, sameOrigin, validFormToken } from './auth.ts';
 import type { Credentials } from './auth.ts';
 import { escapeHtml, query } from './html.ts';
 import { BASE, layout, messagePage, overviewPage, replayedPage, replayPage, sessionPage, sessionsPage, stylesheet } from './pages.ts';
-import type { FailedGroup, LayoutOptions, Page, SearchForm, SessionRow, SourceRow, StatusEventView, TargetView } from './pages.ts';
+import type { FailedGroup, LayoutOptions, Page, SearchForm, SourceRow, StatusEventView, TargetView } from './pages.ts';
+import type { SessionPage, SessionQuery, SessionState } from '../store/status-store.ts';
+import { ERROR_CODES, isErrorCode } from '../errors.ts';
+import { readBody } from '../sources/http.ts';
 import type { MinuteCounts } from './chart.ts';
 
 /** A failed session as replay sees it (the queue's FailedJob). */
@@ -27,16 +30,6 @@ export interface FailedView {
 
 export type FailedFilter = (f: FailedView) => boolean;
 
-export interface SessionSearch {
-  ticket?: string;
-  state?: string;
-  code?: string;
-  from?: number;
-  to?: number;
-  limit: number;
-  cursor?: string;
-}
-
 export interface ConsoleDeps {
   credentials: Credentials;
   readOnly: boolean;
@@ -47,7 +40,7 @@ export interface ConsoleDeps {
   activity(): Promise<{ perMinute: MinuteCounts[]; lastHour: Partial<Record<string, number>>; lastDay: Partial<Record<string, number>>; codesLastDay: Record<string, number> }>;
   sources(): Promise<SourceRow[]>;
   target(): TargetView;
-  search(q: SessionSearch): Promise<{ items: SessionRow[]; next: string | null; truncated: boolean; scanned: number }>;
+  search(q: SessionQuery): Promise<SessionPage>;
   status(sessionKey: string): Promise<{ latest: StatusEventView; history: StatusEventView[] } | null>;
   /** a job and the file it holds */
   job(jobId: string): Promise<{ id: string; state: string; attemptsMade: number; failedReason: string | null; failure: { code: string; message: string } | null; document: string; files: string[] } | null>;
@@ -57,8 +50,6 @@ export interface ConsoleDeps {
   /** the newest failed sessions, at most `limit`, for the overview (complete: there are no more) */
   failedSample(limit: number): Promise<{ jobs: FailedView[]; expired: number; complete: boolean }>;
   replay(filter: FailedFilter): Promise<{ jobs: FailedView[]; expired: number }>;
-  /** a short summary of an error code, for the overview */
-  codeSummary(code: string): string | null;
   /** bull-board, when mounted (under /admin/queues) */
   board: { handle(req: IncomingMessage, res: ServerResponse): void } | null;
 }
@@ -160,7 +151,7 @@ export function createConsole(deps: ConsoleDeps): AdminConsole {
   async function overview() {
     const [health, counts, activity, sources, failed] = await Promise.all([deps.health(), deps.counts(), deps.activity(), deps.sources(), deps.failedSample(OVERVIEW_FAILED)]);
     const sampled = failed.complete ? null : `Grouped from the newest ${OVERVIEW_FAILED.toLocaleString('en-US')} of ${(counts.failed ?? 0).toLocaleString('en-US')} failed jobs; the replay page counts them all.`;
-    return { ...activity, ...health, queueName: deps.queueName, counts, sources, target: deps.target(), failed: groupFailed(failed.jobs, deps.codeSummary), failedNote: sampled };
+    return { ...activity, ...health, queueName: deps.queueName, counts, sources, target: deps.target(), failed: groupFailed(failed.jobs, codeSummary), failedNote: sampled };
   }
 
   async function sessions(res: ServerResponse, url: URL): Promise<void> {
@@ -181,8 +172,7 @@ export function createConsole(deps: ConsoleDeps): AdminConsole {
     const from = form.from ? utcMs(form.from) : undefined;
     const to = form.to ? utcMs(form.to, true) : undefined;
     if (Number.isNaN(from) || Number.isNaN(to)) notes.push('A time could not be read: use the date pickers (YYYY-MM-DDTHH:MM, UTC).');
-    const states = ['queued', 'active', 'retrying', 'delivered', 'skipped', 'rejected', 'failed'];
-    if (form.state && !states.includes(form.state)) {
+    if (form.state && !isSessionState(form.state)) {
       notes.push(`"${form.state}" is not a status; any status is shown.`);
       form.state = '';
     }
@@ -190,7 +180,7 @@ export function createConsole(deps: ConsoleDeps): AdminConsole {
       ? { items: [], next: null, truncated: false, scanned: 0 }
       : await searchOrExplain({
           ...(form.q ? { ticket: ticketIdOf(form.q) } : {}),
-          ...(form.state ? { state: form.state } : {}),
+          ...(isSessionState(form.state) ? { state: form.state } : {}),
           ...(form.code ? { code: form.code } : {}),
           ...(from !== undefined && !Number.isNaN(from) ? { from } : {}),
           ...(to !== undefined && !Number.isNaN(to) ? { to } : {}),
@@ -198,12 +188,12 @@ export function createConsole(deps: ConsoleDeps): AdminConsole {
           ...(p.get('cursor') ? { cursor: p.get('cursor')! } : {}),
         }, notes);
     if (form.q && !asKey && result.items.length === 0) notes.push(`"${form.q}" is neither a session key (call-<id>, chat-<id>) nor a ticket one of the sessions went to.`);
-    const codes = Object.keys((await deps.activity()).codesLastDay).sort();
+    const codes = Object.keys(ERROR_CODES);
     sendPage(res, 200, sessionsPage(form, { ...result, note: notes.join(' ') || null }, codes));
   }
 
   /** A search; a page address that was edited or is stale (a cursor the store cannot read) starts over, and says so. */
-  async function searchOrExplain(q: SessionSearch, notes: string[]) {
+  async function searchOrExplain(q: SessionQuery, notes: string[]) {
     try {
       return await deps.search(q);
     } catch (err) {
@@ -254,13 +244,14 @@ export function createConsole(deps: ConsoleDeps): AdminConsole {
     const scope = scopeOf((k) => url.searchParams.get(k));
     const all = await deps.replayable(() => true);
     const jobs = all.jobs.filter(scope.filter);
-    const codes = groupFailed(all.jobs, deps.codeSummary).map((g) => ({ code: g.code, count: g.count }));
+    const codes = groupFailed(all.jobs, codeSummary).map((g) => ({ code: g.code, count: g.count }));
     sendPage(res, status, replayPage(scope, jobs, codes, { readOnly: deps.readOnly, token, expired: all.expired, notice }));
   }
 
   async function replayNow(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readForm(req);
-    if (!body) return refuse(res, 413, 'Refused', 'The form is too large.');
+    const bytes = await readBody(req, MAX_FORM_BYTES);
+    if (!bytes) return refuse(res, 413, 'Refused', 'The form is too large.');
+    const body = new URLSearchParams(bytes.toString('utf8'));
     if (!validFormToken(body.get('token'), c)) return refuse(res, 403, 'Refused', 'The form is not one of the console\'s (its token is missing or wrong): open the page again and retry.');
     if (deps.readOnly) return refuse(res, 403, 'Read-only', 'This console is read-only (ADMIN_READ_ONLY=true): nothing can be replayed from it.');
     const scope = scopeOf((k) => body.get(k));
@@ -306,6 +297,12 @@ function ticketIdOf(q: string): string {
   return m.outcome === 'matched' ? m.ticket.id : q;
 }
 
+const SESSION_STATES: readonly string[] = ['queued', 'active', 'retrying', 'delivered', 'skipped', 'rejected', 'failed'] satisfies SessionState[];
+const isSessionState = (s: string): s is SessionState => SESSION_STATES.includes(s);
+
+/** An error code's summary from the registry (src/errors.ts). */
+const codeSummary = (code: string): string | null => (isErrorCode(code) ? ERROR_CODES[code].summary : null);
+
 /** A datetime-local value (`2026-12-07T07:30`) read as UTC; `end` takes the whole last minute. */
 function utcMs(s: string, end = false): number {
   if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?$/.test(s)) return NaN;
@@ -321,15 +318,4 @@ function safeDecode(s: string): string {
   } catch {
     return '';
   }
-}
-
-async function readForm(req: IncomingMessage): Promise<URLSearchParams | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_FORM_BYTES) return null;
-    chunks.push(chunk as Buffer);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }

@@ -7,6 +7,7 @@ import { SERIES, minuteChart } from './chart.ts';
 import type { MinuteCounts } from './chart.ts';
 import { html, link, query, trusted } from './html.ts';
 import type { Html } from './html.ts';
+import type { SessionSummary } from '../store/status-store.ts';
 
 export const BASE = '/admin';
 
@@ -26,18 +27,6 @@ export interface TargetView {
   apiUsage?: { used: number; limit: number } | null;
   pause?: { until: string; why: string } | null;
   refusals?: { count: number; lastAt: string | null; last: string | null };
-}
-
-export interface SessionRow {
-  session: string;
-  state: string;
-  version: string | null;
-  ticket: string | null;
-  code: string | null;
-  reason: string | null;
-  source: string | null;
-  jobId: string | null;
-  at: string;
 }
 
 export interface FailedGroup {
@@ -229,7 +218,7 @@ export interface SearchForm {
 
 export function sessionsPage(
   form: SearchForm,
-  result: { items: SessionRow[]; next: string | null; truncated: boolean; scanned: number; note: string | null },
+  result: { items: SessionSummary[]; next: string | null; truncated: boolean; scanned: number; note: string | null },
   codes: readonly string[],
 ): Page {
   const option = (value: string, label: string, selected: string) => html`<option value="${value}"${value === selected ? trusted(' selected') : ''}>${label}</option>`;

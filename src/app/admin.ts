@@ -2,9 +2,9 @@
 // target and templates and the service's sources. Loaded only when ADMIN_PASSWORD is set
 // (bull-board and express are not small).
 import { createConsole } from '../admin/console.ts';
-import type { AdminConsole, FailedView } from '../admin/console.ts';
+import type { AdminConsole } from '../admin/console.ts';
+import { BASE } from '../admin/pages.ts';
 import type { SourceRow } from '../admin/pages.ts';
-import { ERROR_CODES, isErrorCode } from '../errors.ts';
 import { prepareJob } from '../pipeline/prepare.ts';
 import { failureOf } from '../queue/jobs.ts';
 import { staleAfterMs } from '../store/mailbox-state.ts';
@@ -14,7 +14,8 @@ import type { App } from './app.ts';
 import { enrichOptionsOf } from './app.ts';
 import { failedSample, replay, replayable } from './replay.ts';
 
-export const ADMIN_BASE = '/admin';
+/** where the console is served (its pages link within it) */
+export const ADMIN_BASE = BASE;
 
 export interface ConsoleContext {
   inbox: InboxSource | null;
@@ -37,14 +38,6 @@ export async function startConsole(app: App, ctx: ConsoleContext): Promise<Admin
     onError: (err) => clog.error({ err: err.message }, 'queue internals: a request failed'),
   });
   const templates = app.templates;
-  const asView = (f: { jobId: string; sessionKey: string; ticketId: string; code: string | null; reason: string; failedAt: string | null }): FailedView => ({
-    jobId: f.jobId,
-    sessionKey: f.sessionKey,
-    ticketId: f.ticketId,
-    code: f.code,
-    reason: f.reason,
-    failedAt: f.failedAt,
-  });
   const inboxStaleMs = Math.max(60_000, config.INBOX_POLL_MS * 5);
   return createConsole({
     credentials: { user: config.ADMIN_USER, password: config.ADMIN_PASSWORD },
@@ -96,10 +89,7 @@ export async function startConsole(app: App, ctx: ConsoleContext): Promise<Admin
       return rows;
     },
     target: () => ({ name: app.target?.name ?? null, ...(app.target?.state?.() ?? {}) }),
-    async search(q) {
-      const r = await app.status.search({ ...q, state: q.state as never, limit: q.limit });
-      return { items: r.items, next: r.next, truncated: r.truncated, scanned: r.scanned };
-    },
+    search: (q) => app.status.search(q),
     status: (key) => app.status.get(key),
     async job(jobId) {
       const job = await app.queue.getJob(jobId);
@@ -125,19 +115,10 @@ export async function startConsole(app: App, ctx: ConsoleContext): Promise<Admin
         return { error: (err as Error).message };
       }
     },
-    replayable: async (filter) => {
-      const r = await replayable(app, (f) => filter(asView(f)));
-      return { jobs: r.jobs.map(asView), expired: r.expired };
-    },
-    failedSample: async (limit) => {
-      const r = await failedSample(app, limit);
-      return { jobs: r.jobs.map(asView), expired: r.expired, complete: r.complete };
-    },
-    replay: async (filter) => {
-      const r = await replay(app, (f) => filter(asView(f)));
-      return { jobs: r.jobs.map(asView), expired: r.expired };
-    },
-    codeSummary: (code) => (isErrorCode(code) ? ERROR_CODES[code].summary : null),
+    // a FailedJob is a FailedView with more in it
+    replayable: (filter) => replayable(app, filter),
+    failedSample: (limit) => failedSample(app, limit),
+    replay: (filter) => replay(app, filter),
     board,
   });
 }

@@ -15,6 +15,8 @@ import type { RemoteSources } from './remote.ts';
 
 export interface Service {
   http: HttpSource;
+  /** the admin console's address, when it is on */
+  adminUrl: string | null;
   /** stops taking input (inbox, mailbox, HTTP); the app is closed by its owner */
   close(): Promise<void>;
 }
@@ -111,9 +113,11 @@ export async function startService(app: App): Promise<Service> {
     config.HTTP_PORT,
     config.HTTP_HOST,
   );
-  log.info({ target: app.target?.name, inbox: config.INBOX_DIR ?? null, mailbox: config.imap ? config.imap.folders : null, remote: remote?.pollers.map((p) => p.label) ?? null, http: `${config.HTTP_HOST}:${http.port}`, admin: admin ? `http://${urlHost(config.HTTP_HOST)}:${http.port}${ADMIN_BASE}` : null }, 'worker started');
+  const adminUrl = admin ? `http://${urlHost(config.HTTP_HOST)}:${http.port}${ADMIN_BASE}` : null;
+  log.info({ target: app.target?.name, inbox: config.INBOX_DIR ?? null, mailbox: config.imap ? config.imap.folders : null, remote: remote?.pollers.map((p) => p.label) ?? null, http: `${config.HTTP_HOST}:${http.port}`, admin: adminUrl }, 'worker started');
   return {
     http,
+    adminUrl,
     async close() {
       await remote?.close();
       await inbox?.close();

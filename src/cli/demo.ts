@@ -91,10 +91,9 @@ async function serveConsole(demoConfig: Config, log: Logger): Promise<void> {
     await app.close();
     throw err;
   }
-  const host = config.HTTP_HOST.includes(':') ? `[${config.HTTP_HOST}]` : config.HTTP_HOST;
   const out = process.stdout;
   // a password the admin set is theirs: not printed
-  out.write(`\nThe admin console: http://${host}:${service.http.port}/admin\n  user:     ${config.ADMIN_USER}\n  password: ${demoConfig.ADMIN_PASSWORD ? 'the one in ADMIN_PASSWORD' : password}\n`);
+  out.write(`\nThe admin console: ${service.adminUrl}\n  user:     ${config.ADMIN_USER}\n  password: ${demoConfig.ADMIN_PASSWORD ? 'the one in ADMIN_PASSWORD' : password}\n`);
   out.write(`\nIn the console: call-987 failed (TARGET_REJECTED) on the closed ticket ${CLOSED_TICKET}; read why on its page. The fix, from another terminal:\n`);
   out.write(`  npm run cli -- --data-dir ${shellWord(config.dataDir)} local-crm reopen ${CLOSED_TICKET}\n`);
   out.write('then Replay it in the console (Failed, or its page) and watch it become delivered. Ctrl-C stops the worker.\n');

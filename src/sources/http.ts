@@ -57,7 +57,7 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 /** Reads a body up to max bytes; null when it is larger (the rest is not buffered). */
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
+export async function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > max) return null;
   const chunks: Buffer[] = [];
